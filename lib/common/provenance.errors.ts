@@ -1,0 +1,141 @@
+import type { ExecutionResult } from './execution-result';
+
+/** The base of every error this library raises, as in the Python SDK. */
+export class ProvenanceError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The policy said BLOCK, or a human rejected the escalation. */
+export class PolicyBlockedError extends ProvenanceError {
+  readonly action: string;
+  readonly reason: string;
+  readonly eventId: string | null;
+  readonly escalationId: string | null;
+  readonly actorHumanId: string | null;
+  /** The BLOCK result, as a session records it. */
+  readonly result: ExecutionResult;
+
+  constructor(result: ExecutionResult, message?: string) {
+    super(message ?? `Action '${result.action}' blocked by policy: ${result.reason}`);
+    this.action = result.action;
+    this.reason = result.reason;
+    this.eventId = result.eventId;
+    this.escalationId = result.escalationId;
+    this.actorHumanId = result.actorHumanId;
+    this.result = result;
+  }
+}
+
+/**
+ * A human rejected the escalation. A `PolicyBlockedError`, so code written for
+ * the Python SDK's contract (rejection raises PolicyBlockedError) still catches it.
+ */
+export class EscalationRejectedError extends PolicyBlockedError {
+  constructor(result: ExecutionResult) {
+    super(result, `Escalation ${result.escalationId ?? ''} of '${result.action}' was rejected: ${result.reason}`);
+  }
+}
+
+/** The escalation hold expired with no human decision. */
+export class EscalationTimeoutError extends ProvenanceError {
+  readonly action: string;
+  readonly escalationId: string | null;
+  readonly eventId: string | null;
+  readonly reason: string;
+  readonly result: ExecutionResult;
+
+  constructor(result: ExecutionResult) {
+    super(
+      `Escalation ${result.escalationId ?? ''} of '${result.action}' expired with no human decision: ${result.reason}`,
+    );
+    this.action = result.action;
+    this.escalationId = result.escalationId;
+    this.eventId = result.eventId;
+    this.reason = result.reason;
+    this.result = result;
+  }
+}
+
+/**
+ * An escalation is in a state the caller cannot act on: still in progress when
+ * a final answer was expected, unknown, or already resolved.
+ */
+export class EscalationError extends ProvenanceError {
+  readonly action: string | null;
+  readonly escalationId: string | null;
+
+  constructor(message: string, details: { action?: string | null; escalationId?: string | null }) {
+    super(message);
+    this.action = details.action ?? null;
+    this.escalationId = details.escalationId ?? null;
+  }
+}
+
+/** A review decision named an escalation that does not exist or has already ended. */
+export class EscalationNotFoundError extends EscalationError {
+  constructor(escalationId: string, message?: string) {
+    super(message ?? `No pending escalation with id '${escalationId}' (unknown, or already resolved)`, {
+      escalationId,
+    });
+  }
+}
+
+/**
+ * How a gateway call failed:
+ * - `unreachable`: no answer came back because the connection failed (refused, reset, DNS);
+ * - `status`: the gateway answered with an HTTP error status (see `status`);
+ * - `timeout`: the gateway took longer than the `timeout` option;
+ * - `protocol`: the gateway answered something that is not the wire format
+ *   (bad JSON, missing or unknown `decision`, wrong content type, a redirect).
+ * Only `unreachable` and `status` >= 500 may fail open.
+ */
+export type GatewayErrorKind = 'unreachable' | 'status' | 'timeout' | 'protocol';
+
+/** The gateway could not give a decision. Never contains the API key. */
+export class GatewayError extends ProvenanceError {
+  readonly url: string;
+  readonly kind: GatewayErrorKind;
+  readonly status: number | null;
+  override readonly cause: unknown;
+
+  constructor(
+    message: string,
+    details: { url: string; kind: GatewayErrorKind; status?: number | null; cause?: unknown },
+  ) {
+    super(message, { cause: details.cause });
+    this.url = details.url;
+    this.kind = details.kind;
+    this.status = details.status ?? null;
+    this.cause = details.cause;
+  }
+
+  /** DESIGN.md: fail open only when the gateway could not be reached or answered 5xx. */
+  get failOpenEligible(): boolean {
+    return this.kind === 'unreachable' || (this.kind === 'status' && (this.status ?? 0) >= 500);
+  }
+}
+
+/** An option is missing or invalid. `option` names it as the user wrote it. */
+export class ProvenanceConfigError extends ProvenanceError {
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(message);
+    this.option = option;
+  }
+}
+
+/** A call's parameters cannot be sent or hashed (circular, BigInt, too large, ...). Raised before anything is sent. */
+export class InvalidParametersError extends ProvenanceError {
+  readonly action: string;
+  readonly path: string;
+
+  constructor(action: string, path: string, message: string) {
+    super(message);
+    this.action = action;
+    this.path = path;
+  }
+}
