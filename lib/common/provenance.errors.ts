@@ -35,7 +35,10 @@ export class PolicyBlockedError extends ProvenanceError {
  */
 export class EscalationRejectedError extends PolicyBlockedError {
   constructor(result: ExecutionResult) {
-    super(result, `Escalation ${result.escalationId ?? ''} of '${result.action}' was rejected: ${result.reason}`);
+    super(
+      result,
+      `Escalation ${result.escalationId ?? ''} of '${result.action}' was rejected: ${result.reason}`,
+    );
   }
 }
 
@@ -77,9 +80,12 @@ export class EscalationError extends ProvenanceError {
 /** A review decision named an escalation that does not exist or has already ended. */
 export class EscalationNotFoundError extends EscalationError {
   constructor(escalationId: string, message?: string) {
-    super(message ?? `No pending escalation with id '${escalationId}' (unknown, or already resolved)`, {
-      escalationId,
-    });
+    super(
+      message ?? `No pending escalation with id '${escalationId}' (unknown, or already resolved)`,
+      {
+        escalationId,
+      },
+    );
   }
 }
 

@@ -1,0 +1,64 @@
+/**
+ * Every message a user of the Nest layer can read, in one place so that they
+ * stay consistent and never include a secret. The engine keeps its own in
+ * lib/engine/engine.messages.ts (it must not depend on this layer's wording).
+ */
+export const Messages = {
+  missingGateway: () =>
+    'nestjs-provenance has no gateway: set `gatewayUrl` (or PROVENANCE_GATEWAY_URL) to use a remote ' +
+    'Provenance gateway, or set `policy` (or PROVENANCE_POLICY) to a policy file or object to use the ' +
+    'embedded gateway.',
+  missingAgentId: () =>
+    'nestjs-provenance: `agentId` is required (set the agentId option or PROVENANCE_AGENT_ID): every ' +
+    'audit event names the agent that acted.',
+  missingApiKey: (url: string) =>
+    `nestjs-provenance: \`apiKey\` is required to reach the gateway at ${url} (set the apiKey option or ` +
+    'PROVENANCE_API_KEY).',
+  badApiKey: () =>
+    'nestjs-provenance: `apiKey` does not look like a Provenance key (expected pk_<env>_<body>, ' +
+    'e.g. pk_live_...). The key itself is not shown.',
+  badGatewayUrl: (value: string) =>
+    `nestjs-provenance: \`gatewayUrl\` must be an http:// or https:// URL; got '${value}'.`,
+  badOption: (option: string, expected: string, got: unknown) =>
+    `nestjs-provenance: \`${option}\` must be ${expected}; got ${describe(got)}.`,
+  unknownOption: (option: string, known: readonly string[]) =>
+    `nestjs-provenance: unknown option \`${option}\` (known options: ${known.join(', ')}).`,
+  badSessionId: (option: string, value: unknown) =>
+    `nestjs-provenance: \`${option}\` must be a session id of 1-128 characters from [A-Za-z0-9._:-]; got ${describe(value)}.`,
+  badAction: (value: unknown) =>
+    `nestjs-provenance: the action must be a non-empty string such as 'payments.initiate'; got ${describe(value)}.`,
+  badParameters: (action: string, value: unknown) =>
+    `nestjs-provenance: parameters of '${action}' must be a plain object (or null/undefined); got ${describe(value)}.`,
+  finalEscalate: (action: string) =>
+    `The gateway answered ESCALATE for '${action}' without a human decision: the escalation is still in progress.`,
+  failedOpen: (action: string, target: string, why: string) =>
+    `Gateway at ${target} failed (${why}); '${action}' ALLOWED because onGatewayError is 'open'.`,
+  failedOpenReason: (why: string) => `Gateway unreachable (${why}); allowed by onGatewayError=open`,
+  notInitialised: (where: string) =>
+    `${where} is guarded by nestjs-provenance, but no ProvenanceModule is initialised in this process ` +
+    '(import ProvenanceModule.forRoot() in your app module, or create a ProvenanceGateway). ' +
+    'The method did not run.',
+  ambiguousGateway: (where: string, count: number) =>
+    `${where} is guarded, but ${count} Provenance gateways are running in this process and this ` +
+    'instance is not managed by any of them; call it from within a request or a runInSession() of the ' +
+    'gateway that should decide. The method did not run.',
+  gatewayClosed: () => 'This ProvenanceGateway is closed; no call can be gated through it.',
+  sessionSummary: (
+    id: string,
+    allowed: number,
+    blocked: number,
+    escalated: number,
+    total: number,
+  ) =>
+    `session ${id}: ${total} call(s), ${allowed} allowed, ${blocked} blocked, ${escalated} escalated`,
+} as const;
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (value === null) return 'null';
+  if (typeof value === 'string')
+    return `'${value.length > 80 ? `${value.slice(0, 77)}...` : value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,83 @@
+import type { HttpService } from '@nestjs/axios';
+import type { LoggerService } from '@nestjs/common';
+import type { CompiledPolicy, PolicyDocument } from '../engine/policy/policy.types';
+import type { GatewayTransport } from '../transport/gateway-transport';
+
+/** Where the embedded gateway keeps its audit trail. */
+export interface AuditOptions {
+  /** `file` (default): an append-only JSON-lines file; `memory`: lost on exit, for tests. */
+  store?: 'file' | 'memory';
+  /** File store path. Default `.provenance/audit.jsonl` under the working directory. */
+  path?: string;
+  /** fsync each batch of appends before a decision is returned. Default true. */
+  durable?: boolean;
+}
+
+/**
+ * Options of `ProvenanceClient` and of `ProvenanceModule.forRoot()`: the
+ * Python SDK's, in TypeScript casing, plus the embedded gateway's. Times are
+ * in milliseconds.
+ */
+export interface ProvenanceClientOptions {
+  /** Base URL of a Provenance gateway. Falls back to PROVENANCE_GATEWAY_URL. Without one, the embedded gateway decides. */
+  gatewayUrl?: string;
+  /** The agent's identity in audit logs. Falls back to PROVENANCE_AGENT_ID. Required. */
+  agentId?: string;
+  /** API key scoped to a tenant policy (`pk_<env>_...`). Falls back to PROVENANCE_API_KEY. Required with gatewayUrl. */
+  apiKey?: string;
+  /** `closed` (default): a gateway failure raises GatewayError. `open`: unreachable or 5xx lets the call through, with a warning. */
+  onGatewayError?: 'closed' | 'open';
+  /** Session id used when no session is current. Default: `sess_` + 16 hex characters, made once per client. */
+  defaultSession?: string;
+  /** HTTP timeout per gateway request, in ms. Default 90 000: above the server's 60 s escalation hold. */
+  timeout?: number;
+  /** Sent as tenant_policy_id; the server fills it from the API key when absent. */
+  tenantPolicyId?: string;
+  /** Ask an HTTP gateway to answer escalations at once (202) so the escalation id is known early. Default true; harmless against a reference server. */
+  asyncEscalation?: boolean;
+
+  /** Embedded gateway: a policy file path (YAML or JSON), a policy document, or a compiled policy. Falls back to PROVENANCE_POLICY. */
+  policy?: string | PolicyDocument | CompiledPolicy;
+  /** Embedded gateway: how long an escalation is held for a human, in ms. Default 60 000. */
+  escalationTimeout?: number;
+  /** Embedded gateway: the audit store. */
+  audit?: AuditOptions;
+  /** Embedded gateway: the tenant id written into audit events. Default `local`. */
+  tenantId?: string;
+  /** Largest accepted parameters object, in bytes of JSON. Default 1 MiB. Larger calls are refused before anything is sent. */
+  maxParametersBytes?: number;
+
+  /** Where warnings go (fail-open, session summaries). Default: Nest's Logger with context `Provenance`. */
+  logger?: LoggerService;
+  /** Rewrites parameters before they appear in a log line (never in the audit log). Default: parameters are not logged. */
+  redact?: (action: string, parameters: Record<string, unknown> | null) => unknown;
+}
+
+/** Lets tests and advanced users supply the pieces the client would otherwise build. */
+export interface ProvenanceClientDeps {
+  /** The HttpService to send requests with (Nest injects one from HttpModule). */
+  httpService?: HttpService;
+  /** A ready transport; bypasses gatewayUrl/policy. */
+  transport?: GatewayTransport;
+  /** Environment to read fallbacks from. Default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface ResolvedClientOptions {
+  mode: 'http' | 'embedded';
+  gatewayUrl: string | null;
+  agentId: string;
+  apiKey: string | null;
+  onGatewayError: 'closed' | 'open';
+  defaultSession: string;
+  timeout: number;
+  tenantPolicyId: string | null;
+  asyncEscalation: boolean;
+  policy: string | PolicyDocument | CompiledPolicy | null;
+  escalationTimeout: number;
+  audit: Required<AuditOptions>;
+  tenantId: string;
+  maxParametersBytes: number;
+  logger: LoggerService | null;
+  redact: ((action: string, parameters: Record<string, unknown> | null) => unknown) | null;
+}

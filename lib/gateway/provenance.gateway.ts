@@ -1,0 +1,422 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import {
+  Observable,
+  Subject,
+  defer,
+  lastValueFrom,
+  of,
+  throwError,
+  catchError,
+  map,
+  filter,
+  tap,
+} from 'rxjs';
+import { Decision, isDecision } from '../common/decision';
+import { ExecutionResult } from '../common/execution-result';
+import {
+  EscalationError,
+  EscalationRejectedError,
+  EscalationTimeoutError,
+  GatewayError,
+  PolicyBlockedError,
+  ProvenanceConfigError,
+  ProvenanceError,
+} from '../common/provenance.errors';
+import { Messages } from '../common/provenance.messages';
+import type { EscalationEvent } from '../escalation/escalation.events';
+import {
+  ProvenanceSession,
+  type ExecuteOptions,
+  type SessionGateway,
+} from '../session/provenance.session';
+import { SessionContext } from '../session/session.context';
+import type {
+  EscalationTicket,
+  GatewayEvent,
+  GatewayRequest,
+  GatewayResponse,
+  GatewayTransport,
+} from '../transport/gateway-transport';
+import { normalizeParameters } from './call-parameters';
+import { GatewayRegistry } from './gateway.registry';
+import { ProvenanceClient } from './provenance.client';
+import type { ProvenanceClientOptions } from './provenance-client.options';
+import { isValidSessionId, newSessionId } from './provenance-client.options-resolver';
+
+export type { ExecuteOptions } from '../session/provenance.session';
+
+/** One call to gate: what `execute()` and `@Guarded` both hand to `decide$`. */
+export interface GateCall {
+  action: string;
+  parameters: unknown;
+  options?: ExecuteOptions;
+  /** Record into this session and use its id (a session handle's own calls). */
+  session?: ProvenanceSession;
+}
+
+type Step = { kind: 'event'; event: GatewayEvent } | { kind: 'failed-open'; error: GatewayError };
+
+/**
+ * The gateway service: every gated call, from `execute()`, a session handle
+ * or `@Guarded`, goes through `decide$`, so session choice, errors, fail-open
+ * and audit parameters are decided in exactly one place.
+ *
+ * Works without Nest, like the Python SDK:
+ * `new ProvenanceGateway(new ProvenanceClient({ gatewayUrl, agentId, apiKey }))`.
+ */
+export class ProvenanceGateway implements SessionGateway {
+  readonly client: ProvenanceClient;
+  private readonly transport: GatewayTransport;
+  private readonly logger: LoggerService;
+  private readonly escalationSubject = new Subject<EscalationEvent>();
+  private readonly pendingEscalations = new Map<string, EscalationEvent>();
+  private closed = false;
+  private closing: Promise<void> | null = null;
+
+  /**
+   * A hot stream of every escalation this gateway raised: `pending`, then one
+   * of `approved`, `rejected`, `expired`. Completes when the gateway closes.
+   * Against a reference server, which holds the request, only the final event is seen.
+   */
+  readonly escalations$: Observable<EscalationEvent> = this.escalationSubject.asObservable();
+
+  constructor(client: ProvenanceClient | ProvenanceClientOptions) {
+    this.client = client instanceof ProvenanceClient ? client : new ProvenanceClient(client);
+    this.transport = this.client.transport;
+    this.logger = this.client.options.logger ?? new Logger('Provenance');
+    GatewayRegistry.register(this);
+  }
+
+  get agentId(): string {
+    return this.client.options.agentId;
+  }
+
+  get defaultSessionId(): string {
+    return this.client.options.defaultSession;
+  }
+
+  /** The transport decisions come from (for the reviewer and the server module). */
+  get gatewayTransport(): GatewayTransport {
+    return this.transport;
+  }
+
+  /** Gates one call. Resolves on ALLOW; rejects with PolicyBlockedError, EscalationTimeoutError, GatewayError. */
+  execute(
+    action: string,
+    parameters?: unknown,
+    options?: ExecuteOptions,
+  ): Promise<ExecutionResult> {
+    return lastValueFrom(this.decide$({ action, parameters, options }));
+  }
+
+  /**
+   * The same as a cold Observable: nothing is sent until subscribed, and
+   * unsubscribing abandons the call (an HTTP request is aborted; nothing is
+   * approved). While a human decides it first emits an interim result whose
+   * `decision` is ESCALATE (with `escalationId`), then the final ALLOW result.
+   */
+  execute$(
+    action: string,
+    parameters?: unknown,
+    options?: ExecuteOptions,
+  ): Observable<ExecutionResult> {
+    return this.decide$({ action, parameters, options });
+  }
+
+  /** Opens a session handle (the Python SDK's pattern 3). Close it to log its summary. */
+  session(id?: string): ProvenanceSession {
+    if (id !== undefined && !isValidSessionId(id)) {
+      throw new ProvenanceConfigError('sessionId', Messages.badSessionId('sessionId', id));
+    }
+    return new ProvenanceSession(id ?? newSessionId(), this);
+  }
+
+  /**
+   * Runs `fn` with a session current: every `execute()` and `@Guarded` call
+   * inside it, however deep, is grouped under that session and recorded in it.
+   * A session opened inside another replaces it for the inner callback only;
+   * the outer one is current again afterwards, and inner calls count only in
+   * the inner session. The session is closed (summary logged) when `fn`
+   * returns, or when the promise it returns settles.
+   */
+  runInSession<R>(
+    session: string | ProvenanceSession | undefined,
+    fn: (session: ProvenanceSession) => R,
+  ): R {
+    const current = session instanceof ProvenanceSession ? session : this.session(session);
+    let result: R;
+    try {
+      result = SessionContext.run({ session: current, owner: this }, () => fn(current));
+    } catch (error) {
+      current.close();
+      throw error;
+    }
+    if (isPromiseLike(result)) {
+      return Promise.resolve(result).finally(() => current.close()) as R;
+    }
+    current.close();
+    return result;
+  }
+
+  /** The session current in this async context, if any. */
+  currentSession(): ProvenanceSession | undefined {
+    return SessionContext.current()?.session;
+  }
+
+  /** Escalations raised through this gateway that no one has decided yet. */
+  pendingEscalationEvents(): EscalationEvent[] {
+    return [...this.pendingEscalations.values()];
+  }
+
+  /** @internal SessionGateway: a session handle's calls. */
+  executeIn(
+    session: ProvenanceSession,
+    action: string,
+    parameters: unknown,
+    options?: Omit<ExecuteOptions, 'sessionId'>,
+  ): Promise<ExecutionResult> {
+    return lastValueFrom(this.decide$({ action, parameters, options, session }));
+  }
+
+  /** @internal SessionGateway */
+  executeIn$(
+    session: ProvenanceSession,
+    action: string,
+    parameters: unknown,
+    options?: Omit<ExecuteOptions, 'sessionId'>,
+  ): Observable<ExecutionResult> {
+    return this.decide$({ action, parameters, options, session });
+  }
+
+  /** @internal SessionGateway */
+  summarize(session: ProvenanceSession): void {
+    this.logger.log(
+      Messages.sessionSummary(
+        session.id,
+        session.allowedCount,
+        session.blockedCount,
+        session.escalatedCount,
+        session.results.length,
+      ),
+    );
+  }
+
+  /**
+   * The one code path of every gated call. Cold; emits interim ESCALATE
+   * results, then exactly one ALLOW result, or errors. The final result (and a
+   * BLOCK that raises) is recorded in the session that the call belongs to.
+   */
+  decide$(call: GateCall): Observable<ExecutionResult> {
+    return defer(() => {
+      if (this.closed) throw new ProvenanceError(Messages.gatewayClosed());
+      const { action } = call;
+      if (typeof action !== 'string' || action.trim() === '') {
+        throw new ProvenanceError(Messages.badAction(action));
+      }
+      const options = call.options ?? {};
+      const explicit = options.sessionId;
+      if (explicit !== undefined && !isValidSessionId(explicit)) {
+        throw new ProvenanceConfigError('sessionId', Messages.badSessionId('sessionId', explicit));
+      }
+      if (options.decision !== undefined && !isDecision(options.decision)) {
+        throw new ProvenanceConfigError(
+          'decision',
+          Messages.badOption('decision', 'ALLOW, BLOCK or ESCALATE', options.decision),
+        );
+      }
+      if (options.idempotencyKey !== undefined && typeof options.idempotencyKey !== 'string') {
+        throw new ProvenanceConfigError(
+          'idempotencyKey',
+          Messages.badOption('idempotencyKey', 'a string', options.idempotencyKey),
+        );
+      }
+      const parameters = normalizeParameters(
+        action,
+        call.parameters,
+        this.client.options.maxParametersBytes,
+      );
+
+      // Precedence: explicit sessionId > the session handle > the current session > defaultSession.
+      const current = SessionContext.current()?.session;
+      let session: ProvenanceSession | undefined;
+      if (call.session) session = call.session;
+      else if (explicit === undefined) session = current;
+      else if (current?.id === explicit) session = current;
+      const sessionId = explicit ?? session?.id ?? this.client.options.defaultSession;
+
+      const request: GatewayRequest = {
+        sessionId,
+        agentId: this.client.options.agentId,
+        action,
+        parameters,
+        decision: options.decision ?? Decision.BLOCK,
+        tenantPolicyId: this.client.options.tenantPolicyId,
+        idempotencyKey: options.idempotencyKey ?? null,
+      };
+
+      let decided = false;
+      return this.transport.execute(request).pipe(
+        map((event): Step => ({ kind: 'event', event })),
+        catchError((error: unknown) => this.failOpenOrRethrow(error, action)),
+        filter((step) => !decided || step.kind !== 'event'),
+        map((step) => {
+          if (step.kind === 'failed-open') {
+            decided = true;
+            return this.failedOpenResult(request, step.error);
+          }
+          const { event } = step;
+          if (event.type === 'escalated') return this.escalatedResult(request, event.escalation);
+          decided = true;
+          return this.finalResult(request, event.response, session);
+        }),
+        tap({
+          next: (result) => {
+            if (!result.escalated) session?.record(result);
+          },
+          complete: () => {
+            if (!decided) {
+              throw new GatewayError(
+                `Gateway at ${this.transport.target} gave no decision for '${action}'`,
+                {
+                  url: this.transport.target,
+                  kind: 'protocol',
+                },
+              );
+            }
+          },
+        }),
+      );
+    });
+  }
+
+  /** Closes the gateway: escalation streams complete, sockets and files are released. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      GatewayRegistry.unregister(this);
+      this.escalationSubject.complete();
+      this.pendingEscalations.clear();
+      await this.client.close();
+    })();
+    return this.closing;
+  }
+
+  private failOpenOrRethrow(error: unknown, action: string): Observable<Step> {
+    if (
+      error instanceof GatewayError &&
+      error.failOpenEligible &&
+      this.client.options.onGatewayError === 'open'
+    ) {
+      this.logger.warn(Messages.failedOpen(action, this.transport.target, error.message));
+      return of({ kind: 'failed-open', error });
+    }
+    return throwError(() => error);
+  }
+
+  private failedOpenResult(request: GatewayRequest, error: GatewayError): ExecutionResult {
+    return new ExecutionResult({
+      decision: Decision.ALLOW,
+      reason: Messages.failedOpenReason(
+        error.kind === 'status' ? `HTTP ${error.status}` : error.kind,
+      ),
+      action: request.action,
+      eventId: null,
+      sessionId: request.sessionId,
+      failedOpen: true,
+    });
+  }
+
+  private escalatedResult(request: GatewayRequest, ticket: EscalationTicket): ExecutionResult {
+    const event: EscalationEvent = {
+      type: 'pending',
+      escalationId: ticket.escalationId,
+      action: request.action,
+      parameters: request.parameters,
+      agentId: request.agentId,
+      sessionId: request.sessionId,
+      createdAt: ticket.createdAt,
+      decidedAt: null,
+      approverId: null,
+      reason: ticket.reason,
+    };
+    this.pendingEscalations.set(ticket.escalationId, event);
+    this.escalationSubject.next(event);
+    return new ExecutionResult({
+      decision: Decision.ESCALATE,
+      reason: ticket.reason,
+      action: request.action,
+      eventId: null,
+      sessionId: request.sessionId,
+      escalationId: ticket.escalationId,
+    });
+  }
+
+  /** Reads a final answer. Only an explicit ALLOW lets the call through. */
+  private finalResult(
+    request: GatewayRequest,
+    response: GatewayResponse,
+    session: ProvenanceSession | undefined,
+  ): ExecutionResult {
+    const result = new ExecutionResult({
+      decision: response.decision,
+      reason: response.reason,
+      action: request.action,
+      eventId: response.eventId,
+      sessionId: request.sessionId,
+      escalationId: response.escalationId,
+      actorHumanId: response.actorHumanId,
+    });
+    if (response.escalationId !== null) this.escalationEnded(request, response);
+    if (response.decision === Decision.ALLOW) return result;
+    if (response.decision === Decision.BLOCK) {
+      session?.record(result);
+      if (response.escalationId !== null && response.escalationOutcome === 'expired') {
+        throw new EscalationTimeoutError(result);
+      }
+      if (response.escalationId !== null) throw new EscalationRejectedError(result);
+      throw new PolicyBlockedError(result);
+    }
+    if (response.decision === Decision.ESCALATE) {
+      throw new EscalationError(Messages.finalEscalate(request.action), {
+        action: request.action,
+        escalationId: response.escalationId,
+      });
+    }
+    throw new GatewayError(`Gateway at ${this.transport.target} answered an unknown decision`, {
+      url: this.transport.target,
+      kind: 'protocol',
+    });
+  }
+
+  private escalationEnded(request: GatewayRequest, response: GatewayResponse): void {
+    const id = response.escalationId as string;
+    const pending = this.pendingEscalations.get(id);
+    this.pendingEscalations.delete(id);
+    const type =
+      response.decision === Decision.ALLOW
+        ? 'approved'
+        : response.escalationOutcome === 'expired'
+          ? 'expired'
+          : 'rejected';
+    this.escalationSubject.next({
+      type,
+      escalationId: id,
+      action: request.action,
+      parameters: request.parameters,
+      agentId: request.agentId,
+      sessionId: request.sessionId,
+      createdAt: pending?.createdAt ?? null,
+      decidedAt: new Date().toISOString(),
+      approverId: response.actorHumanId,
+      reason: response.reason,
+    });
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,22 @@
+import axios from 'axios';
+import { HttpService } from '@nestjs/axios';
+import type { GatewayTransport } from '../transport/gateway-transport';
+import { HttpGatewayTransport } from '../transport/http/http-gateway.transport';
+import { createEmbeddedTransport } from '../transport/embedded/embedded-gateway.transport';
+import type { ProvenanceClientDeps, ResolvedClientOptions } from './provenance-client.options';
+
+export function createTransport(
+  options: ResolvedClientOptions,
+  deps: ProvenanceClientDeps,
+): GatewayTransport {
+  if (options.mode === 'http') {
+    return new HttpGatewayTransport({
+      gatewayUrl: options.gatewayUrl as string,
+      apiKey: options.apiKey as string,
+      timeout: options.timeout,
+      asyncEscalation: options.asyncEscalation,
+      httpService: deps.httpService ?? new HttpService(axios.create()),
+    });
+  }
+  return createEmbeddedTransport(options);
+}

@@ -1,0 +1,55 @@
+import { HttpModule, HttpService } from '@nestjs/axios';
+import { Module, type OnApplicationShutdown } from '@nestjs/common';
+import { ProvenanceClient } from '../gateway/provenance.client';
+import { ProvenanceGateway } from '../gateway/provenance.gateway';
+import type { ProvenanceModuleOptions } from './provenance-module.options';
+import {
+  PROVENANCE_ASYNC_OPTIONS_TYPE,
+  PROVENANCE_MODULE_OPTIONS,
+  PROVENANCE_OPTIONS_TYPE,
+  ProvenanceConfigurableModule,
+} from './provenance.module-definition';
+
+/**
+ * `ProvenanceModule.forRoot({ agentId, policy })` for the embedded gateway,
+ * `forRoot({ gatewayUrl, agentId, apiKey })` for a remote one, or
+ * `forRootAsync({ useFactory, inject, imports })`. Missing options fall back
+ * to PROVENANCE_* environment variables; invalid ones fail at start-up.
+ */
+@Module({
+  imports: [HttpModule],
+  providers: [
+    {
+      provide: ProvenanceClient,
+      inject: [PROVENANCE_MODULE_OPTIONS, HttpService],
+      useFactory: (options: ProvenanceModuleOptions, httpService: HttpService) =>
+        new ProvenanceClient(options ?? {}, { httpService }),
+    },
+    {
+      provide: ProvenanceGateway,
+      inject: [ProvenanceClient],
+      useFactory: (client: ProvenanceClient) => new ProvenanceGateway(client),
+    },
+  ],
+  exports: [ProvenanceGateway, ProvenanceClient, PROVENANCE_MODULE_OPTIONS],
+})
+export class ProvenanceModule
+  extends ProvenanceConfigurableModule
+  implements OnApplicationShutdown
+{
+  constructor(private readonly gateway: ProvenanceGateway) {
+    super();
+  }
+
+  static override forRoot(options: typeof PROVENANCE_OPTIONS_TYPE = {}) {
+    return super.forRoot(options);
+  }
+
+  static override forRootAsync(options: typeof PROVENANCE_ASYNC_OPTIONS_TYPE) {
+    return super.forRootAsync(options);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.gateway.close();
+  }
+}
