@@ -1,0 +1,68 @@
+/**
+ * Every message the engine (lib/engine) shows a user, in one place so the
+ * wording stays consistent and never carries a secret. One exported object
+ * per area; add a new area at the end of the file rather than editing another.
+ */
+
+/** Policy documents: validation, evaluation reasons, lint findings. */
+export const PolicyMessages = {
+  // ---- evaluation reasons: PROTOCOL.md "Policy document" fixes this wording
+  defaultAllow: () => 'No rule matched; default ALLOW',
+  ruleMatched: (glob: string) => `Rule matched: ${glob} | conditions satisfied`,
+  conditionFailed: (field: string, operator: string, value: string, actual: string) =>
+    `Condition failed: ${field} ${operator} ${value} failed (got ${actual})`,
+
+  // ---- validation (the file and field path are prefixed by PolicyValidationError)
+  readFailed: (why: string) => `cannot read the policy file: ${why}`,
+  unsupportedExtension: (ext: string) =>
+    `unsupported policy file extension '${ext}' (expected .yml, .yaml or .json)`,
+  invalidYaml: (line: number | null, why: string) =>
+    `invalid YAML${line === null ? '' : ` at line ${line}`}: ${why}`,
+  invalidJson: (line: number | null, column: number | null, why: string) =>
+    `invalid JSON${line === null ? '' : ` at line ${line}${column === null ? '' : `, column ${column}`}`}: ${why}`,
+  notAnObject: (what: string, got: string) => `${what} must be a mapping (object); got ${got}`,
+  notAString: (got: string) => `must be a string; got ${got}`,
+  notANonEmptyString: (got: string) => `must be a non-empty string; got ${got}`,
+  badVersion: (got: string) => `must be a string or a number; got ${got}`,
+  missingRules: () =>
+    "missing 'rules': a policy needs a list of rules (an empty list allows everything)",
+  rulesNotArray: (got: string) => `must be a list of rules; got ${got}`,
+  missingAction: () => "missing 'action': every rule needs an action glob such as 'payments.*'",
+  badOutcome: (got: string) =>
+    `must be one of ALLOW, BLOCK, ESCALATE (upper case, as on the wire); got ${got}`,
+  conditionsNotArray: (got: string) => `must be a list of conditions; got ${got}`,
+  missingField: () => "missing 'field': a condition names the parameter it tests",
+  missingOperator: () =>
+    "missing 'operator' (expected one of == != < > <= >= in not_in, or aliases eq ne lt gt le ge)",
+  unknownOperator: (got: string) =>
+    `unknown operator ${got} (expected one of == != < > <= >= in not_in, or aliases eq ne lt gt le ge)`,
+  missingValue: () => "missing 'value' (write `value: null` to compare with null)",
+  badMembershipValue: (operator: string, got: string) =>
+    `'${operator}' needs a list (membership) or a string (substring); got ${got}`,
+  neverDecides: () =>
+    'the rule has neither on_match nor on_violation, so it could never decide; ' +
+    'give it on_match and/or on_violation',
+
+  // ---- lint findings
+  emptyRules: () =>
+    'the policy has no rules: every action is ALLOWed by default; add rules, ending with a ' +
+    "catch-all (action: '*', on_match: BLOCK) to fail closed",
+  noCatchAll: () =>
+    "no catch-all rule (action: '*' with on_match and no conditions): actions that match no rule " +
+    "are ALLOWed by default; end with action: '*', on_match: BLOCK to fail closed",
+  shadowed: (byIndex: number, byGlob: string, glob: string) =>
+    `unreachable: rules[${byIndex}] ('${byGlob}') decides every action that '${glob}' matches before this rule is reached`,
+  violationWithoutConditions: () =>
+    'on_violation can never apply to a rule without conditions, and there is no on_match: ' +
+    'the rule never decides',
+  unorderableValue: (operator: string, got: string) =>
+    `'${operator}' compares only numbers with numbers and strings with strings; the value ${got} ` +
+    'makes the condition fail for every input',
+  mixedTypes: (field: string, types: readonly string[]) =>
+    `field '${field}' is compared with values of different types (${types.join(', ')}) across ` +
+    'conditions; a parameter has one type, so some of these conditions can never pass',
+  unknownKey: (key: string, known: readonly string[]) =>
+    `unknown key '${key}' is ignored (known keys: ${known.join(', ')})`,
+  emptyMembership: (operator: string) =>
+    `'${operator}' with an empty list: ${operator === 'in' ? 'never passes' : 'always passes'}`,
+} as const;
