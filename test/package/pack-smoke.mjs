@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Packs the library and uses the tarball as a user would, in two fresh
+// projects: NestJS 11 from CommonJS (require) and NestJS 12, which is
+// ESM-only, from an ES module (import). Each boots a Nest application context
+// with the embedded gateway, gates an allowed and a blocked call, and runs the
+// `provenance` bin. Needs the npm registry; run by .ci/run as `npm run test:package`.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(new URL('../..', import.meta.url).pathname);
+const work = mkdtempSync(join(tmpdir(), 'provenance-pack-'));
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+
+let failures = 0;
+const check = (label, ok, detail = '') => {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${label}${detail ? ` — ${detail}` : ''}`);
+  if (!ok) failures++;
+};
+
+try {
+  run('npm', ['run', 'build'], root);
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root));
+  const tarball = join(work, packed[0].filename);
+  const files = packed[0].files.map((f) => f.path);
+  check('tarball holds dist/lib, README, LICENSE and package.json only',
+    files.every((f) => /^(dist\/lib\/|README\.md$|LICENSE$|package\.json$)/.test(f)),
+    files.filter((f) => !/^(dist\/lib\/|README\.md$|LICENSE$|package\.json$)/.test(f)).join(', '));
+  check('tarball has type declarations', files.includes('dist/lib/index.d.ts'));
+  check('tarball has no tests, sample or bench', !files.some((f) => /(\.spec\.|sample\/|bench\/|test\/)/.test(f)));
+
+  const policy = {
+    name: 'smoke',
+    rules: [
+      { action: 'payments.*', conditions: [{ field: 'amount', operator: '<=', value: 100 }], on_match: 'ALLOW', on_violation: 'BLOCK' },
+      { action: '*', on_match: 'BLOCK', reason: 'default deny' },
+    ],
+  };
+
+  const variants = [
+    {
+      name: 'nest11-cjs',
+      pkg: { name: 'smoke-cjs', private: true },
+      deps: ['@nestjs/common@^11', '@nestjs/core@^11', '@nestjs/axios@^4'],
+      file: 'app.cjs',
+      source: `require('reflect-metadata');
+const { Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { ProvenanceModule, ProvenanceGateway, PolicyBlockedError } = require('nestjs-provenance');
+${appBody('require')}`,
+    },
+    {
+      name: 'nest12-esm',
+      pkg: { name: 'smoke-esm', private: true, type: 'module' },
+      deps: ['@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/axios@^12'],
+      file: 'app.mjs',
+      source: `import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ProvenanceModule, ProvenanceGateway, PolicyBlockedError } from 'nestjs-provenance';
+${appBody('import')}`,
+    },
+  ];
+
+  function appBody() {
+    return `
+const policy = ${JSON.stringify(policy)};
+class AppModule {}
+Module({ imports: [ProvenanceModule.forRoot({ agentId: 'smoke-agent', policy, audit: { store: 'memory' } })] })(AppModule);
+(async () => {
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+  const gateway = app.get(ProvenanceGateway);
+  const ok = await gateway.execute('payments.initiate', { amount: 50 });
+  let blocked = null;
+  try { await gateway.execute('payments.initiate', { amount: 500 }); } catch (e) { blocked = e; }
+  await app.close();
+  console.log(JSON.stringify({ allowed: ok.allowed, blockedIsError: blocked instanceof PolicyBlockedError, reason: blocked && blocked.reason }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+  }
+
+  for (const v of variants) {
+    const dir = join(work, v.name);
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(v.pkg));
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...v.deps, 'axios@^1', 'rxjs@^7', 'reflect-metadata@^0.2'], dir);
+    writeFileSync(join(dir, v.file), v.source);
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify(policy));
+    let out = '';
+    try {
+      out = run('node', [v.file], dir).trim().split('\n').pop();
+      const got = JSON.parse(out);
+      check(`${v.name}: allowed call resolves`, got.allowed === true, out);
+      check(`${v.name}: blocked call raises PolicyBlockedError`, got.blockedIsError === true, out);
+    } catch (error) {
+      check(`${v.name}: app runs`, false, String(error.message || error).slice(0, 500));
+    }
+    try {
+      const cli = run(join(dir, 'node_modules/.bin/provenance'), ['policy', 'check', 'policy.json'], dir);
+      check(`${v.name}: provenance bin checks a policy`, true, cli.trim().split('\n')[0]);
+    } catch (error) {
+      check(`${v.name}: provenance bin checks a policy`, false, `exit ${error.status}: ${String(error.stdout ?? '').slice(0, 300)}`);
+    }
+  }
+} finally {
+  if (!process.env.KEEP_PACK_SMOKE) rmSync(work, { recursive: true, force: true });
+  else console.log(`kept ${work} (${readdirSync(work).join(', ')})`);
+}
+console.log(failures === 0 ? 'package smoke: all checks passed' : `package smoke: ${failures} check(s) failed`);
+process.exit(failures === 0 ? 0 : 1);
