@@ -38,8 +38,16 @@ export interface RuleTrace {
   index: number;
   action: string;
   globMatched: boolean;
+  /** False for the rules after the one that decided: they were not evaluated (their glob still was, for the reader). */
+  evaluated: boolean;
   /** The first condition that failed, with the value it saw (a missing field reads as null). */
-  failedCondition?: { index: number; field: string; operator: Operator; value: unknown; actual: unknown } | null;
+  failedCondition?: {
+    index: number;
+    field: string;
+    operator: Operator;
+    value: unknown;
+    actual: unknown;
+  } | null;
   /** What this rule yielded, or null when evaluation went on to the next rule. */
   outcome: Outcome | null;
 }
@@ -55,5 +63,8 @@ export interface CompiledPolicy {
   /** Where it was loaded from, when it came from a file. */
   readonly source: string | null;
   evaluate(action: string, parameters: Record<string, unknown> | null | undefined): PolicyDecision;
-  explain(action: string, parameters: Record<string, unknown> | null | undefined): PolicyExplanation;
+  explain(
+    action: string,
+    parameters: Record<string, unknown> | null | undefined,
+  ): PolicyExplanation;
 }

@@ -1,0 +1,27 @@
+export type {
+  CompiledPolicy,
+  Operator,
+  Outcome,
+  PolicyCondition,
+  PolicyDecision,
+  PolicyDocument,
+  PolicyExplanation,
+  PolicyRule,
+  RuleTrace,
+} from './policy.types';
+export { PolicyValidationError } from './policy.errors';
+export {
+  compileGlob,
+  fnmatch,
+  globToRegExp,
+  isCatchAllGlob,
+  isLiteralGlob,
+  translateGlob,
+  type GlobMatcher,
+} from './fnmatch';
+export { loadPolicy, loadPolicyDetailed, readPolicyFile, validatePolicy } from './policy.loader';
+export type { IgnoredKey, ValidatedPolicy } from './policy.loader';
+export { compilePolicy, evaluatePolicy, explainPolicy } from './policy.compiler';
+export { lintPolicy, type LintCode, type LintFinding } from './policy.linter';
+export { compareCodePoints, jsonEqual } from './policy.comparison';
+export { formatPythonValue } from './policy.value-format';
