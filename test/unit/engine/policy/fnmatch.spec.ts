@@ -172,7 +172,16 @@ describe('fnmatch (Python fnmatchcase semantics)', () => {
 
   it('gives the same answer from the fast paths and the RegExp', () => {
     const names = ['', 'a', 'ab', 'a.b', 'payments.initiate', 'x.delete', '😀'];
-    for (const pattern of ['*', '***', 'payments.*', 'a*', '*.delete', '*b', 'a.b', 'payments.initiate']) {
+    for (const pattern of [
+      '*',
+      '***',
+      'payments.*',
+      'a*',
+      '*.delete',
+      '*b',
+      'a.b',
+      'payments.initiate',
+    ]) {
       for (const name of names) {
         expect(compileGlob(pattern)(name)).toBe(globToRegExp(pattern).test(name));
       }
