@@ -95,10 +95,14 @@ export class EscalationNotFoundError extends EscalationError {
  * - `status`: the gateway answered with an HTTP error status (see `status`);
  * - `timeout`: the gateway took longer than the `timeout` option;
  * - `protocol`: the gateway answered something that is not the wire format
- *   (bad JSON, missing or unknown `decision`, wrong content type, a redirect).
- * Only `unreachable` and `status` >= 500 may fail open.
+ *   (bad JSON, missing or unknown `decision`, wrong content type, a redirect);
+ * - `internal`: the embedded gateway could not decide or record (the audit
+ *   log could not be written, the gateway is closed).
+ * Only `unreachable` and `status` >= 500 may fail open: a timeout may hide a
+ * call that was recorded or held for a human, and an embedded failure means
+ * the audit trail would be incomplete.
  */
-export type GatewayErrorKind = 'unreachable' | 'status' | 'timeout' | 'protocol';
+export type GatewayErrorKind = 'unreachable' | 'status' | 'timeout' | 'protocol' | 'internal';
 
 /** The gateway could not give a decision. Never contains the API key. */
 export class GatewayError extends ProvenanceError {
