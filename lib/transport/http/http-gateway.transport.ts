@@ -244,6 +244,13 @@ export class HttpGatewayTransport extends GatewayTransport {
           }),
           switchMap(({ ctx: pollCtx, response }) => {
             if (response.status === 204) return poll();
+            if (response.status === 404) {
+              // A gateway that restarted forgets in-memory holds (PROTOCOL.md): no decision will come.
+              throw new GatewayError(
+                `the gateway no longer knows escalation ${escalationId} (404 on ${pollCtx.url}); no human decision will arrive`,
+                { url: pollCtx.url, kind: 'status', status: 404 },
+              );
+            }
             if (response.status !== 200) throw statusError(pollCtx, response.status, response.text);
             const final = this.parseExecute(pollCtx, response);
             if (final.escalationId !== null && final.escalationId !== escalationId) {

@@ -343,6 +343,18 @@ describe('HttpGatewayTransport against a reference gateway', () => {
       expect(error.message).toMatch(/waiting for the human decision/);
     });
 
+    it('a wait answered 404 (the gateway forgot the hold) fails closed', async () => {
+      gateway.nextResponse({
+        match: (r) => r.path.endsWith('/wait'),
+        status: 404,
+        body: { detail: 'Not Found' },
+      });
+      const error = await failure(run(transport()));
+
+      expect(error).toMatchObject({ kind: 'status', status: 404, failOpenEligible: false });
+      expect(error.message).toMatch(/no longer knows escalation/);
+    });
+
     it('unsubscribing during the wait aborts the poll and polls no more', async () => {
       const subscription = transport()
         .execute(request())
