@@ -609,15 +609,16 @@ describe('explain', () => {
     const globs = ['*', 'a', 'a.*', 'a.b', '?.b', '[ab].*', 'b.c', '*.c'];
     const outcomes = ['ALLOW', 'BLOCK', 'ESCALATE', undefined] as const;
     const operators = ['==', '!=', '<', '>', '<=', '>=', 'in', 'not_in'] as const;
-    const values = [1, 5, 'x', null, true, [1, 'x'], 'xyz'];
+    const values: unknown[] = [1, 5, 'x', null, true, [1, 'x'], 'xyz'];
     for (let round = 0; round < 100; round++) {
       const rules: PolicyRule[] = [];
-      for (let r = 0; r < 1 + random(8); r++) {
+      const count = 1 + random(8);
+      for (let r = 0; r < count; r++) {
         let onMatch = outcomes[random(4)];
         const onViolation = outcomes[random(4)];
         if (onMatch === undefined && onViolation === undefined) onMatch = 'BLOCK';
         const conditions = Array.from({ length: random(3) }, () => {
-          let operator: (typeof operators)[number] = operators[random(operators.length)];
+          const operator = operators[random(operators.length)];
           let value = values[random(values.length)];
           if (
             (operator === 'in' || operator === 'not_in') &&
@@ -625,7 +626,6 @@ describe('explain', () => {
             typeof value !== 'string'
           )
             value = [value];
-          if (operator === undefined) operator = '==';
           return { field: ['f', 'g'][random(2)], operator, value };
         });
         rules.push({
