@@ -66,3 +66,72 @@ export const PolicyMessages = {
   emptyMembership: (operator: string) =>
     `'${operator}' with an empty list: ${operator === 'in' ? 'never passes' : 'always passes'}`,
 } as const;
+
+/** Canonical JSON and the audit log: hashing, stores, verification. */
+export const AuditMessages = {
+  // ---- canonical JSON (the path is the JSONPath-like location of the value, `$` is the root)
+  notFinite: (path: string, value: number) =>
+    `${path}: ${String(value)} cannot be hashed: JSON has no NaN or Infinity`,
+  bigint: (path: string) =>
+    `${path}: a BigInt cannot be hashed: JSON has no BigInt (convert it to a string or a number first)`,
+  notJsonValue: (path: string, type: string) =>
+    `${path}: a ${type} is not a JSON value; JSON.stringify would silently drop it, ` +
+    'so the audit log refuses it rather than record a different call than the one made',
+  collection: (path: string, type: string) =>
+    `${path}: a ${type} is not a JSON value (JSON.stringify would write it as {} and lose its ` +
+    'content); convert it to an object or an array first',
+  undefinedRoot: () => '$: undefined is not a JSON value (use null)',
+  cycle: (path: string) => `${path}: circular reference: the value contains itself`,
+  tooDeep: (path: string, limit: number) =>
+    `${path}: nested deeper than ${limit} levels; the audit log refuses values this deep`,
+
+  // ---- stores
+  readFailed: (why: string) => `cannot read the audit log: ${why}`,
+  writeFailed: (why: string) => `cannot write the audit log: ${why}`,
+  damagedLine: (line: number, why: string) =>
+    `line ${line} is not an audit event (${why}); the log is damaged or was edited. ` +
+    'Run `provenance audit verify <file>` to see where; appends are refused until it is repaired',
+  brokenTail: (position: number) =>
+    `the last event (position ${position}) does not hash to its own hash; the log was edited. ` +
+    'Run `provenance audit verify <file>`; appends are refused',
+  headMismatch: (detail: string) =>
+    `the log does not match its head anchor (${detail}): events were removed or rewritten. ` +
+    'Run `provenance audit verify <file>`; appends are refused',
+  storeClosed: () => 'the audit log is closed',
+  logFailed: (why: string) =>
+    `an earlier write to the audit log failed (${why}); no further event is accepted until the ` +
+    'log is reopened',
+
+  // ---- verification problems
+  problemHash: () => 'the event does not hash to its recorded hash (a field was edited)',
+  problemPrevHash: () =>
+    "prevHash is not the previous event's hash (an event was removed, inserted or moved)",
+  problemPosition: () => 'position out of sequence (an event was removed, inserted or moved)',
+  problemMalformed: () => 'not a well-formed audit event',
+  problemTruncated: () =>
+    'the log ends before the position its head anchor records (events were removed from the end)',
+  problemHeadHash: () =>
+    'the event at the position its head anchor records has a different hash (the log was rewritten)',
+} as const;
+
+/** Escalation holds: a human decides within a deadline. */
+export const EscalationMessages = {
+  closedReason: () => 'gateway closed',
+  badTimeout: (got: string) =>
+    `escalationTimeoutMs must be an integer number of milliseconds from 1 to 2147483647; got ${got}`,
+  duplicateId: (id: string) => `an escalation with id '${id}' is already held`,
+  listenerFailed: (why: string) => `an escalation listener threw (ignored): ${why}`,
+} as const;
+
+/** The embedded gateway: reasons it returns and requests it refuses. */
+export const EmbeddedGatewayMessages = {
+  // ---- reasons: PROTOCOL.md "POST /v1/gateway/execute" fixes this wording
+  approved: (approverId: string) => `Escalation APPROVED by ${approverId}`,
+  rejected: () => 'Escalation REJECT — action blocked',
+  expired: () => 'Escalation TIMEOUT — action blocked',
+  idempotencyConflict: () =>
+    'idempotency_key was already used for a different call; blocked rather than answered twice',
+
+  badField: (field: string, expected: string) => `${field} must be ${expected}`,
+  closed: () => 'the embedded gateway is closed',
+} as const;

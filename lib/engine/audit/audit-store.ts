@@ -1,0 +1,35 @@
+import type { AuditAnchor } from './audit-chain';
+import type { AuditEvent } from './audit-event';
+
+/** What a store holds, as verification needs it: every record as stored, well-formed or not. */
+export interface AuditStoreContents {
+  /** One entry per stored event, in order; a line that does not parse is `{ malformed: <why> }`. */
+  records: unknown[];
+  /** The last durable position and hash, when the store keeps an anchor. */
+  anchor: AuditAnchor | null;
+  /** True when the last line was torn (a crash mid-write); it is not part of the log. */
+  tornTail: boolean;
+}
+
+/**
+ * Where audit events live. The log (AuditLog) owns ordering and hashing; a
+ * store only keeps what it is given, in order, and says when it is durable.
+ * Written to be implemented by users too (a database table, an object store).
+ */
+export interface AuditStore {
+  /** Where events go, for messages (a file path, or `memory`). */
+  readonly description: string;
+  /**
+   * Prepares the store and returns the events it already holds, in order,
+   * after recovering from a crash (a torn last line is dropped: it was never
+   * acknowledged). Throws `AuditStoreError` when the stored chain may not be
+   * continued (damaged, or shorter than its anchor).
+   */
+  open(): Promise<AuditEvent[]>;
+  /** Stores a batch, in order; resolves only once the whole batch is durable. */
+  append(events: readonly AuditEvent[]): Promise<void>;
+  /** Reads back what is stored now (from the medium, not from a cache). */
+  read(): Promise<AuditStoreContents>;
+  /** Releases the file or connection. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,331 @@
+import { randomUUID } from 'node:crypto';
+import { Decision } from '../common/decision';
+import {
+  EscalationError,
+  InvalidParametersError,
+  ProvenanceError,
+} from '../common/provenance.errors';
+import type {
+  EscalationRecord,
+  EscalationTicket,
+  GatewayRequest,
+  GatewayResponse,
+  ReviewInput,
+  ReviewOutcome,
+  ReviewVerdict,
+} from '../transport/gateway-transport';
+import type { AuditVerification } from './audit/audit-chain';
+import type { AuditEventInput } from './audit/audit-event';
+import type { AuditLog } from './audit/audit-log';
+import { CanonicalJsonError } from './audit/audit.errors';
+import { canonicalJson, sha256Hex } from './audit/canonical-json';
+import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
+import { EscalationHolds, validateTimeout, type HoldOutcome } from './escalation/escalation-holds';
+import type {
+  EmbeddedGatewayOptions,
+  EscalationLifecycleListener,
+  ExecuteHooks,
+} from './embedded-gateway.types';
+import type { CompiledPolicy } from './policy/policy.types';
+
+interface IdempotencyEntry {
+  fingerprint: string;
+  response: Promise<GatewayResponse>;
+}
+
+/**
+ * The gateway of PROTOCOL.md in this process: evaluates the policy, records
+ * every decision in the audit log before answering, and holds escalated calls
+ * until a human decides or the deadline passes. No Nest, no rxjs: the
+ * embedded transport adapts it to the GatewayTransport seam.
+ *
+ * Every answer is written to the audit log (and durable) before it is
+ * returned; if the log cannot be written, `execute` rejects and the call must
+ * not run (fail closed), even after a human approved it.
+ */
+export class EmbeddedGateway {
+  readonly tenantId: string;
+  private readonly policy: CompiledPolicy;
+  private readonly audit: AuditLog;
+  private readonly timeoutMs: number;
+  private readonly holds = new EscalationHolds();
+  private readonly idempotency = new Map<string, IdempotencyEntry>();
+  private readonly idempotencyLimit: number;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closing: Promise<void> | null = null;
+
+  constructor(options: EmbeddedGatewayOptions) {
+    this.policy = options.policy;
+    this.audit = options.audit;
+    this.timeoutMs = options.escalationTimeoutMs ?? 60_000;
+    validateTimeout(this.timeoutMs);
+    this.tenantId = options.tenantId ?? 'local';
+    this.idempotencyLimit = Math.max(0, options.idempotencyCacheSize ?? 10_000);
+  }
+
+  /**
+   * Decides one call. Resolves with ALLOW or BLOCK (an escalation resolves
+   * when it ends). A repeated idempotency key gets the first call's answer
+   * (the same promise while it is in flight) and writes nothing; the same key
+   * with a different call is BLOCKed and recorded.
+   */
+  execute(request: GatewayRequest, hooks: ExecuteHooks = {}): Promise<GatewayResponse> {
+    if (this.closing !== null) {
+      return Promise.reject(new ProvenanceError(EmbeddedGatewayMessages.closed()));
+    }
+    let fingerprint: string;
+    try {
+      fingerprint = this.validate(request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const key = request.idempotencyKey;
+    if (key === undefined || key === null || this.idempotencyLimit === 0) {
+      return this.track(this.decideCall(request, hooks));
+    }
+    const seen = this.idempotency.get(key);
+    if (seen !== undefined) {
+      // Refresh its place in the LRU order.
+      this.idempotency.delete(key);
+      this.idempotency.set(key, seen);
+      if (seen.fingerprint === fingerprint) return seen.response;
+      return this.track(
+        this.record(request, Decision.BLOCK, EmbeddedGatewayMessages.idempotencyConflict()),
+      );
+    }
+    const response = this.track(this.decideCall(request, hooks));
+    this.idempotency.set(key, { fingerprint, response });
+    if (this.idempotency.size > this.idempotencyLimit) {
+      this.idempotency.delete(this.idempotency.keys().next().value as string);
+    }
+    // A failed call was never answered: let a retry with the same key try again.
+    response.catch(() => {
+      if (this.idempotency.get(key)?.response === response) this.idempotency.delete(key);
+    });
+    return response;
+  }
+
+  /** The escalations waiting for a human, oldest first. */
+  pending(): EscalationRecord[] {
+    return this.holds.pending();
+  }
+
+  /** A held or recently ended escalation. */
+  escalation(escalationId: string): EscalationRecord | undefined {
+    return this.holds.get(escalationId);
+  }
+
+  /**
+   * Approves or rejects a held call. Throws `EscalationNotFoundError` when the
+   * id is unknown or already ended, `EscalationError` for another verdict word
+   * or a missing approver. Resolves once the hold has ended; the held call's
+   * own `execute` resolves after its final event is written.
+   */
+  async decide(
+    escalationId: string,
+    verdict: ReviewVerdict,
+    input: ReviewInput,
+  ): Promise<ReviewOutcome> {
+    if (verdict !== 'APPROVE' && verdict !== 'REJECT') {
+      throw new EscalationError(
+        EmbeddedGatewayMessages.badField('decision', "'APPROVE' or 'REJECT'"),
+        { escalationId },
+      );
+    }
+    if (typeof input?.approverId !== 'string' || input.approverId === '') {
+      throw new EscalationError(
+        EmbeddedGatewayMessages.badField('approverId', 'a non-empty string'),
+        { escalationId },
+      );
+    }
+    const reason = input.reason ?? null;
+    const decision = { approverId: input.approverId, reason };
+    if (verdict === 'APPROVE') this.holds.approve(escalationId, decision);
+    else this.holds.reject(escalationId, decision);
+    return { escalationId, decision: verdict, approverId: input.approverId, reason };
+  }
+
+  /** Subscribes to escalation steps (pending, approved, rejected, expired); returns the unsubscribe. */
+  onEscalation(listener: EscalationLifecycleListener): () => void {
+    return this.holds.onEvent(listener);
+  }
+
+  verify(): Promise<AuditVerification> {
+    return this.audit.verify();
+  }
+
+  /**
+   * Ends every held call as expired ('gateway closed': blocked, never
+   * approved), waits for the calls in flight to record their final events,
+   * then closes the audit log. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.holds.close();
+      await Promise.allSettled(Array.from(this.inFlight));
+      this.idempotency.clear();
+      await this.audit.close();
+    })();
+    return this.closing;
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise);
+    const done = () => this.inFlight.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  /** Throws for a request that cannot be evaluated; returns its fingerprint for idempotency. */
+  private validate(request: GatewayRequest): string {
+    const action = (request as Partial<GatewayRequest> | null)?.action;
+    if (typeof action !== 'string' || action === '') {
+      throw new InvalidParametersError(
+        String(action),
+        'action',
+        EmbeddedGatewayMessages.badField('action', 'a non-empty string'),
+      );
+    }
+    for (const field of ['sessionId', 'agentId'] as const) {
+      if (typeof request[field] !== 'string') {
+        throw new InvalidParametersError(
+          action,
+          field,
+          EmbeddedGatewayMessages.badField(field, 'a string'),
+        );
+      }
+    }
+    const parameters = request.parameters ?? null;
+    if (parameters !== null && (typeof parameters !== 'object' || Array.isArray(parameters))) {
+      throw new InvalidParametersError(
+        action,
+        'parameters',
+        EmbeddedGatewayMessages.badField('parameters', 'an object or null'),
+      );
+    }
+    try {
+      return sha256Hex(
+        canonicalJson({
+          sessionId: request.sessionId,
+          agentId: request.agentId,
+          action,
+          parameters,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof CanonicalJsonError) {
+        const path = error.path.replace(/^\$\.parameters/, '$');
+        throw new InvalidParametersError(action, path, error.message.replace(error.path, path));
+      }
+      throw error;
+    }
+  }
+
+  private async decideCall(request: GatewayRequest, hooks: ExecuteHooks): Promise<GatewayResponse> {
+    const parameters = request.parameters ?? null;
+    const verdict = this.policy.evaluate(request.action, parameters);
+    if (verdict.decision !== Decision.ESCALATE) {
+      return this.record(request, verdict.decision, verdict.reason);
+    }
+
+    const escalationId = randomUUID();
+    const pendingEvent = await this.audit.append({
+      ...this.eventBase(request),
+      decision: Decision.ESCALATE,
+      reason: verdict.reason,
+      kind: 'escalation.pending',
+      escalationId,
+    });
+    const createdAt = pendingEvent.timestamp;
+    const ticket: EscalationTicket = {
+      escalationId,
+      action: request.action,
+      agentId: request.agentId,
+      sessionId: request.sessionId,
+      parameters: pendingEvent.parameters,
+      reason: verdict.reason,
+      createdAt,
+      expiresAt: new Date(Date.parse(createdAt) + this.timeoutMs).toISOString(),
+    };
+    const outcome = this.holds.hold(
+      {
+        escalationId,
+        tenantId: this.tenantId,
+        agentId: request.agentId,
+        sessionId: request.sessionId,
+        action: request.action,
+        parameters: pendingEvent.parameters,
+        parametersHash: pendingEvent.payloadHash,
+        reason: verdict.reason,
+        createdAt,
+      },
+      this.timeoutMs,
+    );
+    try {
+      hooks.onEscalated?.(ticket);
+    } catch (error) {
+      // The caller's hook must not leave a held call without an answer.
+      console.warn(
+        EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
+      );
+    }
+    return this.recordOutcome(request, escalationId, await outcome);
+  }
+
+  private async recordOutcome(
+    request: GatewayRequest,
+    escalationId: string,
+    outcome: HoldOutcome,
+  ): Promise<GatewayResponse> {
+    const approved = outcome.status === 'approved';
+    const decision = approved ? Decision.ALLOW : Decision.BLOCK;
+    const reason = approved
+      ? EmbeddedGatewayMessages.approved(outcome.approverId as string)
+      : outcome.status === 'rejected'
+        ? EmbeddedGatewayMessages.rejected()
+        : EmbeddedGatewayMessages.expired();
+    const event = await this.audit.append({
+      ...this.eventBase(request),
+      decision,
+      reason,
+      kind: `escalation.${outcome.status}`,
+      escalationId,
+      actorHumanId: outcome.approverId,
+      approverReason: outcome.reason,
+    });
+    return {
+      eventId: event.id,
+      decision,
+      reason,
+      escalationId,
+      actorHumanId: outcome.approverId,
+      escalationOutcome: outcome.status,
+    };
+  }
+
+  private async record(
+    request: GatewayRequest,
+    decision: Decision,
+    reason: string,
+  ): Promise<GatewayResponse> {
+    const event = await this.audit.append({
+      ...this.eventBase(request),
+      decision,
+      reason,
+      kind: 'decision',
+    });
+    return { eventId: event.id, decision, reason, escalationId: null, actorHumanId: null };
+  }
+
+  private eventBase(
+    request: GatewayRequest,
+  ): Pick<AuditEventInput, 'tenantId' | 'sessionId' | 'agentId' | 'action' | 'parameters'> {
+    return {
+      tenantId: this.tenantId,
+      sessionId: request.sessionId,
+      agentId: request.agentId,
+      action: request.action,
+      parameters: request.parameters ?? null,
+    };
+  }
+}

@@ -1,0 +1,25 @@
+import type { EscalationTicket } from '../transport/gateway-transport';
+import type { AuditLog } from './audit/audit-log';
+import type { HoldEvent } from './escalation/escalation-holds';
+import type { CompiledPolicy } from './policy/policy.types';
+
+export interface EmbeddedGatewayOptions {
+  policy: CompiledPolicy;
+  /** Where decisions are recorded. The gateway closes it on close(). */
+  audit: AuditLog;
+  /** How long an escalated call waits for a human. Default 60 000 (the reference server's). */
+  escalationTimeoutMs?: number;
+  /** Recorded in every event and escalation. Default 'local'. */
+  tenantId?: string;
+  /** How many idempotency keys are remembered (least recently used go first). Default 10 000. */
+  idempotencyCacheSize?: number;
+}
+
+export interface ExecuteHooks {
+  /** Called once, at once, when the call is held for a human; a throw here is ignored. */
+  onEscalated?(ticket: EscalationTicket): void;
+}
+
+/** One step of an escalation: pending, then exactly one of approved, rejected, expired. */
+export type EscalationLifecycleEvent = HoldEvent;
+export type EscalationLifecycleListener = (event: EscalationLifecycleEvent) => void;

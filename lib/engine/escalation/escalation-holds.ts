@@ -1,0 +1,261 @@
+import {
+  EscalationError,
+  EscalationNotFoundError,
+  ProvenanceConfigError,
+} from '../../common/provenance.errors';
+import type { EscalationRecord, EscalationStatus } from '../../transport/gateway-transport';
+import { EscalationMessages } from '../engine.messages';
+
+/** The largest delay setTimeout honours; above it Node fires at once, which would expire every hold. */
+export const MAX_HOLD_MS = 2_147_483_647;
+
+/** What is held: one exact call, bound by the hash of its parameters. */
+export interface HoldTicket {
+  escalationId: string;
+  tenantId: string | null;
+  agentId: string;
+  sessionId: string;
+  action: string;
+  parameters: Record<string, unknown> | null;
+  /** sha256 of the canonical JSON of `parameters`: the decision applies to this call only. */
+  parametersHash: string;
+  /** Why the policy escalated. */
+  reason: string;
+  /** ISO time the call was held. Default: now. */
+  createdAt?: string;
+}
+
+export type HoldStatus = 'approved' | 'rejected' | 'expired';
+
+export interface HoldOutcome {
+  escalationId: string;
+  status: HoldStatus;
+  /** Who decided; null when the hold expired. */
+  approverId: string | null;
+  /** The approver's reason; for an expiry, null, or 'gateway closed' when closing ended it. */
+  reason: string | null;
+  decidedAt: string;
+  /** The call this outcome is bound to. */
+  parametersHash: string;
+}
+
+export interface HoldDecisionInput {
+  approverId: string;
+  reason?: string | null;
+}
+
+export type HoldEventType = 'pending' | HoldStatus;
+
+export interface HoldEvent {
+  type: HoldEventType;
+  record: EscalationRecord;
+}
+
+export type HoldListener = (event: HoldEvent) => void;
+
+export interface EscalationHoldsOptions {
+  /** How many ended escalations `get()` still knows. Default 10 000. */
+  keepResolved?: number;
+  now?: () => Date;
+}
+
+const STATUS_OF: Record<HoldStatus, EscalationStatus> = {
+  approved: 'APPROVED',
+  rejected: 'REJECTED',
+  expired: 'TIMEOUT',
+};
+
+/**
+ * One held call. A plain class rather than closures, so a hold costs one
+ * object, its record, its promise's resolver and one timer.
+ */
+class Hold {
+  constructor(
+    readonly record: EscalationRecord,
+    readonly resolve: (outcome: HoldOutcome) => void,
+    public timer: NodeJS.Timeout | null,
+  ) {}
+}
+
+/**
+ * Calls held until a human decides, or a deadline passes. Every hold ends
+ * exactly once: whichever of approve, reject, the timer or close() comes
+ * first removes it from the pending map, and the others then find nothing
+ * (approve/reject throw `EscalationNotFoundError`, a late timer does nothing).
+ * All of this runs on the one JS thread, so "first" is well defined.
+ *
+ * On close() every pending hold ends as expired with reason 'gateway closed':
+ * the calls are blocked (fail closed), never approved, and no timer is left.
+ */
+export class EscalationHolds {
+  private readonly holds = new Map<string, Hold>();
+  private readonly resolved = new Map<string, EscalationRecord>();
+  private readonly listeners = new Set<HoldListener>();
+  private readonly keepResolved: number;
+  private readonly now: () => Date;
+  private closed = false;
+
+  constructor(options: EscalationHoldsOptions = {}) {
+    this.keepResolved = Math.max(0, options.keepResolved ?? 10_000);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Holds a call until it is decided or `timeoutMs` passes. Never rejects for a valid ticket. */
+  hold(ticket: HoldTicket, timeoutMs: number): Promise<HoldOutcome> {
+    try {
+      validateTimeout(timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.holds.has(ticket.escalationId) || this.resolved.has(ticket.escalationId)) {
+      return Promise.reject(
+        new EscalationError(EscalationMessages.duplicateId(ticket.escalationId), {
+          action: ticket.action,
+          escalationId: ticket.escalationId,
+        }),
+      );
+    }
+    const createdAt = ticket.createdAt ?? this.now().toISOString();
+    const record: EscalationRecord = {
+      id: ticket.escalationId,
+      tenantId: ticket.tenantId,
+      agentId: ticket.agentId,
+      action: ticket.action,
+      parametersHash: ticket.parametersHash,
+      status: 'PENDING',
+      approverId: null,
+      decidedAt: null,
+      reason: ticket.reason,
+      createdAt,
+      updatedAt: createdAt,
+      sessionId: ticket.sessionId,
+      parameters: ticket.parameters,
+    };
+    return new Promise<HoldOutcome>((resolve) => {
+      const hold = new Hold(record, resolve, null);
+      this.holds.set(record.id, hold);
+      this.emit({ type: 'pending', record: { ...record } });
+      if (this.closed) {
+        this.end(record.id, 'expired', null, EscalationMessages.closedReason());
+        return;
+      }
+      // `this.expire` with the id as an argument: no closure per hold.
+      hold.timer = setTimeout(this.expire, timeoutMs, record.id);
+      hold.timer.unref();
+    });
+  }
+
+  approve(escalationId: string, input: HoldDecisionInput): HoldOutcome {
+    return this.decide(escalationId, 'approved', input);
+  }
+
+  reject(escalationId: string, input: HoldDecisionInput): HoldOutcome {
+    return this.decide(escalationId, 'rejected', input);
+  }
+
+  /** The held escalations, oldest first (copies). */
+  pending(): EscalationRecord[] {
+    return Array.from(this.holds.values(), (hold) => ({ ...hold.record }));
+  }
+
+  /** A held or recently ended escalation (a copy), or undefined. */
+  get(escalationId: string): EscalationRecord | undefined {
+    const record = this.holds.get(escalationId)?.record ?? this.resolved.get(escalationId);
+    return record === undefined ? undefined : { ...record };
+  }
+
+  get size(): number {
+    return this.holds.size;
+  }
+
+  /** Subscribes to pending/approved/rejected/expired; returns the unsubscribe function. */
+  onEvent(listener: HoldListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Ends every pending hold as expired ('gateway closed') and clears every timer. Idempotent. */
+  close(): void {
+    this.closed = true;
+    for (const id of Array.from(this.holds.keys())) {
+      this.end(id, 'expired', null, EscalationMessages.closedReason());
+    }
+  }
+
+  private decide(escalationId: string, status: HoldStatus, input: HoldDecisionInput): HoldOutcome {
+    const outcome = this.end(escalationId, status, input.approverId, input.reason ?? null);
+    if (outcome === null) throw new EscalationNotFoundError(escalationId);
+    return outcome;
+  }
+
+  private readonly expire = (escalationId: string): void => {
+    this.end(escalationId, 'expired', null, null);
+  };
+
+  /** The one place a hold ends; returns null when it had already ended. */
+  private end(
+    escalationId: string,
+    status: HoldStatus,
+    approverId: string | null,
+    reason: string | null,
+  ): HoldOutcome | null {
+    const hold = this.holds.get(escalationId);
+    if (hold === undefined) return null;
+    this.holds.delete(escalationId);
+    if (hold.timer !== null) clearTimeout(hold.timer);
+    hold.timer = null;
+
+    const decidedAt = this.now().toISOString();
+    const record = hold.record;
+    record.status = STATUS_OF[status];
+    record.approverId = approverId;
+    record.reason = reason;
+    record.decidedAt = decidedAt;
+    record.updatedAt = decidedAt;
+    this.remember(record);
+
+    const outcome: HoldOutcome = {
+      escalationId,
+      status,
+      approverId,
+      reason,
+      decidedAt,
+      parametersHash: record.parametersHash as string,
+    };
+    hold.resolve(outcome);
+    this.emit({ type: status, record: { ...record } });
+    return outcome;
+  }
+
+  private remember(record: EscalationRecord): void {
+    if (this.keepResolved === 0) return;
+    this.resolved.set(record.id, record);
+    if (this.resolved.size > this.keepResolved) {
+      this.resolved.delete(this.resolved.keys().next().value as string);
+    }
+  }
+
+  private emit(event: HoldEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A listener's failure must not keep a hold from ending or reach the caller who decided.
+        console.warn(
+          EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
+        );
+      }
+    }
+  }
+}
+
+export function validateTimeout(timeoutMs: number): void {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_HOLD_MS) {
+    throw new ProvenanceConfigError(
+      'escalationTimeoutMs',
+      EscalationMessages.badTimeout(String(timeoutMs)),
+    );
+  }
+}
