@@ -96,13 +96,17 @@ export class EscalationNotFoundError extends EscalationError {
  * - `timeout`: the gateway took longer than the `timeout` option;
  * - `protocol`: the gateway answered something that is not the wire format
  *   (bad JSON, missing or unknown `decision`, wrong content type, a redirect);
+ * - `interrupted`: the connection broke after the request was sent (reset,
+ *   hang-up) before an answer: the gateway may have recorded the call, or be
+ *   holding it for a human;
  * - `internal`: the embedded gateway could not decide or record (the audit
  *   log could not be written, the gateway is closed).
  * Only `unreachable` and `status` >= 500 may fail open: a timeout may hide a
  * call that was recorded or held for a human, and an embedded failure means
  * the audit trail would be incomplete.
  */
-export type GatewayErrorKind = 'unreachable' | 'status' | 'timeout' | 'protocol' | 'internal';
+export type GatewayErrorKind =
+  'unreachable' | 'status' | 'timeout' | 'protocol' | 'interrupted' | 'internal';
 
 /** The gateway could not give a decision. Never contains the API key. */
 export class GatewayError extends ProvenanceError {

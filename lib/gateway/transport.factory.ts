@@ -1,5 +1,3 @@
-import axios from 'axios';
-import { HttpService } from '@nestjs/axios';
 import type { GatewayTransport } from '../transport/gateway-transport';
 import { HttpGatewayTransport } from '../transport/http/http-gateway.transport';
 import { createEmbeddedTransport } from '../transport/embedded/embedded-gateway.transport';
@@ -15,7 +13,7 @@ export function createTransport(
       apiKey: options.apiKey as string,
       timeout: options.timeout,
       asyncEscalation: options.asyncEscalation,
-      httpService: deps.httpService ?? new HttpService(axios.create()),
+      httpService: deps.httpService,
     });
   }
   return createEmbeddedTransport(options);

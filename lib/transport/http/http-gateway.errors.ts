@@ -8,7 +8,7 @@ import { GatewayError } from '../../common/provenance.errors';
  * | what happened                                          | kind        | status |
  * |--------------------------------------------------------|-------------|--------|
  * | connection refused, DNS failure, host/net unreachable  | unreachable | null   |
- * | reset / socket hang up before any response header      | unreachable | null   |
+ * | reset / socket hang up before any response header      | interrupted | null   |
  * | no complete answer within the `timeout` option         | timeout     | null   |
  * | 200 whose body is not the wire format (see wire.ts)     | protocol    | 200    |
  * | reset after the headers (body cut short)               | protocol    | status |
@@ -19,6 +19,9 @@ import { GatewayError } from '../../common/provenance.errors';
  * | 5xx                                                    | status      | 5xx    |
  * | any failure after a 202 said the call is escalated     | protocol    | -      |
  *
+ * A reset before the headers is not `unreachable` either: the request was
+ * written, and a reference server holds an escalated call in exactly that
+ * state, so failing open there would let through a call waiting for a human.
  * A reset after the headers is not `unreachable`: the server received the
  * request and may have recorded an event, so letting the call through
  * ("fail open") would act on an answer that was never read.
@@ -37,19 +40,20 @@ export interface ExchangeContext {
   apiKey: string;
 }
 
-/** Network error codes that mean the request never got an answer. */
+/** Network error codes that mean the request never reached the gateway. */
 const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
-  'ECONNRESET',
   'ENOTFOUND',
   'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ENETDOWN',
   'EHOSTDOWN',
-  'EPIPE',
   'ETIMEDOUT', // the OS gave up connecting; our own timeout is reported separately
 ]);
+
+/** The connection broke after the request went out: it may have been recorded or held. */
+const INTERRUPTED_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 export function statusError(ctx: ExchangeContext, status: number, body: string): GatewayError {
   const where = `${ctx.method} ${ctx.url}`;
@@ -122,7 +126,17 @@ export function networkError(ctx: ExchangeContext, error: unknown): GatewayError
       cause,
     );
   }
-  if ((code !== null && UNREACHABLE_CODES.has(code)) || /socket hang up/i.test(message)) {
+  if ((code !== null && INTERRUPTED_CODES.has(code)) || /socket hang up/i.test(message)) {
+    return new GatewayError(
+      redact(
+        `the connection to the gateway broke before it answered: ${ctx.method} ${ctx.url} (${code ?? message}); ` +
+          'the call may have been recorded, so it is not let through',
+        ctx.apiKey,
+      ),
+      { url: ctx.url, kind: 'interrupted', cause },
+    );
+  }
+  if (code !== null && UNREACHABLE_CODES.has(code)) {
     return new GatewayError(
       redact(
         `the gateway could not be reached: ${ctx.method} ${ctx.url} failed (${code ?? message})`,

@@ -467,11 +467,11 @@ describe('HttpGatewayTransport against a reference gateway', () => {
       await aborted;
     });
 
-    it('reset before any response is unreachable', async () => {
+    it('reset before any response is interrupted, not unreachable: the call may be recorded or held', async () => {
       gateway.nextResponse({ destroy: 'before-response' });
       const error = await failure(run(transport()));
 
-      expect(error).toMatchObject({ kind: 'unreachable', failOpenEligible: true });
+      expect(error).toMatchObject({ kind: 'interrupted', failOpenEligible: false });
     });
 
     it('reset after the headers is a protocol error: the server may have recorded the call', async () => {
