@@ -320,7 +320,8 @@ export function compilePolicy(
   policy: PolicyDocument | string | object,
   source?: string,
 ): CompiledPolicy {
-  const document = loadPolicy(policy);
+  if (policy instanceof PolicyProgram && source === undefined) return policy;
+  const document = loadPolicy(policy instanceof PolicyProgram ? policy.document : policy);
   return new PolicyProgram(document, source ?? (typeof policy === 'string' ? policy : null));
 }
 

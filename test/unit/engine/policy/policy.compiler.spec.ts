@@ -486,6 +486,9 @@ describe('loading through compilePolicy', () => {
     expect(evaluatePolicy(compilePolicy(raw), 'y', {}).decision).toBe('ALLOW');
     expect(explainPolicy(raw, 'x', {}).decision).toBe('BLOCK');
     expect(evaluatePolicy(path.join(FIXTURES, 'payments.json'), 'zzz', {}).decision).toBe('BLOCK');
+    const compiled = compilePolicy(raw);
+    expect(compilePolicy(compiled)).toBe(compiled);
+    expect(compilePolicy(compiled, 'elsewhere').source).toBe('elsewhere');
   });
 
   it("returns frozen decisions, so a caller cannot change the next caller's answer", () => {
