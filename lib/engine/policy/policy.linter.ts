@@ -43,7 +43,8 @@ export function lintPolicy(policy: PolicyDocument | string | object): LintFindin
       ruleIndex: ignored.ruleIndex,
       code: 'unknown-key',
       severity: 'warning',
-      message: `${ignored.path === '' ? '' : `${ignored.path}: `}${M.unknownKey(ignored.key, ignored.known)}`,
+      // Relative to the rule, as the other findings are (the rule index is a field of its own).
+      message: `${ruleRelative(ignored.path)}${M.unknownKey(ignored.key, ignored.known)}`,
     });
   }
 
@@ -192,6 +193,11 @@ function mixedTypeFindings(rules: readonly PolicyRule[]): LintFinding[] {
     }
   });
   return findings;
+}
+
+function ruleRelative(path: string): string {
+  const inner = path.replace(/^rules\[\d+\]\.?/, '');
+  return inner === '' ? '' : `${inner}: `;
 }
 
 function jsonType(value: unknown): string {

@@ -170,7 +170,7 @@ describe('lintPolicy', () => {
     expect(findings[2].message).toContain(
       "field 'amount' is compared with values of different types (number, string)",
     );
-    expect(findings[1].message).toContain("rules[3]: unknown key 'reasn' is ignored");
+    expect(findings[1].message).toMatch(/^unknown key 'reasn' is ignored \(known keys: action, /);
   });
 
   it('looks inside membership lists for mixed types, and lets null go with anything', () => {
@@ -192,6 +192,23 @@ describe('lintPolicy', () => {
         END,
       ),
     ).toEqual([[0, 'mixed-types', 'warning']]);
+  });
+
+  it('places an unknown key inside a condition relative to its rule', () => {
+    const findings = lintPolicy({
+      rules: [
+        END,
+        {
+          action: 'x',
+          conditions: [{ field: 'a', operator: '==', value: 1, note: 'n' }],
+          on_match: 'BLOCK',
+        },
+      ],
+    });
+    const unknown = findings.filter((f) => f.code === 'unknown-key');
+    expect(unknown.map((f) => [f.ruleIndex, f.message.split(' (')[0]])).toEqual([
+      [1, "conditions[0]: unknown key 'note' is ignored"],
+    ]);
   });
 
   it('warns about empty membership lists', () => {
