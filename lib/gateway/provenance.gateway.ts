@@ -30,6 +30,8 @@ import {
   type SessionGateway,
 } from '../session/provenance.session';
 import { SessionContext } from '../session/session.context';
+import { guardFunction, type GuardedFunction } from '../guarded/guard-function';
+import type { GuardOptions } from '../guarded/guarded.options';
 import type {
   EscalationTicket,
   GatewayEvent,
@@ -37,6 +39,8 @@ import type {
   GatewayResponse,
   GatewayTransport,
 } from '../transport/gateway-transport';
+import type { AuditLog } from '../engine/audit/audit-log';
+import { EmbeddedGatewayTransport } from '../transport/embedded/embedded-gateway.transport';
 import { normalizeParameters } from './call-parameters';
 import { GatewayRegistry } from './gateway.registry';
 import { ProvenanceClient } from './provenance.client';
@@ -100,6 +104,14 @@ export class ProvenanceGateway implements SessionGateway {
     return this.transport;
   }
 
+  /**
+   * The embedded gateway's audit log (list, count, verify); null when
+   * decisions come from a remote gateway, which keeps its own.
+   */
+  get audit(): AuditLog | null {
+    return this.transport instanceof EmbeddedGatewayTransport ? this.transport.audit : null;
+  }
+
   /** Gates one call. Resolves on ALLOW; rejects with PolicyBlockedError, EscalationTimeoutError, GatewayError. */
   execute(
     action: string,
@@ -121,6 +133,20 @@ export class ProvenanceGateway implements SessionGateway {
     options?: ExecuteOptions,
   ): Observable<ExecutionResult> {
     return this.decide$({ action, parameters, options });
+  }
+
+  /**
+   * Wraps a function so that its body runs only after this gateway said
+   * ALLOW, the Python SDK's `@gateway.guard`, for code outside Nest:
+   * `const send = gateway.guard('email.send')(async (to, template) => mailer.send(to, template))`.
+   * The audit parameters are the arguments by parameter name (`{ to, template }`);
+   * the wrapper always returns a Promise of the body's value. Options as `@Guarded`.
+   */
+  guard(
+    action: string,
+    options?: GuardOptions,
+  ): <F extends (...args: any[]) => any>(fn: F) => GuardedFunction<F> {
+    return guardFunction(this, action, options);
   }
 
   /** Opens a session handle (the Python SDK's pattern 3). Close it to log its summary. */

@@ -1,0 +1,58 @@
+// The public API of nestjs-provenance. Anything not exported here is internal.
+
+// Results, decisions and errors (the Python SDK's, in TypeScript casing)
+export { Decision, isDecision } from './common/decision';
+export { ExecutionResult, type ExecutionResultInit } from './common/execution-result';
+export {
+  EscalationError,
+  EscalationNotFoundError,
+  EscalationRejectedError,
+  EscalationTimeoutError,
+  GatewayError,
+  InvalidParametersError,
+  PolicyBlockedError,
+  ProvenanceConfigError,
+  ProvenanceError,
+  type GatewayErrorKind,
+} from './common/provenance.errors';
+
+// The Nest module
+export { ProvenanceModule } from './module/provenance.module';
+export { PROVENANCE_MODULE_OPTIONS } from './module/provenance.module-definition';
+export type { ProvenanceModuleOptions } from './module/provenance-module.options';
+
+// The gateway service and its client (also usable without Nest)
+export { ProvenanceGateway, type GateCall } from './gateway/provenance.gateway';
+export { ProvenanceClient } from './gateway/provenance.client';
+export type {
+  AuditOptions,
+  ProvenanceClientDeps,
+  ProvenanceClientOptions,
+  ResolvedClientOptions,
+} from './gateway/provenance-client.options';
+export { MAX_PARAMETER_DEPTH } from './gateway/call-parameters';
+
+// Sessions
+export { ProvenanceSession, type ExecuteOptions } from './session/provenance.session';
+
+// Escalations
+export type { EscalationEvent, EscalationEventType } from './escalation/escalation.events';
+
+// Transports
+export {
+  GatewayTransport,
+  type EscalationOutcome,
+  type EscalationRecord,
+  type EscalationStatus,
+  type EscalationTicket,
+  type GatewayEvent,
+  type GatewayRequest,
+  type GatewayResponse,
+  type ReviewInput,
+  type ReviewOutcome,
+  type ReviewVerdict,
+} from './transport/gateway-transport';
+export { HttpGatewayTransport } from './transport/http/http-gateway.transport';
+
+// The policy engine (plain TypeScript)
+export * from './engine/policy';
