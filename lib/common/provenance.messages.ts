@@ -62,3 +62,29 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }
+
+/** Messages of @Guarded, gateway.guard(), the HTTP session binding and the exception filter. */
+export const GuardedMessages = {
+  notAMethod: (where: string) =>
+    `nestjs-provenance: @Guarded can only decorate a method, and ${where} is not one (a getter, ` +
+    'setter or field). Guard the method that acts instead.',
+  guardedTwice: (where: string) =>
+    `nestjs-provenance: ${where} is already @Guarded; a second @Guarded would gate every call twice.`,
+  unknownReturn: (where: string) =>
+    `nestjs-provenance: @Guarded cannot tell whether ${where} returns a Promise or an Observable. ` +
+    "Make it async, declare its return type (`: Promise<T>` or `: Observable<T>`), or pass `{ returns: 'observable' }`.",
+  badGuardedOption: (where: string, option: string, expected: string, got: unknown) =>
+    `nestjs-provenance: option \`${option}\` of @Guarded on ${where} must be ${expected}; got ${describe(got)}.`,
+  badGuardAction: (value: unknown) =>
+    `nestjs-provenance: gateway.guard(action) needs an action such as 'email.send'; got ${describe(value)}.`,
+  notAFunction: (action: string, value: unknown) =>
+    `nestjs-provenance: gateway.guard('${action}') wraps a function; got ${describe(value)}.`,
+  cannotBind: (provider: string, why: string) =>
+    `${provider} has @Guarded methods but is ${why}, so it cannot be tied to this app's gateway at ` +
+    'start-up. Its calls use the gateway of the current request or runInSession(), or the only ' +
+    'gateway in the process, and fail if that is ambiguous.',
+  blockedResponse: (action: string) => `The action '${action}' was blocked by policy.`,
+  expiredResponse: (action: string) =>
+    `The action '${action}' needed a human decision and none came in time; it did not run.`,
+  gatewayUnavailableResponse: () => 'The policy gateway could not decide; the action did not run.',
+} as const;

@@ -1,7 +1,10 @@
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_INTERCEPTOR, DiscoveryModule, HttpAdapterHost } from '@nestjs/core';
 import { ProvenanceClient } from '../gateway/provenance.client';
 import { ProvenanceGateway } from '../gateway/provenance.gateway';
+import { GuardedExplorer } from '../guarded/guarded.explorer';
+import { ProvenanceSessionInterceptor } from '../session/provenance-session.interceptor';
 import type { ProvenanceModuleOptions } from './provenance-module.options';
 import {
   PROVENANCE_ASYNC_OPTIONS_TYPE,
@@ -17,7 +20,7 @@ import {
  * to PROVENANCE_* environment variables; invalid ones fail at start-up.
  */
 @Module({
-  imports: [HttpModule],
+  imports: [HttpModule, DiscoveryModule],
   providers: [
     {
       provide: ProvenanceClient,
@@ -29,6 +32,24 @@ import {
       provide: ProvenanceGateway,
       inject: [ProvenanceClient],
       useFactory: (client: ProvenanceClient) => new ProvenanceGateway(client),
+    },
+    // Binds this app's @Guarded instances to this app's gateway.
+    GuardedExplorer,
+    // One session per HTTP request. Always registered (forRootAsync options are
+    // only known at run time); `sessionHeader: false` makes it pass through.
+    {
+      provide: APP_INTERCEPTOR,
+      inject: [ProvenanceGateway, PROVENANCE_MODULE_OPTIONS, HttpAdapterHost],
+      useFactory: (
+        gateway: ProvenanceGateway,
+        options: ProvenanceModuleOptions | undefined,
+        adapterHost: HttpAdapterHost,
+      ) =>
+        new ProvenanceSessionInterceptor(
+          gateway,
+          { sessionHeader: options?.sessionHeader },
+          adapterHost,
+        ),
     },
   ],
   exports: [ProvenanceGateway, ProvenanceClient, PROVENANCE_MODULE_OPTIONS],

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unused-vars, no-useless-escape, prefer-rest-params */
 import {
   parseParameterNames,
   parseParameterSource,

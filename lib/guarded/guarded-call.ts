@@ -1,0 +1,106 @@
+import {
+  EMPTY,
+  Observable,
+  catchError,
+  filter,
+  from,
+  isObservable,
+  lastValueFrom,
+  of,
+  switchMap,
+  tap,
+  throwError,
+} from 'rxjs';
+import type { ExecutionResult } from '../common/execution-result';
+import { PolicyBlockedError } from '../common/provenance.errors';
+// Types only: lib/gateway imports this file at run time (gateway.guard), so a
+// value import back would be a cycle.
+import type { GateCall } from '../gateway/provenance.gateway';
+import { SessionContext } from '../session/session.context';
+
+/** The one thing a guarded call needs of a gateway: its single decision path. */
+export interface GateDecider {
+  decide$(call: GateCall): Observable<ExecutionResult>;
+}
+
+/** One call, ready to be gated: who decides, what is asked, and the body to run on ALLOW. */
+export interface GatedInvocation {
+  readonly gateway: GateDecider;
+  readonly call: GateCall;
+  readonly raiseOnBlock: boolean;
+  readonly body: () => unknown;
+}
+
+/**
+ * Gates, then runs the body and resolves to its value, which becomes the
+ * result's `toolResult` (the same object the session recorded). Only an
+ * ALLOW result reaches the body; with `raiseOnBlock: false` a block
+ * resolves to `undefined` instead of rejecting.
+ */
+export async function gatePromise(invocation: GatedInvocation): Promise<unknown> {
+  let result: ExecutionResult;
+  try {
+    result = await lastValueFrom(invocation.gateway.decide$(invocation.call));
+  } catch (error) {
+    if (!invocation.raiseOnBlock && error instanceof PolicyBlockedError) return undefined;
+    throw error;
+  }
+  const value = await invocation.body();
+  result.toolResult = value;
+  return value;
+}
+
+/**
+ * The same for a method that returns an Observable: cold, gated when
+ * subscribed, then the body's values; `toolResult` is the last of them.
+ * Unsubscribing while the gateway decides abandons the call. `prepare` runs
+ * now, at call time (finding the gateway, reading the arguments); its error
+ * is delivered to the subscriber. The session current at call time is the one
+ * the call belongs to, even if the subscriber subscribes from elsewhere.
+ */
+export function gateObservable(prepare: () => GatedInvocation): Observable<unknown> {
+  let invocation: GatedInvocation;
+  try {
+    invocation = prepare();
+  } catch (error) {
+    return throwError(() => error);
+  }
+  const callStore = SessionContext.current();
+  const pipeline = invocation.gateway.decide$(invocation.call).pipe(
+    filter((result) => !result.escalated),
+    // Only the decision's own block is swallowed; a block raised by the body
+    // (a nested guarded call) belongs to the body and is passed on.
+    catchError((error: unknown) =>
+      !invocation.raiseOnBlock && error instanceof PolicyBlockedError
+        ? EMPTY
+        : throwError(() => error),
+    ),
+    switchMap((result) =>
+      asObservable(invocation.body()).pipe(
+        tap((value) => {
+          result.toolResult = value;
+        }),
+      ),
+    ),
+  );
+  return new Observable<unknown>((subscriber) => {
+    const start = () => pipeline.subscribe(subscriber);
+    return callStore && SessionContext.current() !== callStore
+      ? SessionContext.run(callStore, start)
+      : start();
+  });
+}
+
+function asObservable(value: unknown): Observable<unknown> {
+  if (isObservable(value)) return value;
+  if (isPromiseLike(value)) return from(value);
+  return of(value);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
