@@ -150,13 +150,15 @@ export function verifyChain(
         actual: actualHash,
       });
     }
-    hashAt.set(index, record.hash);
+    // Keyed by the recorded position: an anchor names an event, wherever an edit moved it.
+    hashAt.set(record.position, record.hash);
     expectedPosition = record.position + 1;
     expectedPrev = record.hash;
   }
 
   if (anchor !== null) {
-    if (anchor.position >= records.length) {
+    const anchored = hashAt.get(anchor.position);
+    if (anchored === undefined) {
       report({
         position: records.length,
         eventId: null,
@@ -164,13 +166,13 @@ export function verifyChain(
         expected: anchor.position,
         actual: records.length - 1,
       });
-    } else if (hashAt.has(anchor.position) && hashAt.get(anchor.position) !== anchor.hash) {
+    } else if (anchored !== anchor.hash) {
       report({
         position: anchor.position,
-        eventId: (records[anchor.position] as AuditEvent).id,
+        eventId: null,
         problem: 'head-mismatch',
         expected: anchor.hash,
-        actual: hashAt.get(anchor.position) as string,
+        actual: anchored,
       });
     }
   }

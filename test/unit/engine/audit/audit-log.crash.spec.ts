@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AuditLog } from '../../../../lib/engine/audit/audit-log';
+
+const ROOT = path.resolve(__dirname, '../../../..');
+const REGISTER = path.join(ROOT, 'test/fixtures/swc-register.js');
+const WRITER = path.join(ROOT, 'test/fixtures/crash-writer.ts');
+const ROUNDS = 20;
+
+interface Round {
+  acknowledged: Array<{ position: number; id: string }>;
+  stderr: string;
+}
+
+/** Runs the writer until it has appended for `delayMs`, then SIGKILLs it. */
+function runAndKill(file: string, delayMs: number): Promise<Round> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', REGISTER, WRITER, file], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timer: NodeJS.Timeout | null = null;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (timer === null && stdout.includes('ready')) {
+        timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (_code, signal) => {
+      if (timer !== null) clearTimeout(timer);
+      if (signal !== 'SIGKILL') {
+        reject(new Error(`writer ended by itself (${String(signal)}): ${stderr}`));
+        return;
+      }
+      const lines = stdout.split('\n').slice(0, -1); // the last piece may be cut
+      const acknowledged = lines
+        .filter((line) => !line.startsWith('ready'))
+        .map((line) => {
+          const [position, id] = line.split(' ');
+          return { position: Number(position), id };
+        });
+      resolve({ acknowledged, stderr });
+    });
+  });
+}
+
+describe('AuditLog crash safety (SIGKILL during appends)', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-crash-'));
+  });
+
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`keeps every acknowledged event across ${ROUNDS} kills, and the chain verifies`, async () => {
+    const file = path.join(dir, 'audit.jsonl');
+    const acknowledged = new Map<number, string>();
+    for (let round = 0; round < ROUNDS; round++) {
+      const delayMs = 5 + Math.floor(Math.random() * 200);
+      const result = await runAndKill(file, delayMs);
+      for (const { position, id } of result.acknowledged) acknowledged.set(position, id);
+
+      const log = await AuditLog.openFile(file);
+      const events = await log.list();
+      for (const [position, id] of acknowledged) {
+        expect(events[position]?.id).toBe(id);
+      }
+      const verification = await log.verify();
+      expect(verification).toMatchObject({ valid: true, firstBrokenPosition: null });
+      await log.close();
+    }
+    expect(acknowledged.size).toBeGreaterThan(0);
+  }, 60_000);
+});
