@@ -54,5 +54,6 @@ export {
 } from './transport/gateway-transport';
 export { HttpGatewayTransport } from './transport/http/http-gateway.transport';
 
-// The policy engine (plain TypeScript)
-export * from './engine/policy';
+// The engine (plain TypeScript): policy, canonical JSON, audit log and stores, escalation holds
+export * from './engine';
+export { EmbeddedGatewayTransport } from './transport/embedded/embedded-gateway.transport';

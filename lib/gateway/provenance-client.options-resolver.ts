@@ -131,10 +131,10 @@ export function resolveClientOptions(
     throw new ProvenanceConfigError('audit', Messages.badOption('audit', 'an object', audit));
   }
   const store = audit.store ?? 'file';
-  if (store !== 'file' && store !== 'memory') {
+  if (store !== 'file' && store !== 'memory' && !isAuditStore(store)) {
     throw new ProvenanceConfigError(
       'audit.store',
-      Messages.badOption('audit.store', "'file' or 'memory'", store),
+      Messages.badOption('audit.store', "'file', 'memory' or an AuditStore", store),
     );
   }
   expectString('audit.path', audit.path);
@@ -183,6 +183,12 @@ export function resolveClientOptions(
   // Not enumerable: a logger or JSON.stringify that dumps the options must not print the key.
   Object.defineProperty(resolved, 'apiKey', { enumerable: false });
   return resolved;
+}
+
+function isAuditStore(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Record<string, unknown>;
+  return ['open', 'append', 'read', 'close'].every((m) => typeof store[m] === 'function');
 }
 
 function expectString(option: string, value: unknown): void {

@@ -1,12 +1,16 @@
 import type { HttpService } from '@nestjs/axios';
 import type { LoggerService } from '@nestjs/common';
+import type { AuditStore } from '../engine/audit/audit-store';
 import type { CompiledPolicy, PolicyDocument } from '../engine/policy/policy.types';
 import type { GatewayTransport } from '../transport/gateway-transport';
 
 /** Where the embedded gateway keeps its audit trail. */
 export interface AuditOptions {
-  /** `file` (default): an append-only JSON-lines file; `memory`: lost on exit, for tests. */
-  store?: 'file' | 'memory';
+  /**
+   * `file` (default): an append-only JSON-lines file; `memory`: lost on exit,
+   * for tests; or your own `AuditStore` (a database table, an object store).
+   */
+  store?: 'file' | 'memory' | AuditStore;
   /** File store path. Default `.provenance/audit.jsonl` under the working directory. */
   path?: string;
   /** fsync each batch of appends before a decision is returned. Default true. */
@@ -75,7 +79,7 @@ export interface ResolvedClientOptions {
   asyncEscalation: boolean;
   policy: string | PolicyDocument | CompiledPolicy | null;
   escalationTimeout: number;
-  audit: Required<AuditOptions>;
+  audit: { store: 'file' | 'memory' | AuditStore; path: string; durable: boolean };
   tenantId: string;
   maxParametersBytes: number;
   logger: LoggerService | null;

@@ -107,10 +107,13 @@ function isCompiled(policy: unknown): policy is CompiledPolicy {
 export function createEmbeddedTransport(options: ResolvedClientOptions): EmbeddedGatewayTransport {
   const policy = options.policy as string | PolicyDocument | CompiledPolicy;
   const compiled = isCompiled(policy) ? policy : compilePolicy(policy);
+  const { store: kind, path, durable } = options.audit;
   const store =
-    options.audit.store === 'memory'
+    kind === 'memory'
       ? new MemoryAuditStore()
-      : new FileAuditStore(options.audit.path, { durable: options.audit.durable });
+      : kind === 'file'
+        ? new FileAuditStore(path, { durable })
+        : kind;
   const audit = new AuditLog({ store });
   const gateway = new EmbeddedGateway({
     policy: compiled,

@@ -15,10 +15,11 @@ import {
   ProvenanceModule,
   type EscalationEvent,
   type ExecutionResult,
+  type PolicyDocument,
   type ProvenanceModuleOptions,
 } from '../../../lib';
 
-const policy = {
+const policy: PolicyDocument = {
   name: 'e2e',
   rules: [
     {
@@ -238,7 +239,7 @@ describe('start-up errors', () => {
 
   it('refuses an invalid policy naming the rule and field', async () => {
     const error = await boot({
-      policy: { name: 'bad', rules: [{ action: 'x', on_match: 'MAYBE' }] },
+      policy: { name: 'bad', rules: [{ action: 'x', on_match: 'MAYBE' as never }] },
     }).then(
       () => null,
       (e) => e,
