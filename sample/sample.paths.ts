@@ -1,0 +1,15 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * A file that ships with the sample (policy.yml, review/review.html). Found
+ * next to this module when it runs from source, or in the source tree when
+ * it runs compiled from dist/sample (tsc copies no YAML or HTML).
+ */
+export function sampleFile(relative: string): string {
+  const candidates = [
+    path.join(__dirname, relative),
+    path.join(__dirname, '..', '..', 'sample', relative),
+  ];
+  return candidates.find((file) => existsSync(file)) ?? candidates[0];
+}
