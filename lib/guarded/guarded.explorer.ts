@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type LoggerService, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { GuardedMessages } from '../common/provenance.messages';
 import { GatewayRegistry } from '../gateway/gateway.registry';
@@ -16,12 +16,15 @@ type Wrapper = ReturnType<DiscoveryService['getProviders']>[number];
  */
 @Injectable()
 export class GuardedExplorer implements OnModuleInit {
-  private readonly logger = new Logger('Provenance');
+  private readonly logger: LoggerService;
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly gateway: ProvenanceGateway,
-  ) {}
+  ) {
+    // Where the gateway's own warnings go, so one `logger` option silences or captures both.
+    this.logger = gateway.client.options.logger ?? new Logger('Provenance');
+  }
 
   onModuleInit(): void {
     const warned = new Set<string>();
