@@ -110,7 +110,7 @@ describe.each(ADAPTERS)('per-request sessions on %s', (adapter) => {
     }
   });
 
-  it('outside any request a singleton's call falls back to defaultSession', async () => {
+  it("outside any request a singleton's call falls back to defaultSession", async () => {
     const payments = app.get(PaymentsService);
     expect(gateway.currentSession()).toBeUndefined();
     await payments.initiate(1, 'GBP', 'r');
