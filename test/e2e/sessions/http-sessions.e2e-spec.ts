@@ -6,7 +6,6 @@ import {
   CapturingLogger,
   PaymentsService,
   bootApp,
-  getJson,
   postJson,
 } from '../guarded/guarded-app.fixture';
 
