@@ -5,8 +5,7 @@ import {
   NotImplementedException,
   Query,
 } from '@nestjs/common';
-import { ProvenanceGateway } from '../../lib';
-import type { AuditEvent, AuditVerification } from '../../lib/engine';
+import { ProvenanceGateway, type AuditEvent, type AuditVerification } from '../../lib';
 import { auditReaderOf, type AuditReader } from './audit.reader';
 
 /** Read-only views of the embedded gateway's hash-chained audit log. */

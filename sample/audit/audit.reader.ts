@@ -1,5 +1,4 @@
-import type { ProvenanceGateway } from '../../lib';
-import type { AuditEvent, AuditVerification } from '../../lib/engine';
+import type { AuditEvent, AuditVerification, ProvenanceGateway } from '../../lib';
 
 /** What the sample reads of the embedded gateway's audit log. */
 export interface AuditReader {

@@ -11,27 +11,9 @@ import {
   type BeforeApplicationShutdown,
   type MessageEvent,
 } from '@nestjs/common';
-import { Observable, Subject, concat, defer, from, map, takeUntil } from 'rxjs';
-import {
-  EscalationNotFoundError,
-  ProvenanceGateway,
-  type EscalationRecord,
-  type ReviewOutcome,
-} from '../../lib';
-
-// TEMPORARY stand-in until lib/escalation/provenance.reviewer.ts lands.
-class ProvenanceReviewer {
-  constructor(private readonly gateway: ProvenanceGateway) {}
-  pending(): Promise<EscalationRecord[]> {
-    return this.gateway.gatewayTransport.pending();
-  }
-  approve(id: string, input: { approverId: string; reason?: string | null }) {
-    return this.gateway.gatewayTransport.decide(id, 'APPROVE', input);
-  }
-  reject(id: string, input: { approverId: string; reason?: string | null }) {
-    return this.gateway.gatewayTransport.decide(id, 'REJECT', input);
-  }
-}
+import { Observable, Subject, map, takeUntil } from 'rxjs';
+import { EscalationNotFoundError, type EscalationRecord, type ReviewOutcome } from '../../lib';
+import { ProvenanceReviewer } from '../../lib/escalation/provenance.reviewer';
 
 interface DecisionBody {
   approverId?: unknown;
@@ -45,10 +27,7 @@ export class EscalationsController implements BeforeApplicationShutdown {
   // not wait on browsers that keep an EventSource open.
   private readonly shutdown$ = new Subject<void>();
 
-  constructor(private readonly gateway: ProvenanceGateway) {
-    this.reviewer = new ProvenanceReviewer(gateway);
-  }
-  private readonly reviewer: ProvenanceReviewer;
+  constructor(private readonly reviewer: ProvenanceReviewer) {}
 
   /**
    * Server-Sent Events, one per escalation step (`pending`, then `approved`,
@@ -58,11 +37,8 @@ export class EscalationsController implements BeforeApplicationShutdown {
    */
   @Sse('stream')
   stream(): Observable<MessageEvent> {
-    // defer + concat: the backlog is read at subscription time, and the live
-    // stream is subscribed synchronously right after it, so nothing falls in between.
-    return defer(() =>
-      concat(from(this.gateway.pendingEscalationEvents()), this.gateway.escalations$),
-    ).pipe(
+    // reviewer.escalations$ is gateway.escalations$ with the still-pending ones first.
+    return this.reviewer.escalations$.pipe(
       map((event) => ({
         type: event.type,
         id: `${event.escalationId}:${event.type}`,
