@@ -1,0 +1,134 @@
+import type { INestApplication } from '@nestjs/common';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createSampleApp } from '../../../sample/sample.app';
+import { PaymentsService } from '../../../sample/tools/payments.service';
+
+/**
+ * The review page in real headless Chromium: an agent's call escalates, the
+ * page shows it live (SSE), a click decides it, and the agent's HTTP call
+ * completes with the human's decision. Set REVIEW_PAGE_SCREENSHOT=/some/file.png
+ * to keep a picture of the page with an escalation on it.
+ */
+jest.setTimeout(60_000);
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// No outside network on CI: nothing that phones home, no QUIC, no GPU.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+describe('review page (headless Chromium)', () => {
+  let app: INestApplication;
+  let url: string;
+  let profile: string;
+  let context: BrowserContext;
+  let page: Page;
+
+  const runAgent = (amount: number, currency: string, recipientId: string) =>
+    fetch(`${url}/agent/run`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        plan: [{ tool: 'payments.initiate', args: { amount, currency, recipientId } }],
+      }),
+    }).then((response) => response.json());
+
+  /** The one escalation card on the page, and its escalation id. */
+  const heldCard = async () => {
+    const card = page.locator('[data-testid^="escalation-"]');
+    await card.waitFor({ state: 'visible', timeout: 15_000 });
+    const testId = (await card.getAttribute('data-testid')) as string;
+    return { card, id: testId.slice('escalation-'.length) };
+  };
+
+  beforeAll(async () => {
+    app = await createSampleApp({
+      audit: { store: 'memory' },
+      escalationTimeout: 45_000,
+      logger: false,
+    });
+    await app.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+
+    profile = mkdtempSync(path.join(tmpdir(), 'review-page-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1100, height: 760 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(`${url}/review`);
+    await page.locator('[data-testid="stream-status"][data-live="true"]').waitFor();
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await app?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('shows an escalated agent call live; Approve lets it through with the approver in the result', async () => {
+    await page.getByTestId('pending-empty').waitFor();
+    await page.getByTestId('approver-input').fill('alice@example.com');
+
+    const agentCall = runAgent(750, 'EUR', 'rec_supplier_7');
+    const { card, id } = await heldCard();
+    await expect(card.textContent()).resolves.toContain('payments.initiate');
+    await expect(card.textContent()).resolves.toContain('Payments over 500 need human approval');
+    await expect(card.textContent()).resolves.toContain('rec_supplier_7');
+    // Held: the payment has not gone out while the card is on screen.
+    expect(app.get(PaymentsService).initiated).toEqual([]);
+
+    if (process.env.REVIEW_PAGE_SCREENSHOT) {
+      await page.screenshot({ path: process.env.REVIEW_PAGE_SCREENSHOT, fullPage: true });
+    }
+
+    await page.getByTestId(`approve-${id}`).click();
+
+    const report = await agentCall;
+    expect(report.steps[0]).toMatchObject({
+      outcome: 'allowed',
+      decision: 'ALLOW',
+      escalationId: id,
+      actorHumanId: 'alice@example.com',
+      reason: 'Escalation APPROVED by alice@example.com',
+      result: { amount: 750, currency: 'EUR', recipientId: 'rec_supplier_7' },
+    });
+    await page.getByTestId(`decided-${id}`).waitFor();
+    expect(await page.getByTestId(`decided-${id}`).textContent()).toContain(
+      'approved payments.initiate by alice@example.com',
+    );
+    await card.waitFor({ state: 'detached' });
+  });
+
+  it('Reject blocks the held call, with the reviewer and the reason recorded', async () => {
+    await page.getByTestId('approver-input').fill('bob');
+    const agentCall = runAgent(100, 'JPY', 'rec_jpy001');
+    const { id } = await heldCard();
+    await page.getByTestId(`reason-${id}`).fill('JPY not authorised');
+    await page.getByTestId(`reject-${id}`).click();
+
+    const report = await agentCall;
+    expect(report.steps[0]).toMatchObject({
+      outcome: 'rejected',
+      decision: 'BLOCK',
+      escalationId: id,
+      actorHumanId: 'bob',
+    });
+    await page.getByTestId(`decided-${id}`).waitFor();
+    expect(await page.getByTestId(`decided-${id}`).textContent()).toContain('rejected');
+    // Only the approved payment of the first test went out.
+    expect(app.get(PaymentsService).initiated.map((p) => p.currency)).toEqual(['EUR']);
+  });
+});
