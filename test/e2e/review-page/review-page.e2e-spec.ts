@@ -41,7 +41,7 @@ describe('review page (headless Chromium)', () => {
       body: JSON.stringify({
         plan: [{ tool: 'payments.initiate', args: { amount, currency, recipientId } }],
       }),
-    }).then((response) => response.json());
+    }).then((response) => response.json() as Promise<{ steps: Array<Record<string, unknown>> }>);
 
   /** The one escalation card on the page, and its escalation id. */
   const heldCard = async () => {
