@@ -97,8 +97,11 @@ export class HttpGatewayTransport extends GatewayTransport {
   readonly kind = 'http' as const;
   readonly target: string;
 
-  private readonly baseUrl: string;
-  private readonly apiKey: string;
+  // ES private, not TS private: invisible to util.inspect, JSON.stringify and
+  // Object.keys, so a logger dumping the gateway service never prints the key
+  // (nor credentials written into gatewayUrl).
+  readonly #baseUrl: string;
+  readonly #apiKey: string;
   private readonly timeoutMs: number;
   private readonly asyncEscalation: boolean;
   private readonly maxEscalationWait: number;
@@ -131,9 +134,9 @@ export class HttpGatewayTransport extends GatewayTransport {
         Messages.badOption('maxEscalationWait', 'a positive number of milliseconds', maxWait),
       );
     }
-    this.baseUrl = displayUrl(url, true);
+    this.#baseUrl = displayUrl(url, true);
     this.target = displayUrl(url);
-    this.apiKey = options.apiKey;
+    this.#apiKey = options.apiKey;
     this.timeoutMs = options.timeout;
     this.asyncEscalation = options.asyncEscalation ?? true;
     this.maxEscalationWait = maxWait;
@@ -357,10 +360,10 @@ export class HttpGatewayTransport extends GatewayTransport {
       }
       const config: AxiosRequestConfig = {
         method,
-        url: this.baseUrl + path,
+        url: this.#baseUrl + path,
         params: options.params,
         headers: {
-          'X-PROVENANCE-API-KEY': this.apiKey,
+          'X-PROVENANCE-API-KEY': this.#apiKey,
           Accept: 'application/json',
           ...(options.data !== undefined ? { 'Content-Type': 'application/json' } : {}),
           ...options.headers,
@@ -393,7 +396,7 @@ export class HttpGatewayTransport extends GatewayTransport {
   }
 
   private context(method: string, path: string): ExchangeContext {
-    return { method, url: this.target + path, apiKey: this.apiKey };
+    return { method, url: this.target + path, apiKey: this.#apiKey };
   }
 }
 
