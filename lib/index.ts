@@ -32,8 +32,26 @@ export type {
 } from './gateway/provenance-client.options';
 export { MAX_PARAMETER_DEPTH } from './gateway/call-parameters';
 
+// @Guarded and the function wrapper
+export {
+  Guarded,
+  getGuardedMetadata,
+  type GuardableMethod,
+  type GuardedDecorator,
+} from './guarded/guarded.decorator';
+export type { GuardedOptions, GuardOptions, GuardedMetadata } from './guarded/guarded.options';
+export type { GuardedFunction } from './guarded/guard-function';
+export {
+  ProvenanceExceptionFilter,
+  type ProvenanceErrorResponse,
+} from './guarded/provenance-exception.filter';
+
 // Sessions
 export { ProvenanceSession, type ExecuteOptions } from './session/provenance.session';
+export {
+  ProvenanceSessionInterceptor,
+  DEFAULT_SESSION_HEADER,
+} from './session/provenance-session.interceptor';
 
 // Escalations
 export type { EscalationEvent, EscalationEventType } from './escalation/escalation.events';

@@ -12,7 +12,7 @@ import {
   throwError,
 } from 'rxjs';
 import type { ExecutionResult } from '../common/execution-result';
-import { PolicyBlockedError } from '../common/provenance.errors';
+import { PolicyBlockedError, ProvenanceError } from '../common/provenance.errors';
 // Types only: lib/gateway imports this file at run time (gateway.guard), so a
 // value import back would be a cycle.
 import type { GateCall } from '../gateway/provenance.gateway';
@@ -45,9 +45,23 @@ export async function gatePromise(invocation: GatedInvocation): Promise<unknown>
     if (!invocation.raiseOnBlock && error instanceof PolicyBlockedError) return undefined;
     throw error;
   }
+  assertAllowed(result, invocation.call.action);
   const value = await invocation.body();
   result.toolResult = value;
   return value;
+}
+
+/**
+ * decide$ only ever ends on an ALLOW; this is the last line of defence should
+ * that change: a body is never reached by anything but an explicit ALLOW.
+ */
+function assertAllowed(result: ExecutionResult | undefined, action: string): void {
+  if (result?.allowed !== true) {
+    throw new ProvenanceError(
+      `nestjs-provenance: '${action}' reached its body without an ALLOW decision ` +
+        `(got ${String(result?.decision)}); the body did not run.`,
+    );
+  }
 }
 
 /**
@@ -75,13 +89,14 @@ export function gateObservable(prepare: () => GatedInvocation): Observable<unkno
         ? EMPTY
         : throwError(() => error),
     ),
-    switchMap((result) =>
-      asObservable(invocation.body()).pipe(
+    switchMap((result) => {
+      assertAllowed(result, invocation.call.action);
+      return asObservable(invocation.body()).pipe(
         tap((value) => {
           result.toolResult = value;
         }),
-      ),
-    ),
+      );
+    }),
   );
   return new Observable<unknown>((subscriber) => {
     const start = () => pipeline.subscribe(subscriber);
