@@ -376,6 +376,10 @@ export class HttpGatewayTransport extends GatewayTransport {
         responseType: 'text',
         // Parse ourselves so that a non-JSON body is an error, not a string that looks like data.
         transformResponse: [(data: unknown) => data],
+        // We send the JSON text ourselves: axios deep-merges an object body and drops
+        // every `__proto__`, `constructor` and `prototype` key on the way, so the
+        // gateway would audit other parameters than the ones we normalised and hashed.
+        transformRequest: [(data: unknown) => data],
         maxContentLength: MAX_BODY_BYTES,
         maxBodyLength: MAX_BODY_BYTES,
         // An injected instance may have its own timeout; ours is the rxjs timeout below.
@@ -384,7 +388,7 @@ export class HttpGatewayTransport extends GatewayTransport {
       const request$ =
         method === 'GET'
           ? this.http.get<string>(config.url as string, config)
-          : this.http.post<string>(config.url as string, options.data, config);
+          : this.http.post<string>(config.url as string, JSON.stringify(options.data), config);
       return request$.pipe(
         timeout({ first: timeoutMs, with: () => throwError(() => timeoutError(ctx, timeoutMs)) }),
         map((response: AxiosResponse<string>) => ({ ctx, response: toRaw(response) })),
