@@ -381,7 +381,9 @@ export class HttpGatewayTransport extends GatewayTransport {
         // gateway would audit other parameters than the ones we normalised and hashed.
         transformRequest: [(data: unknown) => data],
         maxContentLength: MAX_BODY_BYTES,
-        maxBodyLength: MAX_BODY_BYTES,
+        // The request body is bounded by maxParametersBytes before anything is sent;
+        // a second, lower cap here made larger configured limits fail as protocol errors.
+        maxBodyLength: Infinity,
         // An injected instance may have its own timeout; ours is the rxjs timeout below.
         timeout: 0,
       };
