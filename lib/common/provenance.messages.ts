@@ -88,3 +88,56 @@ export const GuardedMessages = {
     `The action '${action}' needed a human decision and none came in time; it did not run.`,
   gatewayUnavailableResponse: () => 'The policy gateway could not decide; the action did not run.',
 } as const;
+
+/** Messages of ProvenanceReviewer. */
+export const ReviewerMessages = {
+  badOption: (option: string, expected: string, got: unknown) =>
+    `nestjs-provenance: \`${option}\` must be ${expected}; got ${describe(got)}.`,
+  badApprover: (verb: string, value: unknown) =>
+    `nestjs-provenance: reviewer.${verb}() needs \`approverId\`, a non-empty string naming the human who decides; got ${describe(value)}.`,
+  badEscalationId: (verb: string, value: unknown) =>
+    `nestjs-provenance: reviewer.${verb}() needs an escalation id (a non-empty string); got ${describe(value)}.`,
+  badReason: (verb: string, value: unknown) =>
+    `nestjs-provenance: the \`reason\` of reviewer.${verb}() must be a string or null; got ${describe(value)}.`,
+} as const;
+
+/**
+ * What the gateway server answers (PROTOCOL.md wording where the reference
+ * server has one) and prints. None of them contains an API key.
+ */
+export const ServerMessages = {
+  notAuthenticated: () => 'Not authenticated',
+  invalidKey: () => 'Invalid api-key or revoked api-key.',
+  invalidDecision: () => 'Invalid decision. Use: APPROVE | REJECT',
+  escalationNotFound: (id: string) => `Escalation '${clip(id)}' not found or already resolved`,
+  escalationUnknown: (id: string) => `Escalation '${clip(id)}' not found`,
+  otherTenant: (tenantId: string) =>
+    `This API key belongs to another tenant and cannot read tenant '${clip(tenantId)}'.`,
+  tenantPolicyNotFound: () => 'tenant_policy_id not found',
+  bodyTooLarge: (limit: number) => `Request body is too large (limit ${limit} bytes).`,
+  notFound: () => 'Not Found',
+  methodNotAllowed: () => 'Method Not Allowed',
+  internal: () => 'The gateway could not decide or record this call; nothing was allowed.',
+  unavailable: () => 'The gateway is shutting down.',
+  badServerOption: (option: string, expected: string, got: unknown) =>
+    `nestjs-provenance server: \`${option}\` must be ${expected}; got ${describe(got)}.`,
+  noKeys: () =>
+    'nestjs-provenance server: `keys` must list at least one API key ({ key, tenantId, policy }); ' +
+    'generate one with generateApiKey().',
+  badKey: (index: number) =>
+    `nestjs-provenance server: keys[${index}].key does not look like a Provenance key ` +
+    '(pk_<env>_<at least 8 url-safe characters>). The key itself is not shown.',
+  duplicateKey: (index: number) =>
+    `nestjs-provenance server: keys[${index}] repeats an earlier key. The key itself is not shown.`,
+  tenantPolicyClash: (tenantId: string, index: number) =>
+    `nestjs-provenance server: keys[${index}] gives tenant '${tenantId}' another policy than an ` +
+    'earlier key; each tenant has one policy (and one audit chain) on this server.',
+  started: (url: string) => `Provenance gateway listening on ${url}`,
+  builtInPolicy: (looked: string) =>
+    `No policy file at ${looked}: using the built-in deny-by-default policy (every action BLOCKed). ` +
+    'Set PROVENANCE_POLICY to a policy file.',
+} as const;
+
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

@@ -26,7 +26,7 @@ const KNOWN_OPTIONS = [
 ] as const;
 
 /** Options the Nest module adds on top of the client's; accepted here so one object can be passed through. */
-const MODULE_OPTIONS = new Set(['isGlobal', 'sessionHeader', 'bindHttpSessions']);
+const MODULE_OPTIONS = new Set(['isGlobal', 'sessionHeader', 'bindHttpSessions', 'reviewer']);
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const API_KEY_PATTERN = /^pk_[A-Za-z0-9]+_[A-Za-z0-9_-]{8,}$/;

@@ -55,6 +55,8 @@ export interface ProvenanceClientOptions {
   logger?: LoggerService;
   /** Rewrites parameters before they appear in a log line (never in the audit log). Default: parameters are not logged. */
   redact?: (action: string, parameters: Record<string, unknown> | null) => unknown;
+  /** Nest module: options of the injected `ProvenanceReviewer` (poll interval against a remote gateway, tenant filter). */
+  reviewer?: { pollInterval?: number; tenantId?: string };
 }
 
 /** Lets tests and advanced users supply the pieces the client would otherwise build. */

@@ -1,6 +1,7 @@
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule, HttpAdapterHost } from '@nestjs/core';
+import { ProvenanceReviewer } from '../escalation/provenance.reviewer';
 import { ProvenanceClient } from '../gateway/provenance.client';
 import { ProvenanceGateway } from '../gateway/provenance.gateway';
 import { GuardedExplorer } from '../guarded/guarded.explorer';
@@ -33,6 +34,12 @@ import {
       inject: [ProvenanceClient],
       useFactory: (client: ProvenanceClient) => new ProvenanceGateway(client),
     },
+    {
+      provide: ProvenanceReviewer,
+      inject: [ProvenanceGateway, PROVENANCE_MODULE_OPTIONS],
+      useFactory: (gateway: ProvenanceGateway, options: ProvenanceModuleOptions | undefined) =>
+        new ProvenanceReviewer(gateway, options?.reviewer),
+    },
     // Binds this app's @Guarded instances to this app's gateway.
     GuardedExplorer,
     // One session per HTTP request. Always registered (forRootAsync options are
@@ -52,7 +59,7 @@ import {
         ),
     },
   ],
-  exports: [ProvenanceGateway, ProvenanceClient, PROVENANCE_MODULE_OPTIONS],
+  exports: [ProvenanceGateway, ProvenanceClient, ProvenanceReviewer, PROVENANCE_MODULE_OPTIONS],
 })
 export class ProvenanceModule
   extends ProvenanceConfigurableModule

@@ -1,0 +1,177 @@
+import { Injectable } from '@nestjs/common';
+import {
+  Observable,
+  distinctUntilChanged,
+  endWith,
+  exhaustMap,
+  from,
+  ignoreElements,
+  shareReplay,
+  takeUntil,
+  timer,
+} from 'rxjs';
+import { ProvenanceConfigError, ProvenanceError } from '../common/provenance.errors';
+import { ReviewerMessages } from '../common/provenance.messages';
+import type { ProvenanceGateway } from '../gateway/provenance.gateway';
+import type {
+  EscalationRecord,
+  ReviewInput,
+  ReviewOutcome,
+  ReviewVerdict,
+} from '../transport/gateway-transport';
+import { EmbeddedGatewayTransport } from '../transport/embedded/embedded-gateway.transport';
+import type { EscalationEvent } from './escalation.events';
+import { escalationsWithPending$ } from './escalation.streams';
+
+export interface ProvenanceReviewerOptions {
+  /**
+   * Against a remote gateway, `pending$` asks `GET /v1/escalations/pending`
+   * this often, in ms. Default 2000. (The embedded gateway pushes; no polling.)
+   */
+  pollInterval?: number;
+  /** Only this tenant's escalations (sent as `tenant_id` to a remote gateway). */
+  tenantId?: string;
+}
+
+export const DEFAULT_REVIEWER_POLL_INTERVAL = 2_000;
+
+/**
+ * The human side of an escalation: list what waits for a decision, watch it
+ * change, approve or reject. Works on the gateway's transport, so the same
+ * code reviews the embedded gateway and a remote one.
+ *
+ * Without Nest: `new ProvenanceReviewer(gateway, { pollInterval: 1000 })`.
+ */
+@Injectable()
+export class ProvenanceReviewer {
+  /**
+   * The escalations waiting for a human, as a list that is emitted again
+   * whenever it changes: at once on subscribe, then live from the embedded
+   * gateway, or by polling a remote one every `pollInterval` ms (a list equal
+   * to the last one is not emitted again). Subscribers share one poller; the
+   * poll stops, and no timer is left, when the last one unsubscribes.
+   * Completes when the gateway closes; a failed poll errors the stream
+   * (with the GatewayError), so add `retry()` for a dashboard that should outlive an outage.
+   */
+  readonly pending$: Observable<EscalationRecord[]>;
+
+  /**
+   * `gateway.escalations$` for late subscribers: a `pending` event for each
+   * escalation raised through this gateway that is still waiting, then every
+   * later step. (Escalations raised by other apps of a remote gateway are not
+   * here: use `pending$`.)
+   */
+  readonly escalations$: Observable<EscalationEvent>;
+
+  readonly pollInterval: number;
+  readonly tenantId: string | null;
+
+  constructor(
+    private readonly gateway: ProvenanceGateway,
+    options: ProvenanceReviewerOptions = {},
+  ) {
+    const { pollInterval, tenantId } = options ?? {};
+    if (
+      pollInterval !== undefined &&
+      (typeof pollInterval !== 'number' || !Number.isInteger(pollInterval) || pollInterval < 1)
+    ) {
+      throw new ProvenanceConfigError(
+        'reviewer.pollInterval',
+        ReviewerMessages.badOption(
+          'reviewer.pollInterval',
+          'a positive whole number of milliseconds',
+          pollInterval,
+        ),
+      );
+    }
+    if (tenantId !== undefined && (typeof tenantId !== 'string' || tenantId === '')) {
+      throw new ProvenanceConfigError(
+        'reviewer.tenantId',
+        ReviewerMessages.badOption('reviewer.tenantId', 'a non-empty string', tenantId),
+      );
+    }
+    this.pollInterval = pollInterval ?? DEFAULT_REVIEWER_POLL_INTERVAL;
+    this.tenantId = tenantId ?? null;
+    const closed$ = gateway.escalations$.pipe(ignoreElements(), endWith(true));
+    this.pending$ = this.watchPending().pipe(
+      distinctUntilChanged(sameRecords),
+      takeUntil(closed$),
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
+    this.escalations$ = escalationsWithPending$(gateway);
+  }
+
+  /** The escalations waiting for a human now, oldest first. */
+  async pending(): Promise<EscalationRecord[]> {
+    const transport = this.gateway.gatewayTransport;
+    const records = await transport.pending(
+      this.tenantId === null ? {} : { tenantId: this.tenantId },
+    );
+    return this.ownTenant(records);
+  }
+
+  /**
+   * Lets the held call through. Rejects with `EscalationNotFoundError` when
+   * the id is unknown or the escalation already ended (decided or expired).
+   */
+  approve(escalationId: string, input: ReviewInput): Promise<ReviewOutcome> {
+    return this.decide('approve', escalationId, 'APPROVE', input);
+  }
+
+  /** Blocks the held call (it raises `EscalationRejectedError`). Same errors as `approve`. */
+  reject(escalationId: string, input: ReviewInput): Promise<ReviewOutcome> {
+    return this.decide('reject', escalationId, 'REJECT', input);
+  }
+
+  private async decide(
+    verb: string,
+    escalationId: string,
+    verdict: ReviewVerdict,
+    input: ReviewInput,
+  ): Promise<ReviewOutcome> {
+    if (typeof escalationId !== 'string' || escalationId === '') {
+      throw new ProvenanceError(ReviewerMessages.badEscalationId(verb, escalationId));
+    }
+    const approverId = (input as Partial<ReviewInput> | undefined)?.approverId;
+    if (typeof approverId !== 'string' || approverId.trim() === '') {
+      throw new ProvenanceError(ReviewerMessages.badApprover(verb, approverId));
+    }
+    const reason = input.reason ?? null;
+    if (reason !== null && typeof reason !== 'string') {
+      throw new ProvenanceError(ReviewerMessages.badReason(verb, reason));
+    }
+    return this.gateway.gatewayTransport.decide(escalationId, verdict, { approverId, reason });
+  }
+
+  private watchPending(): Observable<EscalationRecord[]> {
+    const transport = this.gateway.gatewayTransport;
+    if (transport instanceof EmbeddedGatewayTransport) {
+      const embedded = transport.gateway;
+      return new Observable<EscalationRecord[]>((subscriber) => {
+        // The holds call listeners after their map changed, so pending() is already up to date.
+        const off = embedded.onEscalation(() =>
+          subscriber.next(this.ownTenant(embedded.pending())),
+        );
+        subscriber.next(this.ownTenant(embedded.pending()));
+        return off;
+      });
+    }
+    // exhaustMap: a slow answer is never overtaken by the next poll, and polls never pile up.
+    return timer(0, this.pollInterval).pipe(exhaustMap(() => from(this.pending())));
+  }
+
+  private ownTenant(records: EscalationRecord[]): EscalationRecord[] {
+    const tenantId = this.tenantId;
+    return tenantId === null ? records : records.filter((record) => record.tenantId === tenantId);
+  }
+}
+
+function sameRecords(a: EscalationRecord[], b: EscalationRecord[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every(
+    (record, index) =>
+      record.id === b[index].id &&
+      record.status === b[index].status &&
+      record.updatedAt === b[index].updatedAt,
+  );
+}

@@ -1,0 +1,79 @@
+import type { IncomingMessage } from 'node:http';
+import { ServerMessages } from '../common/provenance.messages';
+import { WireHttpError } from './gateway-server.errors';
+
+/**
+ * The JSON body of a request, read by the server itself under its own size
+ * limit, so that a too large or malformed body gets the reference server's
+ * answers (413, FastAPI's 422) on Express and Fastify alike. When the host
+ * app has parsed the body already (its own body parser), that value is used.
+ */
+export async function readJsonBody(request: unknown, limit: number): Promise<unknown> {
+  const parsed = (request as { body?: unknown }).body;
+  if (parsed !== undefined) {
+    if (Buffer.isBuffer(parsed)) return parseJson(parsed.toString('utf8'));
+    if (typeof parsed === 'string') return parseJson(parsed);
+    return parsed;
+  }
+  const raw = ((request as { raw?: IncomingMessage }).raw ?? request) as IncomingMessage;
+  const declared = Number(raw.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (raw.readableEnded || raw.complete) return parseJson('');
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      raw.off('data', onData);
+      raw.off('end', onEnd);
+      raw.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Stop buffering; the answer closes the connection, so the rest is never read.
+        raw.pause();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    raw.on('data', onData);
+    raw.on('end', onEnd);
+    raw.on('error', onError);
+  });
+  return parseJson(text);
+}
+
+function tooLarge(limit: number): WireHttpError {
+  return WireHttpError.message(413, ServerMessages.bodyTooLarge(limit));
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') {
+    throw WireHttpError.validation([
+      { type: 'missing', loc: ['body'], msg: 'Field required', input: null },
+    ]);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw WireHttpError.validation([
+      {
+        type: 'json_invalid',
+        loc: ['body', 0],
+        msg: 'JSON decode error',
+        input: {},
+        ctx: { error: error instanceof Error ? error.message : 'invalid JSON' },
+      },
+    ]);
+  }
+}

@@ -1,0 +1,168 @@
+import {
+  Controller,
+  Get,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
+import { EscalationNotFoundError } from '../common/provenance.errors';
+import { ServerMessages } from '../common/provenance.messages';
+import type { EscalationRecord } from '../transport/gateway-transport';
+import { toWireEscalationRecord, toWireResponse } from '../transport/http/wire';
+import { ApiKeyGuard, scopeOf } from './gateway-server.auth.guard';
+import type { ApiKeyScope } from './gateway-server.api-keys';
+import { readJsonBody } from './gateway-server.body';
+import { WireHttpError } from './gateway-server.errors';
+import { WireExceptionFilter } from './gateway-server.exception-filter';
+import { GATEWAY_SERVER_OPTIONS } from './gateway-server.module-definition';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_WAIT_MS,
+  type ProvenanceGatewayServerOptions,
+} from './gateway-server.options';
+import { WireReply, rawResponse } from './gateway-server.reply';
+import { GatewayServerTenants, type Tenant } from './gateway-server.tenants';
+import { parseDecideBody, queryInteger } from './gateway-server.validation';
+
+type Query = Record<string, unknown>;
+
+/**
+ * Escalation review (PROTOCOL.md) and the long poll of the async extension.
+ * Tenant scoping: a key sees and decides only its own tenant's escalations.
+ * Naming another tenant in `tenant_id` is a 403; an escalation id of another
+ * tenant is answered exactly like an unknown one (404), so ids do not leak.
+ */
+@Controller('v1/escalations')
+@UseGuards(ApiKeyGuard)
+@UseFilters(WireExceptionFilter)
+export class GatewayEscalationsController {
+  private readonly maxBodyBytes: number;
+  private readonly maxWaitMs: number;
+
+  constructor(
+    @Inject(GatewayServerTenants) private readonly tenants: GatewayServerTenants,
+    @Inject(WireReply) private readonly reply: WireReply,
+    @Inject(GATEWAY_SERVER_OPTIONS) options: ProvenanceGatewayServerOptions,
+  ) {
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+  }
+
+  /** `?tenant_id=&offset=0&limit=100`; `tenant_id` defaults to the key's tenant (the reference requires it). */
+  @Get('pending')
+  pending(@Req() req: unknown, @Query() query: Query, @Res() res: unknown): void {
+    const tenant = this.tenantFor(scopeOf(req), query);
+    this.sendList(res, query, tenant.gateway.pending());
+  }
+
+  /** Every escalation the server remembers for the tenant: pending, and the last 10 000 ended ones. */
+  @Get()
+  all(@Req() req: unknown, @Query() query: Query, @Res() res: unknown): void {
+    const tenant = this.tenantFor(scopeOf(req), query);
+    this.sendList(res, query, this.tenants.escalationRecords(tenant));
+  }
+
+  @Post(':id/decide')
+  async decide(@Req() req: unknown, @Param('id') id: string, @Res() res: unknown): Promise<void> {
+    const tenant = this.ownTenant(scopeOf(req));
+    const body = parseDecideBody(await readJsonBody(req, this.maxBodyBytes));
+    if (tenant.gateway.escalation(id)?.tenantId !== tenant.id) {
+      throw WireHttpError.message(404, ServerMessages.escalationNotFound(id));
+    }
+    try {
+      await tenant.gateway.decide(id, body.verdict, {
+        approverId: body.approverId,
+        reason: body.reason,
+      });
+    } catch (error) {
+      if (error instanceof EscalationNotFoundError) {
+        throw WireHttpError.message(404, ServerMessages.escalationNotFound(id));
+      }
+      throw error;
+    }
+    this.reply.send(res, 200, {
+      escalation_id: id,
+      decision: body.verdict,
+      approver_id: body.approverId,
+      reason: body.reason,
+    });
+  }
+
+  /**
+   * Long poll: 200 with the final execute answer as soon as there is one,
+   * 204 after `timeout_ms` (at most `maxWaitMs`, default 60 s) while still
+   * pending, 404 for an escalation this key's tenant did not raise here.
+   */
+  @Get(':id/wait')
+  async wait(
+    @Req() req: unknown,
+    @Param('id') id: string,
+    @Query() query: Query,
+    @Res() res: unknown,
+  ): Promise<void> {
+    const tenant = this.ownTenant(scopeOf(req));
+    const served = this.tenants.escalation(tenant.id, id);
+    if (served === undefined)
+      throw WireHttpError.message(404, ServerMessages.escalationUnknown(id));
+    if (served.response !== null) {
+      this.reply.send(res, 200, toWireResponse(served.response));
+      return;
+    }
+    const requested = Number(
+      Array.isArray(query.timeout_ms) ? query.timeout_ms[0] : query.timeout_ms,
+    );
+    const holdMs = Number.isFinite(requested)
+      ? Math.max(0, Math.min(requested, this.maxWaitMs))
+      : this.maxWaitMs;
+    const raw = rawResponse(res);
+    const outcome = await new Promise<'decided' | 'timeout' | 'gone' | 'failed'>((resolve) => {
+      const timer = setTimeout(() => finish('timeout'), holdMs);
+      const onClose = () => finish('gone');
+      const finish = (how: 'decided' | 'timeout' | 'gone' | 'failed') => {
+        clearTimeout(timer);
+        raw.off('close', onClose);
+        resolve(how);
+      };
+      raw.on('close', onClose);
+      served.final.then(
+        () => finish('decided'),
+        () => finish('failed'),
+      );
+    });
+    if (outcome === 'gone') return;
+    if (outcome === 'decided' && served.response !== null) {
+      this.reply.send(res, 200, toWireResponse(served.response));
+    } else if (outcome === 'failed') {
+      throw WireHttpError.message(500, ServerMessages.internal());
+    } else {
+      this.reply.send(res, 204);
+    }
+  }
+
+  private ownTenant(scope: ApiKeyScope): Tenant {
+    const tenant = this.tenants.get(scope.tenantId);
+    if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
+    return tenant;
+  }
+
+  private tenantFor(scope: ApiKeyScope, query: Query): Tenant {
+    const asked = query.tenant_id;
+    if (asked !== undefined && asked !== '' && asked !== scope.tenantId) {
+      throw WireHttpError.message(403, ServerMessages.otherTenant(String(asked)));
+    }
+    return this.ownTenant(scope);
+  }
+
+  private sendList(res: unknown, query: Query, records: EscalationRecord[]): void {
+    const offset = queryInteger(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const limit = queryInteger(query, 'limit', 100, 0, 1000);
+    this.reply.send(res, 200, {
+      escalations: records.slice(offset, offset + limit).map(toWireEscalationRecord),
+    });
+  }
+}

@@ -1,0 +1,49 @@
+import {
+  Catch,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import { ServerMessages } from '../common/provenance.messages';
+import { WireHttpError } from './gateway-server.errors';
+import { WireReply } from './gateway-server.reply';
+
+/**
+ * Turns every failure of the server's routes into the reference server's
+ * error bodies. Also usable app-wide (the standalone server does), so that an
+ * unknown route answers FastAPI's `{"detail": "Not Found"}`.
+ */
+@Catch()
+@Injectable()
+export class WireExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProvenanceGatewayServer');
+
+  constructor(@Inject(WireReply) private readonly reply: WireReply) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<unknown>();
+    const error = this.toWire(exception);
+    // A body left unread (too large) must not be read as the next request.
+    const headers: Record<string, string> = error.status === 413 ? { Connection: 'close' } : {};
+    this.reply.send(response, error.status, error.body, headers);
+  }
+
+  private toWire(exception: unknown): WireHttpError {
+    if (exception instanceof WireHttpError) return exception;
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status === 404) return WireHttpError.notFound();
+      if (status === 405)
+        return new WireHttpError(405, { detail: ServerMessages.methodNotAllowed() });
+      if (status === 413) return WireHttpError.message(413, exception.message);
+      return new WireHttpError(status, { detail: exception.message });
+    }
+    this.logger.error(
+      `unexpected failure: ${exception instanceof Error ? exception.message : String(exception)}`,
+    );
+    return WireHttpError.message(500, ServerMessages.internal());
+  }
+}

@@ -1,0 +1,105 @@
+import { Controller, Inject, Logger, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Decision } from '../common/decision';
+import { InvalidParametersError, ProvenanceError } from '../common/provenance.errors';
+import { ServerMessages } from '../common/provenance.messages';
+import { AuditStoreError } from '../engine/audit/audit.errors';
+import { toWireResponse, type WireEscalationAccepted } from '../transport/http/wire';
+import { ApiKeyGuard, scopeOf } from './gateway-server.auth.guard';
+import { readJsonBody } from './gateway-server.body';
+import { WireHttpError } from './gateway-server.errors';
+import { WireExceptionFilter } from './gateway-server.exception-filter';
+import { GATEWAY_SERVER_OPTIONS } from './gateway-server.module-definition';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  type ProvenanceGatewayServerOptions,
+} from './gateway-server.options';
+import { WireReply } from './gateway-server.reply';
+import { GatewayServerTenants } from './gateway-server.tenants';
+import { parseExecuteBody } from './gateway-server.validation';
+
+const RESPOND_ASYNC = /(?:^|[\s,;])respond-async(?:$|[\s,;=])/i;
+
+/** `POST /v1/gateway/execute`, PROTOCOL.md, plus the async escalation extension of DESIGN.md. */
+@Controller('v1/gateway')
+@UseGuards(ApiKeyGuard)
+@UseFilters(WireExceptionFilter)
+export class GatewayExecuteController {
+  private readonly logger = new Logger('ProvenanceGatewayServer');
+  private readonly maxBodyBytes: number;
+
+  constructor(
+    @Inject(GatewayServerTenants) private readonly tenants: GatewayServerTenants,
+    @Inject(WireReply) private readonly reply: WireReply,
+    @Inject(GATEWAY_SERVER_OPTIONS) options: ProvenanceGatewayServerOptions,
+  ) {
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
+
+  /**
+   * 200 with the decision. An escalation is held until a human decides or the
+   * hold expires (the reference behaviour), unless the request says
+   * `Prefer: respond-async`: then 202 with the escalation id at once, and the
+   * answer is collected at `GET /v1/escalations/{id}/wait`.
+   */
+  @Post('execute')
+  async execute(@Req() req: unknown, @Res() res: unknown): Promise<void> {
+    const scope = scopeOf(req);
+    const request = parseExecuteBody(await readJsonBody(req, this.maxBodyBytes));
+    if (request.tenantPolicyId != null && request.tenantPolicyId !== scope.policyId) {
+      // The reference answers an unknown scope with a 200 BLOCK, not an error status.
+      this.reply.send(res, 200, {
+        event_id: null,
+        decision: Decision.BLOCK,
+        reason: ServerMessages.tenantPolicyNotFound(),
+        escalation_id: null,
+        actor_human_id: null,
+      });
+      return;
+    }
+    const tenant = this.tenants.get(scope.tenantId);
+    if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
+    const prefer = (req as { headers: Record<string, unknown> }).headers.prefer;
+    const respondAsync = typeof prefer === 'string' && RESPOND_ASYNC.test(prefer);
+
+    let served;
+    try {
+      served = await this.tenants.execute(tenant, request, respondAsync);
+    } catch (error) {
+      throw this.failure(error);
+    }
+    if (served.kind === 'decided') {
+      this.reply.send(res, 200, toWireResponse(served.response));
+      return;
+    }
+    const { ticket } = served;
+    const accepted: WireEscalationAccepted = {
+      escalation_id: ticket.escalationId,
+      status: 'PENDING',
+      action: ticket.action,
+      reason: ticket.reason,
+      created_at: ticket.createdAt,
+      expires_at: ticket.expiresAt ?? null,
+    };
+    this.reply.send(res, 202, accepted, { 'Preference-Applied': 'respond-async' });
+  }
+
+  private failure(error: unknown): WireHttpError {
+    if (error instanceof InvalidParametersError) {
+      const path = error.path
+        .replace(/^\$\.?/, '')
+        .split('.')
+        .filter(Boolean);
+      return WireHttpError.validation([
+        { type: 'value_error', loc: ['body', 'parameters', ...path], msg: error.message },
+      ]);
+    }
+    if (error instanceof ProvenanceError && !(error instanceof AuditStoreError)) {
+      // The embedded gateway is closed: the server is shutting down.
+      return WireHttpError.message(503, ServerMessages.unavailable());
+    }
+    this.logger.error(
+      `could not decide or record a call: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return WireHttpError.message(500, ServerMessages.internal());
+  }
+}

@@ -1,0 +1,94 @@
+import { ProvenanceConfigError } from '../common/provenance.errors';
+import { ServerMessages } from '../common/provenance.messages';
+import type { ProvenanceGatewayServerOptions } from './gateway-server.options';
+
+const KNOWN = ['keys', 'escalationTimeoutMs', 'audit', 'maxBodyBytes', 'maxWaitMs', 'logger'];
+
+/** Fails at start-up, naming the option, for anything the server could not run with. Never shows a key. */
+export function validateServerOptions(options: ProvenanceGatewayServerOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new ProvenanceConfigError(
+      'options',
+      ServerMessages.badServerOption('options', 'an object', options),
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.includes(key)) {
+      throw new ProvenanceConfigError(
+        key,
+        ServerMessages.badServerOption(key, `one of ${KNOWN.join(', ')}`, key),
+      );
+    }
+  }
+  if (!Array.isArray(options.keys) || options.keys.length === 0) {
+    throw new ProvenanceConfigError('keys', ServerMessages.noKeys());
+  }
+  options.keys.forEach((entry, index) => {
+    if (typeof entry !== 'object' || entry === null) {
+      throw new ProvenanceConfigError(
+        `keys[${index}]`,
+        ServerMessages.badServerOption(
+          `keys[${index}]`,
+          'an object { key, tenantId, policy }',
+          entry,
+        ),
+      );
+    }
+    if (entry.policy === undefined || entry.policy === null) {
+      throw new ProvenanceConfigError(
+        `keys[${index}].policy`,
+        ServerMessages.badServerOption(
+          `keys[${index}].policy`,
+          'a policy file, document or compiled policy',
+          entry.policy,
+        ),
+      );
+    }
+    if (
+      entry.policyId !== undefined &&
+      (typeof entry.policyId !== 'string' || entry.policyId === '')
+    ) {
+      throw new ProvenanceConfigError(
+        `keys[${index}].policyId`,
+        ServerMessages.badServerOption(
+          `keys[${index}].policyId`,
+          'a non-empty string',
+          entry.policyId,
+        ),
+      );
+    }
+  });
+  for (const name of ['escalationTimeoutMs', 'maxBodyBytes', 'maxWaitMs'] as const) {
+    const value = options[name];
+    if (
+      value !== undefined &&
+      (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    ) {
+      throw new ProvenanceConfigError(
+        name,
+        ServerMessages.badServerOption(name, 'a positive whole number', value),
+      );
+    }
+  }
+  const audit = options.audit;
+  if (audit !== undefined) {
+    if (typeof audit !== 'object' || audit === null) {
+      throw new ProvenanceConfigError(
+        'audit',
+        ServerMessages.badServerOption('audit', 'an object', audit),
+      );
+    }
+    if (audit.store !== undefined && audit.store !== 'file' && audit.store !== 'memory') {
+      throw new ProvenanceConfigError(
+        'audit.store',
+        ServerMessages.badServerOption('audit.store', "'file' or 'memory'", audit.store),
+      );
+    }
+    if (audit.dir !== undefined && (typeof audit.dir !== 'string' || audit.dir === '')) {
+      throw new ProvenanceConfigError(
+        'audit.dir',
+        ServerMessages.badServerOption('audit.dir', 'a folder path', audit.dir),
+      );
+    }
+  }
+}

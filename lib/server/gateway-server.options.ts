@@ -1,0 +1,54 @@
+import type { LoggerService } from '@nestjs/common';
+import type { CompiledPolicy, PolicyDocument } from '../engine/policy/policy.types';
+
+/**
+ * One API key of the server: who may call, as which tenant, under which
+ * policy. Give the key itself (`key`, hashed at start-up and then dropped) or
+ * only its digest (`prefix` + `sha256`), so that no clear key has to sit in
+ * your configuration.
+ */
+export interface GatewayServerApiKey {
+  /** `pk_<env>_<body>`, e.g. from `generateApiKey()`. */
+  key?: string;
+  /** `pk_<env>_<first 8 characters of the body>`, with `sha256`, instead of `key`. */
+  prefix?: string;
+  /** Hex SHA-256 of the whole key, with `prefix`, instead of `key`. */
+  sha256?: string;
+  /** The tenant this key acts for: its audit chain, its escalations. */
+  tenantId: string;
+  /** The tenant's policy: a file path (YAML or JSON), a document, or a compiled policy. */
+  policy: string | PolicyDocument | CompiledPolicy;
+  /**
+   * The key's scope, as a request's `tenant_policy_id` may name it. A request
+   * naming another id is answered BLOCK "tenant_policy_id not found", as the
+   * reference server does. Default: the tenant id.
+   */
+  policyId?: string;
+}
+
+export interface GatewayServerAuditOptions {
+  /** `file` (default): one JSON-lines file per tenant; `memory`: lost on exit. */
+  store?: 'file' | 'memory';
+  /** Folder of the per-tenant files `<tenantId>.audit.jsonl`. Default `.provenance`. */
+  dir?: string;
+  /** fsync each batch before answering. Default true. */
+  durable?: boolean;
+}
+
+/** Options of `ProvenanceGatewayServerModule.forRoot()` and `createGatewayServer()`. */
+export interface ProvenanceGatewayServerOptions {
+  keys: GatewayServerApiKey[];
+  /** How long an escalated call is held for a human, in ms. Default 60 000 (the reference server's). */
+  escalationTimeoutMs?: number;
+  audit?: GatewayServerAuditOptions;
+  /** Largest request body, in bytes; larger ones get 413. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Longest hold of one `GET /v1/escalations/{id}/wait`, in ms. Default 60 000. */
+  maxWaitMs?: number;
+  /** Where start-up and failure lines go. Default: Nest's Logger with context `ProvenanceGatewayServer`. */
+  logger?: LoggerService;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_WAIT_MS = 60_000;
+export const DEFAULT_AUDIT_DIR = '.provenance';

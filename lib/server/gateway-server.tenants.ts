@@ -1,0 +1,187 @@
+import * as path from 'node:path';
+import { ProvenanceConfigError } from '../common/provenance.errors';
+import { ServerMessages } from '../common/provenance.messages';
+import { AuditLog } from '../engine/audit/audit-log';
+import { FileAuditStore } from '../engine/audit/audit-log.file-store';
+import { MemoryAuditStore } from '../engine/audit/audit-log.memory-store';
+import { EmbeddedGateway } from '../engine/embedded-gateway';
+import { compilePolicy } from '../engine/policy/policy.compiler';
+import type { CompiledPolicy } from '../engine/policy/policy.types';
+import type {
+  EscalationRecord,
+  EscalationTicket,
+  GatewayRequest,
+  GatewayResponse,
+} from '../transport/gateway-transport';
+import { DEFAULT_AUDIT_DIR, type ProvenanceGatewayServerOptions } from './gateway-server.options';
+
+/** Tenant ids become file names: no separators, no dot-only names. */
+const TENANT_ID = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
+/** How many ended escalations `/wait` still answers for. */
+const KEEP_ENDED = 10_000;
+
+export interface Tenant {
+  readonly id: string;
+  readonly gateway: EmbeddedGateway;
+  readonly audit: AuditLog;
+}
+
+/** An escalation raised through this server, for `/wait`: its tenant and the held call's answer. */
+export interface ServedEscalation {
+  readonly tenantId: string;
+  readonly final: Promise<GatewayResponse>;
+  /** Set once the call has its final answer (approved, rejected or expired). */
+  response: GatewayResponse | null;
+}
+
+/** The answer of one execute: final, or (asked for with `Prefer: respond-async`) the escalation ticket. */
+export type ServedExecution =
+  { kind: 'decided'; response: GatewayResponse } | { kind: 'accepted'; ticket: EscalationTicket };
+
+/**
+ * One embedded gateway per tenant: its own policy, audit chain, escalation
+ * holds and idempotency keys, so that one tenant can neither see nor disturb
+ * another's. Also remembers the escalations raised through the server, so
+ * that a client told 202 can collect the answer at `/wait`.
+ */
+export class GatewayServerTenants {
+  private readonly tenants = new Map<string, Tenant>();
+  private readonly escalations = new Map<string, ServedEscalation>();
+  private readonly ended: string[] = [];
+  private closing: Promise<void> | null = null;
+
+  constructor(options: ProvenanceGatewayServerOptions) {
+    const policies = new Map<string, unknown>();
+    const compiled = new Map<unknown, CompiledPolicy>();
+    const audit = options.audit ?? {};
+    options.keys.forEach((entry, index) => {
+      if (typeof entry.tenantId !== 'string' || !TENANT_ID.test(entry.tenantId)) {
+        throw new ProvenanceConfigError(
+          `keys[${index}].tenantId`,
+          ServerMessages.badServerOption(
+            `keys[${index}].tenantId`,
+            '1-128 characters from [A-Za-z0-9._-]',
+            entry.tenantId,
+          ),
+        );
+      }
+      const known = policies.get(entry.tenantId);
+      if (known !== undefined) {
+        if (known !== entry.policy) {
+          throw new ProvenanceConfigError(
+            `keys[${index}].policy`,
+            ServerMessages.tenantPolicyClash(entry.tenantId, index),
+          );
+        }
+        return;
+      }
+      policies.set(entry.tenantId, entry.policy);
+      // Compile each distinct policy once, even when tenants share it.
+      let policy = compiled.get(entry.policy);
+      if (policy === undefined) {
+        policy = compilePolicy(entry.policy as never);
+        compiled.set(entry.policy, policy);
+      }
+      const store =
+        audit.store === 'memory'
+          ? new MemoryAuditStore()
+          : new FileAuditStore(
+              path.join(audit.dir ?? DEFAULT_AUDIT_DIR, `${entry.tenantId}.audit.jsonl`),
+              { durable: audit.durable ?? true },
+            );
+      const log = new AuditLog({ store });
+      const gateway = new EmbeddedGateway({
+        policy,
+        audit: log,
+        escalationTimeoutMs: options.escalationTimeoutMs,
+        tenantId: entry.tenantId,
+      });
+      this.tenants.set(entry.tenantId, { id: entry.tenantId, gateway, audit: log });
+    });
+  }
+
+  get(tenantId: string): Tenant | undefined {
+    return this.tenants.get(tenantId);
+  }
+
+  all(): Tenant[] {
+    return [...this.tenants.values()];
+  }
+
+  /** Opens every audit log, so that a broken file fails at start-up rather than on the first call. */
+  async open(): Promise<void> {
+    await Promise.all(this.all().map((tenant) => tenant.audit.open()));
+  }
+
+  /**
+   * Decides one call for a tenant. With `respondAsync`, an escalation answers
+   * at once with its ticket; otherwise the promise settles with the final
+   * answer, as the reference server holds the request. A retried idempotency
+   * key of an escalated call gets no ticket (the gateway answers it from its
+   * cache): it waits for the final answer.
+   */
+  execute(
+    tenant: Tenant,
+    request: GatewayRequest,
+    respondAsync: boolean,
+  ): Promise<ServedExecution> {
+    return new Promise<ServedExecution>((resolve, reject) => {
+      let final: Promise<GatewayResponse> | null = null;
+      let ticketSeen: EscalationTicket | null = null;
+      const onEscalated = (ticket: EscalationTicket): void => {
+        ticketSeen = ticket;
+        if (final !== null) this.track(tenant.id, ticket.escalationId, final);
+        if (respondAsync) resolve({ kind: 'accepted', ticket });
+      };
+      final = tenant.gateway.execute(request, { onEscalated });
+      // The hook runs after an await inside the gateway; this covers a synchronous call anyway.
+      if (ticketSeen !== null)
+        this.track(tenant.id, (ticketSeen as EscalationTicket).escalationId, final);
+      final.then((response) => resolve({ kind: 'decided', response }), reject);
+    });
+  }
+
+  /** An escalation raised through this server, if its tenant is `tenantId`. */
+  escalation(tenantId: string, escalationId: string): ServedEscalation | undefined {
+    const served = this.escalations.get(escalationId);
+    return served?.tenantId === tenantId ? served : undefined;
+  }
+
+  /**
+   * Every escalation of a tenant this server still remembers (pending ones,
+   * and the last ended ones), oldest first. All of a tenant's escalations go
+   * through this server, since its embedded gateway is private to it.
+   */
+  escalationRecords(tenant: Tenant): EscalationRecord[] {
+    const records: EscalationRecord[] = [];
+    for (const [id, served] of this.escalations) {
+      if (served.tenantId !== tenant.id) continue;
+      const record = tenant.gateway.escalation(id);
+      if (record !== undefined) records.push(record);
+    }
+    return records;
+  }
+
+  /** Ends every held call as expired (blocked), then closes the audit logs. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= Promise.all(this.all().map((tenant) => tenant.gateway.close())).then(
+      () => undefined,
+    );
+    return this.closing;
+  }
+
+  private track(tenantId: string, escalationId: string, final: Promise<GatewayResponse>): void {
+    if (this.escalations.has(escalationId)) return;
+    const served: ServedEscalation = { tenantId, final, response: null };
+    this.escalations.set(escalationId, served);
+    final.then(
+      (response) => {
+        served.response = response;
+        this.ended.push(escalationId);
+        if (this.ended.length > KEEP_ENDED) this.escalations.delete(this.ended.shift() as string);
+      },
+      // A call that failed (audit log broken) has no answer to give: forget it, /wait answers 404.
+      () => this.escalations.delete(escalationId),
+    );
+  }
+}

@@ -1,0 +1,120 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import type { PolicyDocument } from '../../../lib/engine/policy/policy.types';
+import { generateApiKey } from '../../../lib/server/gateway-server.api-keys';
+import { createGatewayServer } from '../../../lib/server/gateway-server.factory';
+import type { ProvenanceGatewayServerOptions } from '../../../lib/server/gateway-server.options';
+
+export type Platform = 'express' | 'fastify';
+export const PLATFORMS: Platform[] = ['express', 'fastify'];
+
+/**
+ * The policy of these tests. Expected answers, by PROTOCOL.md's rules:
+ * - payments.initiate with amount <= 100 → ALLOW "Small payments are fine";
+ *   amount > 100 (or missing: null fails `<=`) → ESCALATE, same reason;
+ * - data.delete → BLOCK "Deleting data is not allowed";
+ * - anything else → ALLOW "No rule matched; default ALLOW".
+ */
+export const TEST_POLICY: PolicyDocument = {
+  name: 'server-e2e',
+  rules: [
+    {
+      action: 'payments.initiate',
+      conditions: [{ name: 'small', field: 'amount', operator: '<=', value: 100 }],
+      on_match: 'ALLOW',
+      on_violation: 'ESCALATE',
+      reason: 'Small payments are fine',
+    },
+    { action: 'data.delete', on_match: 'BLOCK', reason: 'Deleting data is not allowed' },
+  ],
+};
+
+export interface TestServer {
+  app: INestApplication;
+  url: string;
+  apiKey: string;
+  tenantId: string;
+  /** A second tenant's key and id, for scoping tests. */
+  otherKey: string;
+  otherTenantId: string;
+  auditDir: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  platform: Platform,
+  overrides: Partial<ProvenanceGatewayServerOptions> = {},
+): Promise<TestServer> {
+  const auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'provenance-server-'));
+  const apiKey = generateApiKey('test');
+  const otherKey = generateApiKey('test');
+  const tenantId = 'tenant-a';
+  const otherTenantId = 'tenant-b';
+  const app = await createGatewayServer(
+    {
+      keys: [
+        { key: apiKey, tenantId, policy: TEST_POLICY },
+        { key: otherKey, tenantId: otherTenantId, policy: TEST_POLICY },
+      ],
+      audit: { store: 'file', dir: auditDir, durable: false },
+      escalationTimeoutMs: 10_000,
+      ...overrides,
+    },
+    { platform, logger: false },
+  );
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    apiKey,
+    tenantId,
+    otherKey,
+    otherTenantId,
+    auditDir,
+    async close() {
+      await app.close();
+      fs.rmSync(auditDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A plain `fetch` with the API key header and a JSON body, as the reference SDKs send. */
+export async function call(
+  server: { url: string; apiKey: string },
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(server.url + route, {
+    method,
+    headers: {
+      'X-PROVENANCE-API-KEY': server.apiKey,
+      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? null : JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** Polls until `check` returns a value (for "the escalation is now pending"). */
+export async function eventually<T>(check: () => Promise<T | undefined>, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
