@@ -5,8 +5,12 @@ import {
   NotImplementedException,
   Query,
 } from '@nestjs/common';
-import { ProvenanceGateway, type AuditEvent, type AuditVerification } from '../../lib';
-import { auditReaderOf, type AuditReader } from './audit.reader';
+import {
+  ProvenanceGateway,
+  type AuditEvent,
+  type AuditLog,
+  type AuditVerification,
+} from '../../lib';
 
 /** Read-only views of the embedded gateway's hash-chained audit log. */
 @Controller('audit')
@@ -21,23 +25,23 @@ export class AuditController {
     if (typeof session !== 'string' || session === '') {
       throw new BadRequestException('Name a session: GET /audit?session=sess_...');
     }
-    const events = await this.reader().list({ sessionId: session });
+    const events = await this.log().list({ sessionId: session });
     return { sessionId: session, events };
   }
 
   /** Re-reads the whole log and checks every hash; names the first broken position. */
   @Get('verify')
   verify(): Promise<AuditVerification> {
-    return this.reader().verify();
+    return this.log().verify();
   }
 
-  private reader(): AuditReader {
-    const reader = auditReaderOf(this.gateway);
-    if (reader === null) {
+  private log(): AuditLog {
+    const log = this.gateway.audit;
+    if (log === null) {
       throw new NotImplementedException(
         'A remote gateway keeps this audit log: ask it (GET /v1/audit/<tenant>, /v1/audit/integrity/<tenant>)',
       );
     }
-    return reader;
+    return log;
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Guarded } from '../../lib/guarded/guarded.decorator';
+import { Guarded } from '../../lib';
 
 export interface DeletedRow {
   table: string;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Guarded } from '../../lib/guarded/guarded.decorator';
+import { Guarded } from '../../lib';
 
 export interface Payment {
   paymentId: string;
