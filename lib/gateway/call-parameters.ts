@@ -21,6 +21,7 @@ export const MAX_PARAMETER_DEPTH = 100;
  * | BigInt, function, symbol            | refused                                  |
  * | Map, Set, Buffer, typed array, ArrayBuffer | refused (JSON would write `{}` or a byte list) |
  * | a cycle, or deeper than 100 levels  | refused                                  |
+ * | a getter, toJSON or Proxy trap that throws | refused, naming the path          |
  * | more than `maxBytes` of JSON        | refused                                  |
  */
 export function normalizeParameters(
@@ -44,6 +45,20 @@ function refuse(action: string, path: string, what: string): never {
     path,
     `nestjs-provenance: parameters of '${action}' cannot be audited: ${path} ${what}. Nothing was sent.`,
   );
+}
+
+/**
+ * Reads a property or calls toJSON: a getter or toJSON that throws (or a Proxy
+ * trap) becomes a refusal naming the path, never a stray Error from the gate.
+ */
+function read<T>(action: string, path: string, get: () => T, what = 'could not be read'): T {
+  try {
+    return get();
+  } catch (error) {
+    if (error instanceof InvalidParametersError) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    return refuse(action, path, `${what}: ${why}`);
+  }
 }
 
 interface Budget {
@@ -112,10 +127,11 @@ function normalize(
     refuse(action, path, 'is binary data; pass a string (e.g. base64) or a hash instead');
   }
   if (obj instanceof Promise) refuse(action, path, 'is a Promise; await it first');
-  const toJSON = (obj as { toJSON?: unknown }).toJSON;
+  const toJSON = read(action, path, () => (obj as { toJSON?: unknown }).toJSON);
   if (typeof toJSON === 'function') {
     seen.add(obj);
-    const replaced = normalize(action, toJSON.call(obj, ''), path, depth, seen, budget);
+    const json = read(action, path, () => toJSON.call(obj, '') as unknown, 'toJSON() threw');
+    const replaced = normalize(action, json, path, depth, seen, budget);
     seen.delete(obj);
     return replaced;
   }
@@ -133,10 +149,10 @@ function normalize(
     // A null-prototype object keeps `__proto__` as an ordinary key instead of
     // turning it into a prototype switch.
     const rec: Record<string, unknown> = Object.create(null);
-    for (const key of Object.keys(obj)) {
+    for (const key of read(action, path, () => Object.keys(obj))) {
       const item = normalize(
         action,
-        (obj as Record<string, unknown>)[key],
+        read(action, `${path}.${key}`, () => (obj as Record<string, unknown>)[key]),
         `${path}.${key}`,
         depth + 1,
         seen,
