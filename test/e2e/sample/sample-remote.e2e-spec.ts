@@ -1,0 +1,87 @@
+import type { INestApplication } from '@nestjs/common';
+import * as path from 'node:path';
+import { generateApiKey } from '../../../lib/server/gateway-server.api-keys';
+import { createGatewayServer } from '../../../lib/server/gateway-server.factory';
+import { createSampleApp } from '../../../sample/sample.app';
+import { sampleOptionsFromEnv } from '../../../sample/sample.options';
+import { baseUrl, getJson, postJson } from './sample-http';
+import { SseClient } from './sse.client';
+
+/**
+ * The sample configured from the environment as `PROVENANCE_GATEWAY_URL=...
+ * npm start` would be, against a standalone gateway server (a second app on
+ * its own loopback port): decisions, escalations and review all go over HTTP.
+ */
+describe('sample agent backend on a remote gateway', () => {
+  let gatewayServer: INestApplication;
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    const key = generateApiKey('test');
+    gatewayServer = await createGatewayServer(
+      {
+        keys: [
+          { key, tenantId: 'acme', policy: path.join(__dirname, '../../../sample/policy.yml') },
+        ],
+        audit: { store: 'memory' },
+        escalationTimeoutMs: 30_000,
+      },
+      { logger: false },
+    );
+    await gatewayServer.listen(0, '127.0.0.1');
+
+    const options = sampleOptionsFromEnv({
+      PROVENANCE_GATEWAY_URL: baseUrl(gatewayServer.getHttpServer()),
+      PROVENANCE_API_KEY: key,
+      PROVENANCE_AGENT_ID: 'remote-agent',
+    });
+    app = await createSampleApp({ ...options, logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = baseUrl(app.getHttpServer());
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await gatewayServer?.close();
+  });
+
+  it('gets its decisions from the remote gateway, and reviews its escalations there', async () => {
+    const stream = await SseClient.open(`${url}/escalations/stream`);
+    try {
+      const agentCall = postJson(`${url}/agent/run`, {
+        plan: [
+          { tool: 'payments.initiate', args: { amount: 50, currency: 'USD', recipientId: 'r1' } },
+          { tool: 'payments.initiate', args: { amount: 800, currency: 'GBP', recipientId: 'r2' } },
+          { tool: 'data.delete', args: { table: 'customers', id: 'cus_1' } },
+        ],
+      });
+      const pending = JSON.parse((await stream.next((e) => e.event === 'pending')).data);
+      expect(pending).toMatchObject({ action: 'payments.initiate', agentId: 'remote-agent' });
+
+      const listed = await getJson(`${url}/escalations/pending`);
+      expect(listed.body.map((r: any) => r.id)).toContain(pending.escalationId);
+
+      const decided = await postJson(`${url}/escalations/${pending.escalationId}/approve`, {
+        approverId: 'cfo@example.com',
+        reason: 'Verified',
+      });
+      expect(decided.status).toBe(200);
+
+      const reply = await agentCall;
+      expect(reply.body.steps.map((s: any) => [s.outcome, s.decision, s.reason])).toEqual([
+        ['allowed', 'ALLOW', 'Payment within approved parameters'],
+        ['allowed', 'ALLOW', 'Escalation APPROVED by cfo@example.com'],
+        ['blocked', 'BLOCK', 'Agents may not modify stored data (data.* is blocked)'],
+      ]);
+      expect(reply.body.steps[1].actorHumanId).toBe('cfo@example.com');
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('says the audit log lives on the remote gateway', async () => {
+    expect((await getJson(`${url}/audit?session=sess_x`)).status).toBe(501);
+    expect((await getJson(`${url}/audit/verify`)).status).toBe(501);
+  });
+});
