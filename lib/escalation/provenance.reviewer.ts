@@ -6,7 +6,8 @@ import {
   exhaustMap,
   from,
   ignoreElements,
-  shareReplay,
+  ReplaySubject,
+  share,
   takeUntil,
   timer,
 } from 'rxjs';
@@ -96,7 +97,14 @@ export class ProvenanceReviewer {
     this.pending$ = this.watchPending().pipe(
       distinctUntilChanged(sameRecords),
       takeUntil(closed$),
-      shareReplay({ bufferSize: 1, refCount: true }),
+      // One poller for all subscribers, the last list for late ones; restarted (not replayed
+      // stale) after it completed, failed, or lost its last subscriber.
+      share({
+        connector: () => new ReplaySubject<EscalationRecord[]>(1),
+        resetOnComplete: true,
+        resetOnError: true,
+        resetOnRefCountZero: true,
+      }),
     );
     this.escalations$ = escalationsWithPending$(gateway);
   }
