@@ -216,15 +216,16 @@ export class ProvenanceGateway implements SessionGateway {
 
   /** @internal SessionGateway */
   summarize(session: ProvenanceSession): void {
-    this.logger.log(
-      Messages.sessionSummary(
-        session.id,
-        session.allowedCount,
-        session.blockedCount,
-        session.escalatedCount,
-        session.results.length,
-      ),
+    const line = Messages.sessionSummary(
+      session.id,
+      session.allowedCount,
+      session.blockedCount,
+      session.escalatedCount,
+      session.results.length,
     );
+    // Every HTTP request has a session; one that gated nothing is not news.
+    if (session.results.length === 0) this.logger.debug?.(line);
+    else this.logger.log(line);
   }
 
   /**
