@@ -132,6 +132,9 @@ export const ServerMessages = {
   tenantPolicyClash: (tenantId: string, index: number) =>
     `nestjs-provenance server: keys[${index}] gives tenant '${tenantId}' another policy than an ` +
     'earlier key; each tenant has one policy (and one audit chain) on this server.',
+  badEnvApiKey: () =>
+    'PROVENANCE_API_KEY does not look like a Provenance key (pk_<env>_<at least 8 url-safe characters>); ' +
+    'unset it to have one generated. The key itself is not shown.',
   started: (url: string) => `Provenance gateway listening on ${url}`,
   builtInPolicy: (looked: string) =>
     `No policy file at ${looked}: using the built-in deny-by-default policy (every action BLOCKed). ` +

@@ -41,7 +41,7 @@ export interface ProvenanceGatewayServerOptions {
   /** How long an escalated call is held for a human, in ms. Default 60 000 (the reference server's). */
   escalationTimeoutMs?: number;
   audit?: GatewayServerAuditOptions;
-  /** Largest request body, in bytes; larger ones get 413. Default 1 MiB. */
+  /** Largest request body, in bytes; larger ones get 413. Default 1 MiB + 64 KiB. */
   maxBodyBytes?: number;
   /** Longest hold of one `GET /v1/escalations/{id}/wait`, in ms. Default 60 000. */
   maxWaitMs?: number;
@@ -49,6 +49,10 @@ export interface ProvenanceGatewayServerOptions {
   logger?: LoggerService;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * 1 MiB of parameters (the clients' default `maxParametersBytes`) plus room
+ * for the rest of the body, so that every call a client accepts fits.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024 + 64 * 1024;
 export const DEFAULT_MAX_WAIT_MS = 60_000;
 export const DEFAULT_AUDIT_DIR = '.provenance';

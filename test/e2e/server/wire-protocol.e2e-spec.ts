@@ -126,7 +126,7 @@ describe.each(PLATFORMS)('gateway server wire protocol (%s)', (platform) => {
   });
 
   it('413 with a JSON body above the size limit', async () => {
-    const big = sdkBody('email.send', { blob: 'x'.repeat(1024 * 1024 + 10) });
+    const big = sdkBody('email.send', { blob: 'x'.repeat(1024 * 1024 + 64 * 1024) });
     const response = await call(server, 'POST', '/v1/gateway/execute', big);
     expect(response.status).toBe(413);
     expect(response.body).toEqual({ detail: { message: expect.stringContaining('too large') } });
