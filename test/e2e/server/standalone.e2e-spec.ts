@@ -93,7 +93,7 @@ describe('npm run gateway (lib/server/main.ts)', () => {
     const audit = await fetch(`${started.url}/v1/audit/${tenant}`, {
       headers: { 'X-PROVENANCE-API-KEY': key! },
     });
-    expect((await audit.json()).events).toHaveLength(1);
+    expect(((await audit.json()) as { events: unknown[] }).events).toHaveLength(1);
     expect(fs.existsSync(path.join(dir, 'audit', `${tenant}.audit.jsonl`))).toBe(true);
     // Nest closes the app on SIGTERM, then re-raises the signal: ended by it, not by a crash code.
     expect(await stop(started.child)).toMatch(/^(0|SIGTERM)$/);
