@@ -9,6 +9,7 @@ import {
   catchError,
   map,
   filter,
+  finalize,
   tap,
 } from 'rxjs';
 import { Decision, isDecision } from '../common/decision';
@@ -33,6 +34,7 @@ import { SessionContext } from '../session/session.context';
 import { guardFunction, type GuardedFunction } from '../guarded/guard-function';
 import type { GuardOptions } from '../guarded/guarded.options';
 import type {
+  EscalationRecord,
   EscalationTicket,
   GatewayEvent,
   GatewayRequest,
@@ -76,6 +78,7 @@ export class ProvenanceGateway implements SessionGateway {
   private readonly pendingEscalations = new Map<string, EscalationEvent>();
   private closed = false;
   private closing: Promise<void> | null = null;
+  private detachEngine: (() => void) | null = null;
 
   /**
    * A hot stream of every escalation this gateway raised: `pending`, then one
@@ -88,6 +91,14 @@ export class ProvenanceGateway implements SessionGateway {
     this.client = client instanceof ProvenanceClient ? client : new ProvenanceClient(client);
     this.transport = this.client.transport;
     this.logger = this.client.options.logger ?? new Logger('Provenance');
+    // The embedded gateway knows every escalation's whole life, including
+    // calls whose caller stopped waiting and holds ended by shutdown, so its
+    // lifecycle feeds escalations$. A remote gateway is only seen per call.
+    if (this.transport instanceof EmbeddedGatewayTransport) {
+      this.detachEngine = this.transport.gateway.onEscalation((event) =>
+        this.publish(escalationEventFromRecord(event.type, event.record)),
+      );
+    }
     GatewayRegistry.register(this);
   }
 
@@ -282,6 +293,7 @@ export class ProvenanceGateway implements SessionGateway {
       };
 
       let decided = false;
+      let heldId: string | null = null;
       return this.transport.execute(request).pipe(
         map((event): Step => ({ kind: 'event', event })),
         catchError((error: unknown) => this.failOpenOrRethrow(error, action)),
@@ -292,9 +304,19 @@ export class ProvenanceGateway implements SessionGateway {
             return this.failedOpenResult(request, step.error);
           }
           const { event } = step;
-          if (event.type === 'escalated') return this.escalatedResult(request, event.escalation);
+          if (event.type === 'escalated') {
+            heldId = event.escalation.escalationId;
+            return this.escalatedResult(request, event.escalation);
+          }
           decided = true;
           return this.finalResult(request, event.response, session);
+        }),
+        finalize(() => {
+          // A remote escalation whose caller stopped waiting: its end will
+          // never be seen here, so it must not stay listed as pending.
+          if (!decided && heldId !== null && this.detachEngine === null) {
+            this.pendingEscalations.delete(heldId);
+          }
         }),
         tap({
           next: (result) => {
@@ -321,11 +343,24 @@ export class ProvenanceGateway implements SessionGateway {
     this.closing ??= (async () => {
       this.closed = true;
       GatewayRegistry.unregister(this);
-      this.escalationSubject.complete();
-      this.pendingEscalations.clear();
-      await this.client.close();
+      // Close the transport first: the embedded gateway ends held calls as
+      // expired, and subscribers must see those endings before completion.
+      try {
+        await this.client.close();
+      } finally {
+        this.detachEngine?.();
+        this.escalationSubject.complete();
+        this.pendingEscalations.clear();
+      }
     })();
     return this.closing;
+  }
+
+  /** The one place escalation events are emitted; keeps the pending list in step. */
+  private publish(event: EscalationEvent): void {
+    if (event.type === 'pending') this.pendingEscalations.set(event.escalationId, event);
+    else this.pendingEscalations.delete(event.escalationId);
+    if (!this.closed || event.type !== 'pending') this.escalationSubject.next(event);
   }
 
   private failOpenOrRethrow(error: unknown, action: string): Observable<Step> {
@@ -366,8 +401,7 @@ export class ProvenanceGateway implements SessionGateway {
       approverId: null,
       reason: ticket.reason,
     };
-    this.pendingEscalations.set(ticket.escalationId, event);
-    this.escalationSubject.next(event);
+    if (this.detachEngine === null) this.publish(event);
     return new ExecutionResult({
       decision: Decision.ESCALATE,
       reason: ticket.reason,
@@ -393,7 +427,9 @@ export class ProvenanceGateway implements SessionGateway {
       escalationId: response.escalationId,
       actorHumanId: response.actorHumanId,
     });
-    if (response.escalationId !== null) this.escalationEnded(request, response);
+    if (response.escalationId !== null && this.detachEngine === null) {
+      this.escalationEnded(request, response);
+    }
     if (response.decision === Decision.ALLOW) return result;
     if (response.decision === Decision.BLOCK) {
       session?.record(result);
@@ -418,14 +454,13 @@ export class ProvenanceGateway implements SessionGateway {
   private escalationEnded(request: GatewayRequest, response: GatewayResponse): void {
     const id = response.escalationId as string;
     const pending = this.pendingEscalations.get(id);
-    this.pendingEscalations.delete(id);
     const type =
       response.decision === Decision.ALLOW
         ? 'approved'
         : response.escalationOutcome === 'expired'
           ? 'expired'
           : 'rejected';
-    this.escalationSubject.next({
+    this.publish({
       type,
       escalationId: id,
       action: request.action,
@@ -438,6 +473,24 @@ export class ProvenanceGateway implements SessionGateway {
       reason: response.reason,
     });
   }
+}
+
+function escalationEventFromRecord(
+  type: EscalationEvent['type'],
+  record: EscalationRecord,
+): EscalationEvent {
+  return {
+    type,
+    escalationId: record.id,
+    action: record.action,
+    parameters: record.parameters ?? null,
+    agentId: record.agentId,
+    sessionId: record.sessionId ?? '',
+    createdAt: record.createdAt,
+    decidedAt: type === 'pending' ? null : record.decidedAt,
+    approverId: record.approverId,
+    reason: record.reason,
+  };
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

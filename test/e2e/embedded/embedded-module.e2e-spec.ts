@@ -194,6 +194,45 @@ describe('escalation expiry and shutdown', () => {
   });
 });
 
+describe('escalations$ follows each hold to its end', () => {
+  it('reports the end of an escalation whose caller stopped waiting', async () => {
+    const app = await boot();
+    const gateway = app.get(ProvenanceGateway);
+    const events: EscalationEvent[] = [];
+    gateway.escalations$.subscribe((e) => events.push(e));
+    const sub = gateway
+      .execute$('payments.initiate', { amount: 700 })
+      .subscribe({ error: () => undefined });
+    const { escalationId } = await waitForPending(gateway);
+    sub.unsubscribe();
+    await gateway.gatewayTransport.decide(escalationId, 'APPROVE', { approverId: 'carol' });
+    expect(events.map((e) => [e.type, e.escalationId])).toEqual([
+      ['pending', escalationId],
+      ['approved', escalationId],
+    ]);
+    expect(events[1].approverId).toBe('carol');
+    expect(gateway.pendingEscalationEvents()).toEqual([]);
+    await app.close();
+  });
+
+  it('emits the expiry of held calls on shutdown before completing', async () => {
+    const app = await boot();
+    const gateway = app.get(ProvenanceGateway);
+    const seen: string[] = [];
+    gateway.escalations$.subscribe({
+      next: (e) => seen.push(`${e.type}:${e.sessionId}`),
+      complete: () => seen.push('complete'),
+    });
+    const call = gateway
+      .execute('payments.initiate', { amount: 700 }, { sessionId: 'sess_shutdown' })
+      .catch((e) => e);
+    await waitForPending(gateway);
+    await app.close();
+    expect(await call).toBeInstanceOf(EscalationTimeoutError);
+    expect(seen).toEqual(['pending:sess_shutdown', 'expired:sess_shutdown', 'complete']);
+  });
+});
+
 describe('the file audit store', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'provenance-e2e-'))));
