@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AuditLog,
+  EmbeddedGateway,
+  EscalationHolds,
+  compilePolicy,
+  payloadHash,
+  type HoldOutcome,
+} from '../../lib/engine';
+import type { ProvenanceSession } from '../../lib';
+import { bootProvenance } from '../bench.app';
+import type { Budget } from '../bench.budget';
+import { atMost, figure, type Figure, type GroupReport } from '../bench.figures';
+import { settleHeap, sleep } from '../bench.stats';
+import { ESCALATED_PAYMENT, samplePolicy } from '../sample.workload';
+
+/**
+ * Retained heap per object: heapUsed after a full GC with N objects alive,
+ * minus heapUsed after a full GC before they were made, divided by N. Every
+ * object keeps what it would keep in an app (its ids, its parameters, the
+ * promise its caller awaits), nothing more.
+ */
+const GROUP = 'memory';
+const N = 10_000;
+
+function paymentParameters(i: number): Record<string, unknown> {
+  return { ...ESCALATED_PAYMENT.parameters, memo: `invoice ${100000 + i}` };
+}
+
+async function perObject(make: () => Promise<() => Promise<void> | void>): Promise<number> {
+  const before = await settleHeap();
+  const release = await make();
+  const after = await settleHeap();
+  await release();
+  return (after - before) / N;
+}
+
+/** EscalationHolds alone: the hold, its record, its timer, the promise the caller awaits. */
+async function heldInHolds(): Promise<number> {
+  const warm = new EscalationHolds();
+  for (let i = 0; i < 100; i++) void warm.hold(ticket(i), 60_000);
+  warm.close();
+  const holds = new EscalationHolds();
+  const waiting: Promise<HoldOutcome>[] = [];
+  const bytes = await perObject(async () => {
+    for (let i = 0; i < N; i++) waiting.push(holds.hold(ticket(i), 60_000));
+    return () => holds.close();
+  });
+  await Promise.all(waiting);
+  return bytes;
+}
+
+function ticket(i: number) {
+  const parameters = paymentParameters(i);
+  return {
+    escalationId: randomUUID(),
+    tenantId: 'local',
+    agentId: 'bench-agent',
+    sessionId: 'sess_0123456789abcdef',
+    action: ESCALATED_PAYMENT.action,
+    parameters,
+    parametersHash: payloadHash(parameters),
+    reason: 'Payments over 500 need human approval',
+  };
+}
+
+/** One embedded gateway, memory audit log: a decided call (its audit event) and a held escalated call. */
+async function embeddedGateway(): Promise<{ auditEvent: number; heldCall: number }> {
+  const gateway = new EmbeddedGateway({
+    policy: compilePolicy(samplePolicy().document),
+    audit: new AuditLog(),
+  });
+  const request = (i: number, action: string) => ({
+    sessionId: 'sess_0123456789abcdef',
+    agentId: 'bench-agent',
+    action,
+    parameters: paymentParameters(i),
+    decision: 'BLOCK' as const,
+  });
+  // Warm-up, and the log open, before the baseline.
+  await gateway.execute(request(0, 'email.send'));
+  const auditEvent = await perObject(async () => {
+    const answers: Promise<unknown>[] = [];
+    for (let i = 0; i < N; i++) answers.push(gateway.execute(request(i, 'email.send')));
+    await Promise.all(answers);
+    return () => undefined;
+  });
+  const held: Promise<unknown>[] = [];
+  const heldCall = await perObject(async () => {
+    for (let i = 0; i < N; i++) {
+      held.push(gateway.execute(request(i, ESCALATED_PAYMENT.action)).catch(() => undefined));
+    }
+    while (gateway.pending().length < N) await sleep(10);
+    return () => undefined;
+  });
+  await gateway.close();
+  await Promise.all(held);
+  return { auditEvent, heldCall };
+}
+
+/** Through the module: a held `gateway.execute` (rxjs pipeline, pending-escalation map) and sessions. */
+async function moduleObjects(): Promise<{
+  heldCall: number;
+  session: number;
+  runInSession: number;
+}> {
+  const app = await bootProvenance({
+    agentId: 'bench-agent',
+    policy: samplePolicy().document,
+    audit: { store: 'memory' },
+  });
+  const { gateway } = app;
+  try {
+    await gateway.execute('email.send', { to: 'a@example.com' });
+    const held: Promise<unknown>[] = [];
+    const heldCall = await perObject(async () => {
+      for (let i = 0; i < N; i++) {
+        held.push(
+          gateway.execute(ESCALATED_PAYMENT.action, paymentParameters(i)).catch(() => undefined),
+        );
+      }
+      while (gateway.pendingEscalationEvents().length < N) await sleep(10);
+      return () => undefined;
+    });
+
+    gateway.session().close();
+    const sessions: ProvenanceSession[] = [];
+    const session = await perObject(async () => {
+      for (let i = 0; i < N; i++) sessions.push(gateway.session());
+      return () => {
+        for (const s of sessions) s.close();
+        sessions.length = 0;
+      };
+    });
+
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const running: Promise<unknown>[] = [];
+    const inSession = await perObject(async () => {
+      for (let i = 0; i < N; i++) running.push(gateway.runInSession(undefined, () => gate));
+      return async () => {
+        open();
+        await Promise.all(running);
+      };
+    });
+    await app.close();
+    await Promise.all(held);
+    return { heldCall, session, runInSession: inSession };
+  } finally {
+    await app.close();
+  }
+}
+
+export async function run(_budget: Budget): Promise<GroupReport> {
+  const started = Date.now();
+  const holds = await heldInHolds();
+  const embedded = await embeddedGateway();
+  const viaModule = await moduleObjects();
+  const figures: Figure[] = [
+    figure(
+      GROUP,
+      'escalation.holds',
+      'held escalation (EscalationHolds: hold, record, timer, promise)',
+      holds,
+      'B',
+      {
+        target: atMost(2048, 'B'),
+      },
+    ),
+    figure(
+      GROUP,
+      'escalation.embedded',
+      'held escalated call, EmbeddedGateway (incl. its audit event)',
+      embedded.heldCall,
+      'B',
+    ),
+    figure(
+      GROUP,
+      'escalation.module',
+      'held escalated call through the module (incl. its audit event)',
+      viaModule.heldCall,
+      'B',
+    ),
+    figure(
+      GROUP,
+      'audit.event',
+      'audit event kept in memory by the log (per decided call)',
+      embedded.auditEvent,
+      'B',
+    ),
+    figure(
+      GROUP,
+      'escalation.module.excludingAudit',
+      'held escalated call through the module, audit event excluded',
+      viaModule.heldCall - embedded.auditEvent,
+      'B',
+      {
+        target: atMost(2048, 'B'),
+      },
+    ),
+    figure(GROUP, 'session.handle', 'open session, gateway.session()', viaModule.session, 'B', {
+      target: atMost(1024, 'B'),
+    }),
+    figure(
+      GROUP,
+      'session.runInSession',
+      'open session, runInSession (pending callback)',
+      viaModule.runInSession,
+      'B',
+      {
+        target: atMost(1024, 'B'),
+      },
+    ),
+  ];
+  return {
+    group: GROUP,
+    figures,
+    context: { objects: N, method: 'heapUsed delta after forced GC / N' },
+    seconds: (Date.now() - started) / 1000,
+  };
+}
