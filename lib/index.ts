@@ -55,6 +55,15 @@ export {
 
 // Escalations
 export type { EscalationEvent, EscalationEventType } from './escalation/escalation.events';
+export { escalationsWithPending$ } from './escalation/escalation.streams';
+export {
+  ProvenanceReviewer,
+  DEFAULT_REVIEWER_POLL_INTERVAL,
+  type ProvenanceReviewerOptions,
+} from './escalation/provenance.reviewer';
+
+// The gateway server: the wire protocol served from the embedded gateway
+export * from './server';
 
 // Transports
 export {

@@ -6,11 +6,11 @@ import { filter, firstValueFrom, lastValueFrom, map, timeout, toArray } from 'rx
 import {
   PolicyBlockedError,
   ProvenanceGateway,
+  ProvenanceReviewer,
   type AuditEvent,
   type AuditVerification,
   type EscalationRecord,
 } from '../../lib';
-import { ProvenanceReviewer } from '../../lib/escalation/provenance.reviewer';
 import type { AgentRunReport } from '../agent/agent-run.report';
 import { createSampleApp } from '../sample.app';
 import { DataService } from '../tools/data.service';

@@ -12,8 +12,12 @@ import {
   type MessageEvent,
 } from '@nestjs/common';
 import { Observable, Subject, map, takeUntil } from 'rxjs';
-import { EscalationNotFoundError, type EscalationRecord, type ReviewOutcome } from '../../lib';
-import { ProvenanceReviewer } from '../../lib/escalation/provenance.reviewer';
+import {
+  EscalationNotFoundError,
+  ProvenanceReviewer,
+  type EscalationRecord,
+  type ReviewOutcome,
+} from '../../lib';
 
 interface DecisionBody {
   approverId?: unknown;
