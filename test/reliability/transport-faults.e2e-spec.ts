@@ -268,6 +268,31 @@ describe('transport faults through a real Nest app and @Guarded (item 1)', () =>
     );
   });
 
+  it('a 503 and a reset on the long poll are retried (a poll decides nothing); the human decision still arrives', async () => {
+    const fault: FaultCase = {
+      name: 'poll blips',
+      asyncEscalation: true,
+      kind: 'protocol',
+      status: null,
+      failsOpen: false,
+      says: /./,
+    };
+    gateway.asyncEscalation = true;
+    gateway.policy = () => 'ESCALATE';
+    const { tool, logger } = await boot('closed', fault);
+    gateway.nextResponse({ match: (r) => r.path.endsWith('/wait'), status: 503, body: {} });
+    gateway.nextResponse({ match: (r) => r.path.endsWith('/wait'), destroy: 'before-response' });
+
+    const call = tool.run('x');
+    const id = await gateway.waitForEscalation();
+    expect(gateway.resolve(id, 'APPROVE', 'alice')).toBe(true);
+
+    await expect(call).resolves.toBe('ran string');
+    expect(tool.runs).toBe(1);
+    expect(gateway.requests.filter((r) => r.path.endsWith('/wait'))).toHaveLength(3);
+    expect(logger.warnings()).toEqual([]);
+  });
+
   it('the counts add up: every case is either fail-open eligible or not, as DESIGN.md lists', () => {
     // Only unreachable and 5xx (before any 202) may fail open.
     expect(CASES.filter((fault) => fault.failsOpen).map((fault) => fault.name)).toEqual([

@@ -238,10 +238,19 @@ export class HttpGatewayTransport extends GatewayTransport {
           { params: { timeout_ms: holdMs } },
           this.timeoutMs + holdMs,
         ).pipe(
+          // A 5xx answer to a poll is a lost poll too: raise it here so that it is retried.
+          map((exchanged) => {
+            const { status, text } = exchanged.response;
+            if (status >= 500) throw statusError(exchanged.ctx, status, text);
+            return exchanged;
+          }),
           retry({
             count: POLL_RETRIES,
+            // A poll is a GET that decides nothing, so repeating it is safe even when
+            // the connection broke after it was sent (interrupted), unlike an execute.
             delay: (error: unknown) =>
-              error instanceof GatewayError && error.failOpenEligible
+              error instanceof GatewayError &&
+              (error.failOpenEligible || error.kind === 'interrupted')
                 ? timer(POLL_RETRY_DELAY_MS)
                 : throwError(() => error),
           }),
