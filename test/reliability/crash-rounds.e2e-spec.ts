@@ -19,6 +19,8 @@ import { bootToolApp } from './reliability.fixture';
 
 const ROOT = resolve(__dirname, '..', '..');
 const ROUNDS = Number(process.env.RELIABILITY_CRASH_ROUNDS ?? 20);
+// A child's start-up is ~1.7 s on an idle 2-core machine; the timeout leaves room for a busy one.
+const TIMEOUT_MS = 30_000 + ROUNDS * 6_000;
 
 interface Round {
   acknowledged: string[];
@@ -77,50 +79,56 @@ describe('SIGKILL during gated calls at full speed (item 6)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`every acknowledged event survives ${ROUNDS} kills, and the chain verifies after each`, async () => {
-    const file = join(dir, 'audit.jsonl');
-    const acknowledged = new Set<string>();
-    let killedWithWork = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      // Random moments: from the first appends to a few hundred batches in.
-      const delay = 5 + Math.floor(Math.random() * 300);
-      const { acknowledged: ids } = await killedRun(file, delay);
-      ids.forEach((id) => acknowledged.add(id));
-      if (ids.length > 0) killedWithWork++;
+  it(
+    `every acknowledged event survives ${ROUNDS} kills, and the chain verifies after each`,
+    async () => {
+      const file = join(dir, 'audit.jsonl');
+      const acknowledged = new Set<string>();
+      let killedWithWork = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        // Random moments: from the first appends to a few hundred batches in.
+        const delay = 5 + Math.floor(Math.random() * 300);
+        const { acknowledged: ids } = await killedRun(file, delay);
+        ids.forEach((id) => acknowledged.add(id));
+        if (ids.length > 0) killedWithWork++;
 
-      // Reopen as the next start would (it drops a torn last line), then check.
-      const log = await AuditLog.openFile(file);
-      try {
-        const present = new Set((await log.list()).map((event) => event.id));
-        const lost = [...acknowledged].filter((id) => !present.has(id));
-        expect({ round, lost }).toEqual({ round, lost: [] });
-        const verification = await log.verify();
-        expect({ round, valid: verification.valid, violations: verification.violations }).toEqual({
-          round,
-          valid: true,
-          violations: [],
-        });
-      } finally {
-        await log.close();
+        // Reopen as the next start would (it drops a torn last line), then check.
+        const log = await AuditLog.openFile(file);
+        try {
+          const present = new Set((await log.list()).map((event) => event.id));
+          const lost = [...acknowledged].filter((id) => !present.has(id));
+          expect({ round, lost }).toEqual({ round, lost: [] });
+          const verification = await log.verify();
+          expect({ round, valid: verification.valid, violations: verification.violations }).toEqual(
+            {
+              round,
+              valid: true,
+              violations: [],
+            },
+          );
+        } finally {
+          await log.close();
+        }
       }
-    }
-    // The kills did land among appends, not only before the first one.
-    expect(killedWithWork).toBeGreaterThanOrEqual(Math.ceil(ROUNDS / 2));
+      // The kills did land among appends, not only before the first one.
+      expect(killedWithWork).toBeGreaterThanOrEqual(Math.ceil(ROUNDS / 2));
 
-    // A real app reopens the file and agrees.
-    const { app, gateway } = await bootToolApp({
-      agentId: 'agent-crash',
-      policy: { name: 'crash', rules: [{ action: 'crash.*', on_match: 'ALLOW' }] },
-      audit: { store: 'file', path: file },
-    });
-    try {
-      const verification = await gateway.audit!.verify();
-      expect(verification.valid).toBe(true);
-      expect(verification.eventsChecked).toBeGreaterThanOrEqual(acknowledged.size);
-      const ids = new Set((await gateway.audit!.list()).map((event) => event.id));
-      expect([...acknowledged].every((id) => ids.has(id))).toBe(true);
-    } finally {
-      await app.close();
-    }
-  }, 120_000);
+      // A real app reopens the file and agrees.
+      const { app, gateway } = await bootToolApp({
+        agentId: 'agent-crash',
+        policy: { name: 'crash', rules: [{ action: 'crash.*', on_match: 'ALLOW' }] },
+        audit: { store: 'file', path: file },
+      });
+      try {
+        const verification = await gateway.audit!.verify();
+        expect(verification.valid).toBe(true);
+        expect(verification.eventsChecked).toBeGreaterThanOrEqual(acknowledged.size);
+        const ids = new Set((await gateway.audit!.list()).map((event) => event.id));
+        expect([...acknowledged].every((id) => ids.has(id))).toBe(true);
+      } finally {
+        await app.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
 });
