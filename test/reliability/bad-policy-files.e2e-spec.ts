@@ -168,23 +168,17 @@ describe('bad policy files refuse start-up (item 4)', () => {
     expect(error.message).toBe(`${file}: cannot read the policy file: no such file`);
   });
 
-  it('an empty rules list is accepted on purpose (everything ALLOWed; `provenance policy check` warns)', async () => {
-    // Documented in docs/reliability.md: the loader treats `rules: []` as a
-    // deliberate allow-all policy rather than a broken file.
+  it('an empty rules list refuses start-up: it would ALLOW every action by default', async () => {
+    // The engine accepts an empty document (`provenance policy check` warns);
+    // a gate built on one would fail open by configuration, so the module refuses it.
     const file = join(dir, 'empty-list.yml');
     writeFileSync(file, 'name: nothing\nrules: []\n');
-    const { app, gateway } = await bootToolApp({
-      agentId: 'agent-policy',
-      policy: file,
-      audit: { store: 'memory' },
-    });
-    try {
-      await expect(gateway.execute('anything.at.all')).resolves.toMatchObject({
-        decision: 'ALLOW',
-        reason: 'No rule matched; default ALLOW',
-      });
-    } finally {
-      await app.close();
-    }
+    const error = await rejectionOf(
+      bootToolApp({ agentId: 'agent-policy', policy: file, audit: { store: 'memory' } }),
+    );
+    expect(error).toBeInstanceOf(PolicyValidationError);
+    expect(error.message).toContain(file);
+    expect(error.message).toContain('rules');
+    expect(error.message).toContain('ALLOWed by default');
   });
 });

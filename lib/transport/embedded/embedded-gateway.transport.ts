@@ -5,7 +5,9 @@ import { AuditStoreError } from '../../engine/audit/audit.errors';
 import { FileAuditStore } from '../../engine/audit/audit-log.file-store';
 import { MemoryAuditStore } from '../../engine/audit/audit-log.memory-store';
 import { EmbeddedGateway } from '../../engine/embedded-gateway';
+import { PolicyMessages } from '../../engine/engine.messages';
 import { compilePolicy } from '../../engine/policy/policy.compiler';
+import { PolicyValidationError } from '../../engine/policy/policy.errors';
 import type { CompiledPolicy, PolicyDocument } from '../../engine/policy/policy.types';
 import type { ResolvedClientOptions } from '../../gateway/provenance-client.options';
 import {
@@ -107,6 +109,16 @@ function isCompiled(policy: unknown): policy is CompiledPolicy {
 export function createEmbeddedTransport(options: ResolvedClientOptions): EmbeddedGatewayTransport {
   const policy = options.policy as string | PolicyDocument | CompiledPolicy;
   const compiled = isCompiled(policy) ? policy : compilePolicy(policy);
+  // A policy document may be empty, but a gate built on one lets everything
+  // through: refuse to start rather than fail open by configuration.
+  if (compiled.document.rules.length === 0) {
+    throw new PolicyValidationError({
+      file: compiled.source,
+      ruleIndex: null,
+      field: 'rules',
+      problem: PolicyMessages.emptyRules(),
+    });
+  }
   const { store: kind, path, durable } = options.audit;
   const store =
     kind === 'memory'

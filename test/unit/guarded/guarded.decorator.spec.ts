@@ -238,7 +238,7 @@ describe('@Guarded on a promise-returning method', () => {
     const strict = newGateway({
       policy: { name: 's', rules: [{ action: '*', on_match: 'BLOCK', reason: 'strict' }] },
     });
-    const lax = newGateway({ policy: { name: 'l', rules: [] } });
+    const lax = newGateway({ policy: { name: 'l', rules: [{ action: '*', on_match: 'ALLOW' }] } });
     const unbound = new Payments();
     await expect(unbound.unnamed(1)).rejects.toThrow(/2 Provenance gateways/);
     expect(unbound.calls).toBe(0);
