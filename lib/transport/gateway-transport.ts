@@ -96,7 +96,11 @@ export abstract class GatewayTransport {
 
   abstract pending(options?: { tenantId?: string }): Promise<EscalationRecord[]>;
 
-  abstract decide(escalationId: string, verdict: ReviewVerdict, input: ReviewInput): Promise<ReviewOutcome>;
+  abstract decide(
+    escalationId: string,
+    verdict: ReviewVerdict,
+    input: ReviewInput,
+  ): Promise<ReviewOutcome>;
 
   /** Releases sockets, timers and files. Idempotent. */
   abstract close(): Promise<void>;

@@ -25,16 +25,26 @@ try {
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root));
   const tarball = join(work, packed[0].filename);
   const files = packed[0].files.map((f) => f.path);
-  check('tarball holds dist/lib, README, LICENSE and package.json only',
+  check(
+    'tarball holds dist/lib, README, LICENSE and package.json only',
     files.every((f) => /^(dist\/lib\/|README\.md$|LICENSE$|package\.json$)/.test(f)),
-    files.filter((f) => !/^(dist\/lib\/|README\.md$|LICENSE$|package\.json$)/.test(f)).join(', '));
+    files.filter((f) => !/^(dist\/lib\/|README\.md$|LICENSE$|package\.json$)/.test(f)).join(', '),
+  );
   check('tarball has type declarations', files.includes('dist/lib/index.d.ts'));
-  check('tarball has no tests, sample or bench', !files.some((f) => /(\.spec\.|sample\/|bench\/|test\/)/.test(f)));
+  check(
+    'tarball has no tests, sample or bench',
+    !files.some((f) => /(\.spec\.|sample\/|bench\/|test\/)/.test(f)),
+  );
 
   const policy = {
     name: 'smoke',
     rules: [
-      { action: 'payments.*', conditions: [{ field: 'amount', operator: '<=', value: 100 }], on_match: 'ALLOW', on_violation: 'BLOCK' },
+      {
+        action: 'payments.*',
+        conditions: [{ field: 'amount', operator: '<=', value: 100 }],
+        on_match: 'ALLOW',
+        on_violation: 'BLOCK',
+      },
       { action: '*', on_match: 'BLOCK', reason: 'default deny' },
     ],
   };
@@ -85,7 +95,21 @@ Module({ imports: [ProvenanceModule.forRoot({ agentId: 'smoke-agent', policy, au
     const dir = join(work, v.name);
     execFileSync('mkdir', ['-p', dir]);
     writeFileSync(join(dir, 'package.json'), JSON.stringify(v.pkg));
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...v.deps, 'axios@^1', 'rxjs@^7', 'reflect-metadata@^0.2'], dir);
+    run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        tarball,
+        ...v.deps,
+        'axios@^1',
+        'rxjs@^7',
+        'reflect-metadata@^0.2',
+      ],
+      dir,
+    );
     writeFileSync(join(dir, v.file), v.source);
     writeFileSync(join(dir, 'policy.json'), JSON.stringify(policy));
     let out = '';
@@ -98,15 +122,27 @@ Module({ imports: [ProvenanceModule.forRoot({ agentId: 'smoke-agent', policy, au
       check(`${v.name}: app runs`, false, String(error.message || error).slice(0, 500));
     }
     try {
-      const cli = run(join(dir, 'node_modules/.bin/provenance'), ['policy', 'check', 'policy.json'], dir);
+      const cli = run(
+        join(dir, 'node_modules/.bin/provenance'),
+        ['policy', 'check', 'policy.json'],
+        dir,
+      );
       check(`${v.name}: provenance bin checks a policy`, true, cli.trim().split('\n')[0]);
     } catch (error) {
-      check(`${v.name}: provenance bin checks a policy`, false, `exit ${error.status}: ${String(error.stdout ?? '').slice(0, 300)}`);
+      check(
+        `${v.name}: provenance bin checks a policy`,
+        false,
+        `exit ${error.status}: ${String(error.stdout ?? '').slice(0, 300)}`,
+      );
     }
   }
 } finally {
   if (!process.env.KEEP_PACK_SMOKE) rmSync(work, { recursive: true, force: true });
   else console.log(`kept ${work} (${readdirSync(work).join(', ')})`);
 }
-console.log(failures === 0 ? 'package smoke: all checks passed' : `package smoke: ${failures} check(s) failed`);
+console.log(
+  failures === 0
+    ? 'package smoke: all checks passed'
+    : `package smoke: ${failures} check(s) failed`,
+);
 process.exit(failures === 0 ? 0 : 1);
