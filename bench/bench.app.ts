@@ -21,7 +21,6 @@ export async function bootProvenance(options: ProvenanceModuleOptions): Promise<
     ProvenanceModule.forRoot({ logger: SILENT_LOGGER, ...options }),
     { logger: false },
   );
-  app.enableShutdownHooks();
   const gateway = app.get(ProvenanceGateway);
   return { app, gateway, close: () => app.close() };
 }

@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   } else {
     const header = [
       `nestjs-provenance benchmarks — node ${meta.node}, ${meta.cpu} × ${meta.cores}, ${meta.platform}, commit ${meta.commit}`,
-      `total ${seconds.toFixed(1)} s${args.quick ? ' (--quick: smoke run, figures not meaningful)' : ''}`,
+      `load average (1 min) at the end ${meta.loadAverage1m}; total ${seconds.toFixed(1)} s${args.quick ? ' (--quick: smoke run, figures not meaningful)' : ''}`,
     ];
     process.stdout.write(`${renderTable(reports, header)}\n`);
   }

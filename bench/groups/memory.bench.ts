@@ -101,6 +101,7 @@ async function embeddedGateway(): Promise<{ auditEvent: number; heldCall: number
 /** Through the module: a held `gateway.execute` (rxjs pipeline, pending-escalation map) and sessions. */
 async function moduleObjects(): Promise<{
   heldCall: number;
+  transportCall: number;
   session: number;
   runInSession: number;
 }> {
@@ -120,6 +121,29 @@ async function moduleObjects(): Promise<{
         );
       }
       while (gateway.pendingEscalationEvents().length < N) await sleep(10);
+      return () => undefined;
+    });
+
+    // The same held call one layer down: the embedded transport's Observable, subscribed.
+    const transport = gateway.gatewayTransport;
+    const subscriptions: { unsubscribe(): void }[] = [];
+    const transportCall = await perObject(async () => {
+      for (let i = 0; i < N; i++) {
+        subscriptions.push(
+          transport
+            .execute({
+              sessionId: 'sess_0123456789abcdef',
+              agentId: 'bench-agent',
+              action: ESCALATED_PAYMENT.action,
+              parameters: paymentParameters(i),
+              decision: 'BLOCK',
+            })
+            .subscribe({ error: () => undefined }),
+        );
+      }
+      while ((await transport.pending()).length < 2 * N) {
+        await sleep(10);
+      }
       return () => undefined;
     });
 
@@ -145,7 +169,8 @@ async function moduleObjects(): Promise<{
     });
     await app.close();
     await Promise.all(held);
-    return { heldCall, session, runInSession: inSession };
+    for (const subscription of subscriptions) subscription.unsubscribe();
+    return { heldCall, transportCall, session, runInSession: inSession };
   } finally {
     await app.close();
   }
