@@ -208,6 +208,13 @@ export async function run(_budget: Budget): Promise<GroupReport> {
     ),
     figure(
       GROUP,
+      'escalation.transport',
+      'held escalated call, embedded transport Observable (incl. its audit event)',
+      viaModule.transportCall,
+      'B',
+    ),
+    figure(
+      GROUP,
       'audit.event',
       'audit event kept in memory by the log (per decided call)',
       embedded.auditEvent,
