@@ -1,17 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import {
-  Observable,
-  Subject,
-  defer,
-  lastValueFrom,
-  of,
-  throwError,
-  catchError,
-  map,
-  filter,
-  finalize,
-  tap,
-} from 'rxjs';
+import { Observable, Subject, lastValueFrom } from 'rxjs';
 import { Decision, isDecision } from '../common/decision';
 import { ExecutionResult } from '../common/execution-result';
 import {
@@ -36,7 +24,6 @@ import type { GuardOptions } from '../guarded/guarded.options';
 import type {
   EscalationRecord,
   EscalationTicket,
-  GatewayEvent,
   GatewayRequest,
   GatewayResponse,
   GatewayTransport,
@@ -59,8 +46,6 @@ export interface GateCall {
   /** Record into this session and use its id (a session handle's own calls). */
   session?: ProvenanceSession;
 }
-
-type Step = { kind: 'event'; event: GatewayEvent } | { kind: 'failed-open'; error: GatewayError };
 
 /**
  * The gateway service: every gated call, from `execute()`, a session handle
@@ -245,97 +230,127 @@ export class ProvenanceGateway implements SessionGateway {
    * BLOCK that raises) is recorded in the session that the call belongs to.
    */
   decide$(call: GateCall): Observable<ExecutionResult> {
-    return defer(() => {
-      if (this.closed) throw new ProvenanceError(Messages.gatewayClosed());
-      const { action } = call;
-      if (typeof action !== 'string' || action.trim() === '') {
-        throw new ProvenanceError(Messages.badAction(action));
+    // One hand-written Observable rather than an operator chain: this runs on
+    // every gated call, and each operator costs a subscriber and closures per
+    // call (and memory for every call held by an escalation).
+    return new Observable<ExecutionResult>((subscriber) => {
+      let prepared: { request: GatewayRequest; session: ProvenanceSession | undefined };
+      try {
+        prepared = this.prepare(call);
+      } catch (error) {
+        subscriber.error(error);
+        return;
       }
-      const options = call.options ?? {};
-      const explicit = options.sessionId;
-      if (explicit !== undefined && !isValidSessionId(explicit)) {
-        throw new ProvenanceConfigError('sessionId', Messages.badSessionId('sessionId', explicit));
-      }
-      if (options.decision !== undefined && !isDecision(options.decision)) {
-        throw new ProvenanceConfigError(
-          'decision',
-          Messages.badOption('decision', 'ALLOW, BLOCK or ESCALATE', options.decision),
-        );
-      }
-      if (options.idempotencyKey !== undefined && typeof options.idempotencyKey !== 'string') {
-        throw new ProvenanceConfigError(
-          'idempotencyKey',
-          Messages.badOption('idempotencyKey', 'a string', options.idempotencyKey),
-        );
-      }
-      const parameters = normalizeParameters(
-        action,
-        call.parameters,
-        this.client.options.maxParametersBytes,
-      );
-
-      // Precedence: explicit sessionId > the session handle > the current session > defaultSession.
-      const current = SessionContext.current()?.session;
-      let session: ProvenanceSession | undefined;
-      if (call.session) session = call.session;
-      else if (explicit === undefined) session = current;
-      else if (current?.id === explicit) session = current;
-      const sessionId = explicit ?? session?.id ?? this.client.options.defaultSession;
-
-      const request: GatewayRequest = {
-        sessionId,
-        agentId: this.client.options.agentId,
-        action,
-        parameters,
-        decision: options.decision ?? Decision.BLOCK,
-        tenantPolicyId: this.client.options.tenantPolicyId,
-        idempotencyKey: options.idempotencyKey ?? null,
-      };
-
+      const { request, session } = prepared;
       let decided = false;
       let heldId: string | null = null;
-      return this.transport.execute(request).pipe(
-        map((event): Step => ({ kind: 'event', event })),
-        catchError((error: unknown) => this.failOpenOrRethrow(error, action)),
-        filter((step) => !decided || step.kind !== 'event'),
-        map((step) => {
-          if (step.kind === 'failed-open') {
-            decided = true;
-            return this.failedOpenResult(request, step.error);
-          }
-          const { event } = step;
+      const inner = this.transport.execute(request).subscribe({
+        next: (event) => {
+          if (decided) return;
           if (event.type === 'escalated') {
             heldId = event.escalation.escalationId;
-            return this.escalatedResult(request, event.escalation);
+            subscriber.next(this.escalatedResult(request, event.escalation));
+            return;
           }
           decided = true;
-          return this.finalResult(request, event.response, session);
-        }),
-        finalize(() => {
-          // A remote escalation whose caller stopped waiting: its end will
-          // never be seen here, so it must not stay listed as pending.
-          if (!decided && heldId !== null && this.detachEngine === null) {
-            this.pendingEscalations.delete(heldId);
+          let result: ExecutionResult;
+          try {
+            // Records a BLOCK in the session, then throws its error.
+            result = this.finalResult(request, event.response, session);
+          } catch (error) {
+            subscriber.error(error);
+            return;
           }
-        }),
-        tap({
-          next: (result) => {
-            if (!result.escalated) session?.record(result);
-          },
-          complete: () => {
-            if (!decided) {
-              throw new GatewayError(
-                `Gateway at ${this.transport.target} gave no decision for '${action}'`,
-                {
-                  url: this.transport.target,
-                  kind: 'protocol',
-                },
-              );
-            }
-          },
-        }),
-      );
+          session?.record(result);
+          subscriber.next(result);
+        },
+        error: (error: unknown) => {
+          if (decided) return;
+          if (this.mayFailOpen(error, request.action)) {
+            decided = true;
+            const result = this.failedOpenResult(request, error as GatewayError);
+            session?.record(result);
+            subscriber.next(result);
+            subscriber.complete();
+            return;
+          }
+          subscriber.error(error);
+        },
+        complete: () => {
+          if (decided) {
+            subscriber.complete();
+            return;
+          }
+          subscriber.error(
+            new GatewayError(
+              `Gateway at ${this.transport.target} gave no decision for '${request.action}'`,
+              { url: this.transport.target, kind: 'protocol' },
+            ),
+          );
+        },
+      });
+      return () => {
+        inner.unsubscribe();
+        // A remote escalation whose caller stopped waiting: its end will
+        // never be seen here, so it must not stay listed as pending.
+        if (!decided && heldId !== null && this.detachEngine === null) {
+          this.pendingEscalations.delete(heldId);
+        }
+      };
     });
+  }
+
+  /** Validates a call and builds its wire request; throws before anything is sent. */
+  private prepare(call: GateCall): {
+    request: GatewayRequest;
+    session: ProvenanceSession | undefined;
+  } {
+    if (this.closed) throw new ProvenanceError(Messages.gatewayClosed());
+    const { action } = call;
+    if (typeof action !== 'string' || action.trim() === '') {
+      throw new ProvenanceError(Messages.badAction(action));
+    }
+    const options = call.options ?? {};
+    const explicit = options.sessionId;
+    if (explicit !== undefined && !isValidSessionId(explicit)) {
+      throw new ProvenanceConfigError('sessionId', Messages.badSessionId('sessionId', explicit));
+    }
+    if (options.decision !== undefined && !isDecision(options.decision)) {
+      throw new ProvenanceConfigError(
+        'decision',
+        Messages.badOption('decision', 'ALLOW, BLOCK or ESCALATE', options.decision),
+      );
+    }
+    if (options.idempotencyKey !== undefined && typeof options.idempotencyKey !== 'string') {
+      throw new ProvenanceConfigError(
+        'idempotencyKey',
+        Messages.badOption('idempotencyKey', 'a string', options.idempotencyKey),
+      );
+    }
+    const parameters = normalizeParameters(
+      action,
+      call.parameters,
+      this.client.options.maxParametersBytes,
+    );
+
+    // Precedence: explicit sessionId > the session handle > the current session > defaultSession.
+    const current = SessionContext.current()?.session;
+    let session: ProvenanceSession | undefined;
+    if (call.session) session = call.session;
+    else if (explicit === undefined) session = current;
+    else if (current?.id === explicit) session = current;
+    const sessionId = explicit ?? session?.id ?? this.client.options.defaultSession;
+
+    const request: GatewayRequest = {
+      sessionId,
+      agentId: this.client.options.agentId,
+      action,
+      parameters,
+      decision: options.decision ?? Decision.BLOCK,
+      tenantPolicyId: this.client.options.tenantPolicyId,
+      idempotencyKey: options.idempotencyKey ?? null,
+    };
+    return { request, session };
   }
 
   /** Closes the gateway: escalation streams complete, sockets and files are released. Idempotent. */
@@ -363,16 +378,17 @@ export class ProvenanceGateway implements SessionGateway {
     if (!this.closed || event.type !== 'pending') this.escalationSubject.next(event);
   }
 
-  private failOpenOrRethrow(error: unknown, action: string): Observable<Step> {
+  /** DESIGN.md: only an unreachable gateway or a 5xx, and only with onGatewayError 'open'. */
+  private mayFailOpen(error: unknown, action: string): boolean {
     if (
       error instanceof GatewayError &&
       error.failOpenEligible &&
       this.client.options.onGatewayError === 'open'
     ) {
       this.logger.warn(Messages.failedOpen(action, this.transport.target, error.message));
-      return of({ kind: 'failed-open', error });
+      return true;
     }
-    return throwError(() => error);
+    return false;
   }
 
   private failedOpenResult(request: GatewayRequest, error: GatewayError): ExecutionResult {
