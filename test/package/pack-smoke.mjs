@@ -58,7 +58,7 @@ try {
       source: `require('reflect-metadata');
 const { Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
-const { ProvenanceModule, ProvenanceGateway, PolicyBlockedError } = require('nestjs-provenance');
+const { ProvenanceModule, ProvenanceGateway, PolicyBlockedError, Guarded } = require('nestjs-provenance');
 ${appBody('require')}`,
     },
     {
@@ -69,7 +69,7 @@ ${appBody('require')}`,
       source: `import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ProvenanceModule, ProvenanceGateway, PolicyBlockedError } from 'nestjs-provenance';
+import { ProvenanceModule, ProvenanceGateway, PolicyBlockedError, Guarded } from 'nestjs-provenance';
 ${appBody('import')}`,
     },
   ];
@@ -77,16 +77,30 @@ ${appBody('import')}`,
   function appBody() {
     return `
 const policy = ${JSON.stringify(policy)};
+// @Guarded applied as TypeScript would, on a provider the app creates.
+class Payments {
+  constructor() { this.runs = 0; }
+  async initiate(amount, currency) { this.runs++; return 'paid ' + amount + ' ' + currency; }
+}
+const descriptor = Object.getOwnPropertyDescriptor(Payments.prototype, 'initiate');
+Object.defineProperty(Payments.prototype, 'initiate', Guarded('payments.initiate')(Payments.prototype, 'initiate', descriptor));
 class AppModule {}
-Module({ imports: [ProvenanceModule.forRoot({ agentId: 'smoke-agent', policy, audit: { store: 'memory' } })] })(AppModule);
+Module({
+  imports: [ProvenanceModule.forRoot({ agentId: 'smoke-agent', policy, audit: { store: 'memory' } })],
+  providers: [Payments],
+})(AppModule);
 (async () => {
   const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
   const gateway = app.get(ProvenanceGateway);
   const ok = await gateway.execute('payments.initiate', { amount: 50 });
   let blocked = null;
   try { await gateway.execute('payments.initiate', { amount: 500 }); } catch (e) { blocked = e; }
+  const payments = app.get(Payments);
+  const paid = await payments.initiate(20, 'GBP');
+  let guardedBlocked = false;
+  try { await payments.initiate(900, 'GBP'); } catch (e) { guardedBlocked = e instanceof PolicyBlockedError; }
   await app.close();
-  console.log(JSON.stringify({ allowed: ok.allowed, blockedIsError: blocked instanceof PolicyBlockedError, reason: blocked && blocked.reason }));
+  console.log(JSON.stringify({ allowed: ok.allowed, blockedIsError: blocked instanceof PolicyBlockedError, reason: blocked && blocked.reason, paid, guardedBlocked, runs: payments.runs }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
   }
@@ -118,6 +132,11 @@ Module({ imports: [ProvenanceModule.forRoot({ agentId: 'smoke-agent', policy, au
       const got = JSON.parse(out);
       check(`${v.name}: allowed call resolves`, got.allowed === true, out);
       check(`${v.name}: blocked call raises PolicyBlockedError`, got.blockedIsError === true, out);
+      check(
+        `${v.name}: @Guarded body runs on ALLOW only`,
+        got.paid === 'paid 20 GBP' && got.guardedBlocked === true && got.runs === 1,
+        out,
+      );
     } catch (error) {
       check(`${v.name}: app runs`, false, String(error.message || error).slice(0, 500));
     }
