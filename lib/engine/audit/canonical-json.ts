@@ -28,7 +28,7 @@ export const MAX_CANONICAL_DEPTH = 1000;
 export function canonicalJson(value: unknown): string {
   const out: string[] = [];
   try {
-    write(value, '', '$', 0, [], out);
+    write(value, '', [], 0, [], out);
   } catch (error) {
     // The depth limit keeps us far from the stack limit, but a caller already
     // deep in its own stack could still hit it: report it as ours, never as a crash.
@@ -49,10 +49,15 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/**
+ * `keys` is the path from the root to `input` (member names and array
+ * indexes). It is only rendered into a `$.a[0]` string when something fails:
+ * building that string for every member was a measurable share of the work.
+ */
 function write(
   input: unknown,
   key: string,
-  path: string,
+  keys: Array<string | number>,
   depth: number,
   ancestors: object[],
   out: string[],
@@ -69,19 +74,23 @@ function write(
       out.push(quote(value));
       return;
     case 'number':
-      out.push(formatNumber(value, path));
+      out.push(formatNumber(value, keys));
       return;
     case 'boolean':
       out.push(value ? 'true' : 'false');
       return;
-    case 'bigint':
+    case 'bigint': {
+      const path = renderPath(keys);
       throw new CanonicalJsonError(path, AuditMessages.bigint(path));
+    }
     case 'function':
-    case 'symbol':
+    case 'symbol': {
+      const path = renderPath(keys);
       throw new CanonicalJsonError(path, AuditMessages.notJsonValue(path, typeof value));
+    }
     case 'undefined':
       // Only reached for the root: containers handle undefined members themselves.
-      throw new CanonicalJsonError(path, AuditMessages.undefinedRoot());
+      throw new CanonicalJsonError(renderPath(keys), AuditMessages.undefinedRoot());
   }
   if (value === null) {
     out.push('null');
@@ -89,12 +98,15 @@ function write(
   }
   const object = value as object;
   if (object instanceof Map || object instanceof Set) {
+    const path = renderPath(keys);
     throw new CanonicalJsonError(path, AuditMessages.collection(path, object.constructor.name));
   }
   if (depth >= MAX_CANONICAL_DEPTH) {
+    const path = renderPath(keys);
     throw new CanonicalJsonError(path, AuditMessages.tooDeep(path, MAX_CANONICAL_DEPTH));
   }
   if (ancestors.includes(object)) {
+    const path = renderPath(keys);
     throw new CanonicalJsonError(path, AuditMessages.cycle(path));
   }
   ancestors.push(object);
@@ -106,30 +118,40 @@ function write(
       if (item === undefined) {
         out.push('null');
       } else {
-        write(item, String(index), `${path}[${index}]`, depth + 1, ancestors, out);
+        keys.push(index);
+        write(item, String(index), keys, depth + 1, ancestors, out);
+        keys.pop();
       }
     }
     out.push(']');
   } else {
     const record = object as Record<string, unknown>;
-    const keys = Object.keys(record).sort(compareCodePoints);
+    const names = Object.keys(record).sort(compareCodePoints);
     out.push('{');
     let first = true;
-    for (const name of keys) {
+    for (const name of names) {
       const member = record[name];
       if (member === undefined) continue;
       if (!first) out.push(',');
       first = false;
       out.push(quote(name), ':');
-      write(member, name, childPath(path, name), depth + 1, ancestors, out);
+      keys.push(name);
+      write(member, name, keys, depth + 1, ancestors, out);
+      keys.pop();
     }
     out.push('}');
   }
   ancestors.pop();
 }
 
-function childPath(path: string, name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? `${path}.${name}` : `${path}[${JSON.stringify(name)}]`;
+/** `$`, then `.name`, `["odd name"]` or `[index]` per step. */
+function renderPath(keys: ReadonlyArray<string | number>): string {
+  let path = '$';
+  for (const key of keys) {
+    if (typeof key === 'number') path += `[${key}]`;
+    else path += /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  }
+  return path;
 }
 
 /**
@@ -196,8 +218,12 @@ function quote(text: string): string {
  * writes without '.' or 'e' becomes a Python int and is printed as written;
  * any other becomes a float printed by `repr`.
  */
-function formatNumber(value: number, path: string): string {
+function formatNumber(value: number, keys: ReadonlyArray<string | number>): string {
+  // The common case, without JSON.stringify and a regex: String() writes a
+  // safe integer exactly as JSON.stringify does (digits only, -0 as 0).
+  if (Number.isSafeInteger(value)) return String(value);
   if (!Number.isFinite(value)) {
+    const path = renderPath(keys);
     throw new CanonicalJsonError(path, AuditMessages.notFinite(path, value));
   }
   const written = JSON.stringify(value);
