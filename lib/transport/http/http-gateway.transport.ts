@@ -396,17 +396,42 @@ export class HttpGatewayTransport extends GatewayTransport {
         // An injected instance may have its own timeout; ours is the rxjs timeout below.
         timeout: 0,
       };
-      const request$ =
-        method === 'GET'
-          ? this.http.get<string>(config.url as string, config)
-          : this.http.post<string>(config.url as string, JSON.stringify(options.data), config);
-      return request$.pipe(
+      if (method === 'POST') config.data = JSON.stringify(options.data);
+      return this.send(config).pipe(
         timeout({ first: timeoutMs, with: () => throwError(() => timeoutError(ctx, timeoutMs)) }),
         map((response: AxiosResponse<string>) => ({ ctx, response: toRaw(response) })),
         catchError((error: unknown) => {
           throw error instanceof GatewayError ? error : networkError(ctx, error);
         }),
       );
+    });
+  }
+
+  /**
+   * The injected instance's axios directly rather than `HttpService.get/post`:
+   * those make a CancelToken per request and cancel it on every teardown, also
+   * after the answer arrived, which builds a CanceledError (stack trace included)
+   * per call. Here the request is aborted only when the subscriber leaves before
+   * the answer, which is what unsubscribing (and the timeout) must do.
+   */
+  private send(config: AxiosRequestConfig): Observable<AxiosResponse<string>> {
+    return new Observable<AxiosResponse<string>>((subscriber) => {
+      const controller = new AbortController();
+      let settled = false;
+      this.http.axiosRef.request<string>({ ...config, signal: controller.signal }).then(
+        (response) => {
+          settled = true;
+          subscriber.next(response);
+          subscriber.complete();
+        },
+        (error: unknown) => {
+          settled = true;
+          subscriber.error(error);
+        },
+      );
+      return () => {
+        if (!settled) controller.abort();
+      };
     });
   }
 
