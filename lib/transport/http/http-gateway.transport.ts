@@ -143,7 +143,9 @@ export class HttpGatewayTransport extends GatewayTransport {
     this.http = options.httpService ?? new HttpService(axios.create());
     // A free socket is dropped after 4 s, under the 5 s keep-alive of uvicorn and Node servers,
     // so that we never write to a socket the server is closing. Active (held) requests are not affected.
-    const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 4_000 };
+    // maxFreeSockets equals maxSockets: with fewer, a burst of answers closes the sockets beyond
+    // the free limit and the next burst reconnects them (a TCP handshake per call under load).
+    const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, timeout: 4_000 };
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent(agentOptions);
   }
