@@ -5,6 +5,7 @@ import {
   GENESIS_HASH,
   chainEvent,
   prepareEvent,
+  releaseCanonicalText,
   type AuditEvent,
   type AuditEventInput,
   type AuditEventKind,
@@ -105,12 +106,16 @@ export class AuditLog {
    * written) or `AuditStoreError` (the store failed: the log then refuses
    * every later append until reopened, since it no longer knows what the
    * store holds).
+   *
+   * `canonicalParameters`: `canonicalJson(input.parameters ?? null)` when the
+   * caller has just computed it from the same object (see prepareEvent), so
+   * the parameters are not written a second time. Trusted, not checked.
    */
-  append(input: AuditEventInput): Promise<AuditEvent> {
+  append(input: AuditEventInput, canonicalParameters?: string): Promise<AuditEvent> {
     if (this.closed) return Promise.reject(new AuditStoreError(null, AuditMessages.storeClosed()));
     let event: UnchainedAuditEvent;
     try {
-      event = prepareEvent(input);
+      event = prepareEvent(input, new Date(), canonicalParameters);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -189,6 +194,8 @@ export class AuditLog {
         this.failure = error;
         for (const item of batch) item.reject(error);
         continue;
+      } finally {
+        releaseCanonicalText(chained);
       }
       this.events.push(...chained);
       batch.forEach((item, index) => item.resolve(chained[index]));

@@ -200,7 +200,7 @@ const SHORT_ESCAPES: Record<number, string> = {
 };
 
 /** Python's ensure_ascii quoting: only space..`~` pass through; surrogates are written unit by unit. */
-function quote(text: string): string {
+export function quote(text: string): string {
   let result = '"';
   let runStart = 0;
   for (let i = 0; i < text.length; i++) {
