@@ -13,7 +13,6 @@ import {
   retry,
   switchMap,
   throwError,
-  timeout,
   timer,
 } from 'rxjs';
 import { Messages } from '../../common/provenance.messages';
@@ -347,6 +346,14 @@ export class HttpGatewayTransport extends GatewayTransport {
   /**
    * One HTTP exchange. Resolves with any status (callers decide what a status
    * means); fails only with a GatewayError of kind unreachable, timeout or protocol.
+   *
+   * The injected instance's axios is called directly rather than through
+   * `HttpService.get/post`: those make a CancelToken per request and cancel it on
+   * every teardown, also after the answer arrived, which builds a CanceledError
+   * (stack trace included) per call. Here the request is aborted only when the
+   * subscriber leaves, or the timeout fires, before the answer. Timeout, mapping
+   * and error handling live in this one subscription rather than in an operator
+   * chain, because this runs once per gated call.
    */
   private exchange(
     method: 'GET' | 'POST',
@@ -358,17 +365,18 @@ export class HttpGatewayTransport extends GatewayTransport {
     },
     timeoutMs: number = this.timeoutMs,
   ): Observable<{ ctx: ExchangeContext; response: RawResponse }> {
-    return defer(() => {
+    return new Observable<{ ctx: ExchangeContext; response: RawResponse }>((subscriber) => {
       const ctx = this.context(method, path);
       if (this.closed) {
-        return throwError(
-          () =>
-            new GatewayError(`the HTTP transport to ${this.target} is closed`, {
-              url: ctx.url,
-              kind: 'protocol',
-            }),
+        subscriber.error(
+          new GatewayError(`the HTTP transport to ${this.target} is closed`, {
+            url: ctx.url,
+            kind: 'protocol',
+          }),
         );
+        return undefined;
       }
+      const controller = new AbortController();
       const config: AxiosRequestConfig = {
         method,
         url: this.#baseUrl + path,
@@ -383,56 +391,49 @@ export class HttpGatewayTransport extends GatewayTransport {
         httpsAgent: this.httpsAgent,
         maxRedirects: 0,
         // Every status resolves: the mapping above is ours, not axios's.
-        validateStatus: () => true,
+        validateStatus: acceptEveryStatus,
         responseType: 'text',
         // Parse ourselves so that a non-JSON body is an error, not a string that looks like data.
-        transformResponse: [(data: unknown) => data],
+        transformResponse: [unchanged],
         // We send the JSON text ourselves: axios deep-merges an object body and drops
         // every `__proto__`, `constructor` and `prototype` key on the way, so the
         // gateway would audit other parameters than the ones we normalised and hashed.
-        transformRequest: [(data: unknown) => data],
+        transformRequest: [unchanged],
         maxContentLength: MAX_BODY_BYTES,
         // The request body is bounded by maxParametersBytes before anything is sent;
         // a second, lower cap here made larger configured limits fail as protocol errors.
         maxBodyLength: Infinity,
-        // An injected instance may have its own timeout; ours is the rxjs timeout below.
+        // An injected instance may have its own timeout; ours is the timer below.
         timeout: 0,
+        signal: controller.signal,
       };
       if (method === 'POST') config.data = JSON.stringify(options.data);
-      return this.send(config).pipe(
-        timeout({ first: timeoutMs, with: () => throwError(() => timeoutError(ctx, timeoutMs)) }),
-        map((response: AxiosResponse<string>) => ({ ctx, response: toRaw(response) })),
-        catchError((error: unknown) => {
-          throw error instanceof GatewayError ? error : networkError(ctx, error);
-        }),
-      );
-    });
-  }
-
-  /**
-   * The injected instance's axios directly rather than `HttpService.get/post`:
-   * those make a CancelToken per request and cancel it on every teardown, also
-   * after the answer arrived, which builds a CanceledError (stack trace included)
-   * per call. Here the request is aborted only when the subscriber leaves before
-   * the answer, which is what unsubscribing (and the timeout) must do.
-   */
-  private send(config: AxiosRequestConfig): Observable<AxiosResponse<string>> {
-    return new Observable<AxiosResponse<string>>((subscriber) => {
-      const controller = new AbortController();
       let settled = false;
-      this.http.axiosRef.request<string>({ ...config, signal: controller.signal }).then(
+      const timer = setTimeout(() => {
+        settled = true;
+        controller.abort();
+        subscriber.error(timeoutError(ctx, timeoutMs));
+      }, timeoutMs);
+      this.http.axiosRef.request<string>(config).then(
         (response) => {
+          if (settled) return;
           settled = true;
-          subscriber.next(response);
+          clearTimeout(timer);
+          subscriber.next({ ctx, response: toRaw(response) });
           subscriber.complete();
         },
         (error: unknown) => {
+          if (settled) return;
           settled = true;
-          subscriber.error(error);
+          clearTimeout(timer);
+          subscriber.error(error instanceof GatewayError ? error : networkError(ctx, error));
         },
       );
       return () => {
-        if (!settled) controller.abort();
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        controller.abort();
       };
     });
   }
@@ -440,6 +441,14 @@ export class HttpGatewayTransport extends GatewayTransport {
   private context(method: string, path: string): ExchangeContext {
     return { method, url: this.target + path, apiKey: this.#apiKey };
   }
+}
+
+function acceptEveryStatus(): boolean {
+  return true;
+}
+
+function unchanged(data: unknown): unknown {
+  return data;
 }
 
 function decided(response: GatewayResponse): GatewayEvent {
