@@ -18,7 +18,7 @@ import type { AuditVerification } from './audit/audit-chain';
 import type { AuditEventInput } from './audit/audit-event';
 import type { AuditLog } from './audit/audit-log';
 import { CanonicalJsonError } from './audit/audit.errors';
-import { canonicalJson, sha256Hex } from './audit/canonical-json';
+import { canonicalMemberJson, quote, sha256Hex } from './audit/canonical-json';
 import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
 import { EscalationHolds, validateTimeout, type HoldOutcome } from './escalation/escalation-holds';
 import type {
@@ -73,16 +73,26 @@ export class EmbeddedGateway {
     if (this.closing !== null) {
       return Promise.reject(new ProvenanceError(EmbeddedGatewayMessages.closed()));
     }
-    let fingerprint: string;
+    let canonicalParameters: string;
     try {
-      fingerprint = this.validate(request);
+      canonicalParameters = this.validate(request);
     } catch (error) {
       return Promise.reject(error);
     }
+    // Handed to the audit append below, which runs synchronously from here, so
+    // the parameters cannot have changed in between. Not when the parameters
+    // have their own toJSON: it was called with the member key 'parameters',
+    // the audit log calls it as the root (key '').
+    const parameters = request.parameters ?? null;
+    const forAudit =
+      parameters !== null && typeof (parameters as { toJSON?: unknown }).toJSON === 'function'
+        ? undefined
+        : canonicalParameters;
     const key = request.idempotencyKey;
     if (key === undefined || key === null || this.idempotencyLimit === 0) {
-      return this.track(this.decideCall(request, hooks));
+      return this.track(this.decideCall(request, hooks, forAudit));
     }
+    const fingerprint = fingerprintOf(request, canonicalParameters);
     const seen = this.idempotency.get(key);
     if (seen !== undefined) {
       // Refresh its place in the LRU order.
@@ -90,10 +100,15 @@ export class EmbeddedGateway {
       this.idempotency.set(key, seen);
       if (seen.fingerprint === fingerprint) return seen.response;
       return this.track(
-        this.record(request, Decision.BLOCK, EmbeddedGatewayMessages.idempotencyConflict()),
+        this.record(
+          request,
+          Decision.BLOCK,
+          EmbeddedGatewayMessages.idempotencyConflict(),
+          forAudit,
+        ),
       );
     }
-    const response = this.track(this.decideCall(request, hooks));
+    const response = this.track(this.decideCall(request, hooks, forAudit));
     this.idempotency.set(key, { fingerprint, response });
     if (this.idempotency.size > this.idempotencyLimit) {
       this.idempotency.delete(this.idempotency.keys().next().value as string);
@@ -176,7 +191,11 @@ export class EmbeddedGateway {
     return promise;
   }
 
-  /** Throws for a request that cannot be evaluated; returns its fingerprint for idempotency. */
+  /**
+   * Throws for a request that cannot be evaluated; returns the canonical JSON
+   * of its parameters, written as the member `parameters` of the fingerprint
+   * object (so its errors and depth limit are those of the fingerprint).
+   */
   private validate(request: GatewayRequest): string {
     const action = (request as Partial<GatewayRequest> | null)?.action;
     if (typeof action !== 'string' || action === '') {
@@ -204,14 +223,7 @@ export class EmbeddedGateway {
       );
     }
     try {
-      return sha256Hex(
-        canonicalJson({
-          sessionId: request.sessionId,
-          agentId: request.agentId,
-          action,
-          parameters,
-        }),
-      );
+      return canonicalMemberJson('parameters', parameters);
     } catch (error) {
       if (error instanceof CanonicalJsonError) {
         const path = error.path.replace(/^\$\.parameters/, '$');
@@ -221,21 +233,29 @@ export class EmbeddedGateway {
     }
   }
 
-  private async decideCall(request: GatewayRequest, hooks: ExecuteHooks): Promise<GatewayResponse> {
+  /** `canonicalParameters` is only good until the first await: later events recompute it. */
+  private async decideCall(
+    request: GatewayRequest,
+    hooks: ExecuteHooks,
+    canonicalParameters: string | undefined,
+  ): Promise<GatewayResponse> {
     const parameters = request.parameters ?? null;
     const verdict = this.policy.evaluate(request.action, parameters);
     if (verdict.decision !== Decision.ESCALATE) {
-      return this.record(request, verdict.decision, verdict.reason);
+      return this.record(request, verdict.decision, verdict.reason, canonicalParameters);
     }
 
     const escalationId = randomUUID();
-    const pendingEvent = await this.audit.append({
-      ...this.eventBase(request),
-      decision: Decision.ESCALATE,
-      reason: verdict.reason,
-      kind: 'escalation.pending',
-      escalationId,
-    });
+    const pendingEvent = await this.audit.append(
+      {
+        ...this.eventBase(request),
+        decision: Decision.ESCALATE,
+        reason: verdict.reason,
+        kind: 'escalation.pending',
+        escalationId,
+      },
+      canonicalParameters,
+    );
     const createdAt = pendingEvent.timestamp;
     const ticket: EscalationTicket = {
       escalationId,
@@ -307,13 +327,12 @@ export class EmbeddedGateway {
     request: GatewayRequest,
     decision: Decision,
     reason: string,
+    canonicalParameters: string | undefined,
   ): Promise<GatewayResponse> {
-    const event = await this.audit.append({
-      ...this.eventBase(request),
-      decision,
-      reason,
-      kind: 'decision',
-    });
+    const event = await this.audit.append(
+      { ...this.eventBase(request), decision, reason, kind: 'decision' },
+      canonicalParameters,
+    );
     return { eventId: event.id, decision, reason, escalationId: null, actorHumanId: null };
   }
 
@@ -328,4 +347,16 @@ export class EmbeddedGateway {
       parameters: request.parameters ?? null,
     };
   }
+}
+
+/**
+ * sha256 of canonicalJson({ sessionId, agentId, action, parameters }) with the
+ * parameters' text already written: the other members are validated strings,
+ * and the keys are in code-point order.
+ */
+function fingerprintOf(request: GatewayRequest, canonicalParameters: string): string {
+  return sha256Hex(
+    `{"action":${quote(request.action)},"agentId":${quote(request.agentId)}` +
+      `,"parameters":${canonicalParameters},"sessionId":${quote(request.sessionId)}}`,
+  );
 }

@@ -40,6 +40,27 @@ export function canonicalJson(value: unknown): string {
   return out.join('');
 }
 
+/**
+ * What `canonicalJson({ ..., [key]: value })` writes for the member `value`,
+ * and throws for it: `toJSON` receives `key`, the depth limit counts the
+ * enclosing object and error paths start `$.<key>`. Lets a caller canonicalise
+ * one member once and splice it into the object's text (object members other
+ * than `value` then cannot fail and are quoted strings). `value` is not
+ * undefined (an object drops such a member).
+ */
+export function canonicalMemberJson(key: string, value: unknown): string {
+  const out: string[] = [];
+  try {
+    write(value, key, [key], 1, [], out);
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new CanonicalJsonError('$', AuditMessages.tooDeep('$', MAX_CANONICAL_DEPTH));
+    }
+    throw error;
+  }
+  return out.join('');
+}
+
 /** sha256 (hex) of the canonical JSON of a value: the reference server's `payload_hash`. */
 export function payloadHash(value: unknown): string {
   return sha256Hex(canonicalJson(value));
