@@ -247,13 +247,12 @@ export class EmbeddedGateway {
 
     const escalationId = randomUUID();
     const pendingEvent = await this.audit.append(
-      {
-        ...this.eventBase(request),
+      this.eventInput(request, {
         decision: Decision.ESCALATE,
         reason: verdict.reason,
         kind: 'escalation.pending',
         escalationId,
-      },
+      }),
       canonicalParameters,
     );
     const createdAt = pendingEvent.timestamp;
@@ -304,15 +303,16 @@ export class EmbeddedGateway {
       : outcome.status === 'rejected'
         ? EmbeddedGatewayMessages.rejected()
         : EmbeddedGatewayMessages.expired();
-    const event = await this.audit.append({
-      ...this.eventBase(request),
-      decision,
-      reason,
-      kind: `escalation.${outcome.status}`,
-      escalationId,
-      actorHumanId: outcome.approverId,
-      approverReason: outcome.reason,
-    });
+    const event = await this.audit.append(
+      this.eventInput(request, {
+        decision,
+        reason,
+        kind: `escalation.${outcome.status}`,
+        escalationId,
+        actorHumanId: outcome.approverId,
+        approverReason: outcome.reason,
+      }),
+    );
     return {
       eventId: event.id,
       decision,
@@ -330,21 +330,29 @@ export class EmbeddedGateway {
     canonicalParameters: string | undefined,
   ): Promise<GatewayResponse> {
     const event = await this.audit.append(
-      { ...this.eventBase(request), decision, reason, kind: 'decision' },
+      this.eventInput(request, { decision, reason, kind: 'decision' }),
       canonicalParameters,
     );
     return { eventId: event.id, decision, reason, escalationId: null, actorHumanId: null };
   }
 
-  private eventBase(
+  /** Written out rather than spread: V8 makes `{ ...base, more }` microseconds slower. */
+  private eventInput(
     request: GatewayRequest,
-  ): Pick<AuditEventInput, 'tenantId' | 'sessionId' | 'agentId' | 'action' | 'parameters'> {
+    fields: Omit<AuditEventInput, 'tenantId' | 'sessionId' | 'agentId' | 'action' | 'parameters'>,
+  ): AuditEventInput {
     return {
       tenantId: this.tenantId,
       sessionId: request.sessionId,
       agentId: request.agentId,
       action: request.action,
       parameters: request.parameters ?? null,
+      decision: fields.decision,
+      reason: fields.reason,
+      kind: fields.kind,
+      escalationId: fields.escalationId,
+      actorHumanId: fields.actorHumanId,
+      approverReason: fields.approverReason,
     };
   }
 }

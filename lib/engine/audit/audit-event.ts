@@ -120,14 +120,71 @@ export function chainEvent(
   position: number,
   prevHash: string,
 ): AuditEvent {
-  const chained: AuditEvent = { ...event, position, prevHash, hash: '' };
-  const text = canonicalEventText(chained, false);
-  if (text === null) {
+  const chained = copyPrepared(event, position, prevHash);
+  const text = chained === null ? null : canonicalEventText(chained, false);
+  if (chained === null || text === null) {
     const body = { ...event, position, prevHash };
     return { ...body, hash: hashEventBody(body) };
   }
   chained.hash = sha256Hex(text);
   return chained;
+}
+
+/**
+ * `{ ...event, position, prevHash, hash: '' }` for an event with exactly the
+ * keys prepareEvent gives, written out: V8 makes an object spread followed by
+ * more members several microseconds slower than the literal (measured). Null
+ * for any other event.
+ */
+function copyPrepared(
+  event: UnchainedAuditEvent,
+  position: number,
+  prevHash: string,
+): AuditEvent | null {
+  const keys = Object.keys(event);
+  const withApproverReason = keys.length === CHAINED_KEYS_WITH_APPROVER_REASON.length - 3;
+  const expected = withApproverReason ? CHAINED_KEYS_WITH_APPROVER_REASON : CHAINED_KEYS;
+  if (keys.length !== expected.length - 3) return null;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== expected[i]) return null;
+  const e = event;
+  return withApproverReason
+    ? {
+        id: e.id,
+        timestamp: e.timestamp,
+        tenantId: e.tenantId,
+        sessionId: e.sessionId,
+        agentId: e.agentId,
+        action: e.action,
+        parameters: e.parameters,
+        payloadHash: e.payloadHash,
+        decision: e.decision,
+        reason: e.reason,
+        escalationId: e.escalationId,
+        actorHumanId: e.actorHumanId,
+        kind: e.kind,
+        approverReason: e.approverReason,
+        position,
+        prevHash,
+        hash: '',
+      }
+    : {
+        id: e.id,
+        timestamp: e.timestamp,
+        tenantId: e.tenantId,
+        sessionId: e.sessionId,
+        agentId: e.agentId,
+        action: e.action,
+        parameters: e.parameters,
+        payloadHash: e.payloadHash,
+        decision: e.decision,
+        reason: e.reason,
+        escalationId: e.escalationId,
+        actorHumanId: e.actorHumanId,
+        kind: e.kind,
+        position,
+        prevHash,
+        hash: '',
+      };
 }
 
 /** sha256 of the canonical JSON of every field but `hash`. */
