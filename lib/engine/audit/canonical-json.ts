@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AuditMessages } from '../engine.messages';
 import { CanonicalJsonError } from './audit.errors';
 
@@ -67,7 +67,9 @@ export function payloadHash(value: unknown): string {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // One-shot crypto.hash (Node >= 20.12; engines asks >= 20.19): the same
+  // digest of the UTF-8 bytes without a Hash object per call, about twice as fast.
+  return hash('sha256', text, 'hex');
 }
 
 /**
