@@ -187,6 +187,13 @@ export class ProvenanceGateway implements SessionGateway {
 
   /** Escalations raised through this gateway that no one has decided yet. */
   pendingEscalationEvents(): EscalationEvent[] {
+    // The embedded gateway keeps the list itself; a copy here would cost
+    // memory for every held call.
+    if (this.transport instanceof EmbeddedGatewayTransport) {
+      return this.transport.gateway
+        .pending()
+        .map((record) => escalationEventFromRecord('pending', record));
+    }
     return [...this.pendingEscalations.values()];
   }
 
@@ -373,8 +380,10 @@ export class ProvenanceGateway implements SessionGateway {
 
   /** The one place escalation events are emitted; keeps the pending list in step. */
   private publish(event: EscalationEvent): void {
-    if (event.type === 'pending') this.pendingEscalations.set(event.escalationId, event);
-    else this.pendingEscalations.delete(event.escalationId);
+    if (this.detachEngine === null) {
+      if (event.type === 'pending') this.pendingEscalations.set(event.escalationId, event);
+      else this.pendingEscalations.delete(event.escalationId);
+    }
     if (!this.closed || event.type !== 'pending') this.escalationSubject.next(event);
   }
 
