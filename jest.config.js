@@ -1,17 +1,6 @@
 /** @type {import('jest').Config} */
-const swc = [
-  '@swc/jest',
-  {
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-      target: 'es2022',
-      keepClassNames: true,
-    },
-    module: { type: 'commonjs' },
-    sourceMaps: 'inline',
-  },
-];
+// The same compiler options as `node -r ./scripts/swc-register.js`.
+const swc = ['@swc/jest', require('./scripts/swc.options.js')];
 
 module.exports = {
   testEnvironment: 'node',

@@ -1,5 +1,5 @@
 /**
- * `node -r ./test/fixtures/swc-register.js bench/profile-top.ts <file.cpuprofile> [count]`
+ * `node -r ./scripts/swc-register.js bench/profile-top.ts <file.cpuprofile> [count]`
  * Prints the functions with the most self time (and their share) from a V8 CPU profile.
  */
 import { readFileSync } from 'node:fs';

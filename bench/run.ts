@@ -17,7 +17,7 @@ import { renderTable } from './bench.report';
 const GROUPS = ['evaluation', 'gated', 'http', 'memory', 'audit'] as const;
 type Group = (typeof GROUPS)[number];
 
-const HOOK = path.join(__dirname, '..', 'test', 'fixtures', 'swc-register.js');
+const HOOK = path.join(__dirname, '..', 'scripts', 'swc-register.js');
 const PROFILE_DIR = path.join(__dirname, 'results', 'profiles');
 
 interface Args {

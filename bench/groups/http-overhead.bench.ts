@@ -22,7 +22,7 @@ const AGENT = 'bench-agent';
 
 function startServer(): Promise<{ ready: ServerReady; stop(): Promise<void> }> {
   const child = fork(path.join(__dirname, '..', 'http-gateway.server.ts'), [], {
-    execArgv: ['-r', path.join(__dirname, '..', '..', 'test', 'fixtures', 'swc-register.js')],
+    execArgv: ['-r', path.join(__dirname, '..', '..', 'scripts', 'swc-register.js')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

@@ -278,7 +278,7 @@ describe('tampering with the audit file of a real app (item 5)', () => {
         process.execPath,
         [
           '-r',
-          join(ROOT, 'test/fixtures/swc-register.js'),
+          join(ROOT, 'scripts/swc-register.js'),
           join(ROOT, 'lib/cli/main.ts'),
           'audit',
           'verify',

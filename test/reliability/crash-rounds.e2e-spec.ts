@@ -34,7 +34,7 @@ function killedRun(file: string, delayMs: number): Promise<Round> {
       process.execPath,
       [
         '-r',
-        join(ROOT, 'test/fixtures/swc-register.js'),
+        join(ROOT, 'scripts/swc-register.js'),
         join(__dirname, 'fixtures/crash-app.ts'),
         file,
       ],

@@ -16,7 +16,7 @@ interface Started {
 async function start(env: Record<string, string>, cwd: string): Promise<Started> {
   const child = spawn(
     process.execPath,
-    ['-r', path.join(ROOT, 'test/fixtures/swc-register.js'), path.join(ROOT, 'lib/server/main.ts')],
+    ['-r', path.join(ROOT, 'scripts/swc-register.js'), path.join(ROOT, 'lib/server/main.ts')],
     {
       cwd,
       env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { AuditLog } from '../../../../lib/engine/audit/audit-log';
 
 const ROOT = path.resolve(__dirname, '../../../..');
-const REGISTER = path.join(ROOT, 'test/fixtures/swc-register.js');
+const REGISTER = path.join(ROOT, 'scripts/swc-register.js');
 const WRITER = path.join(ROOT, 'test/fixtures/crash-writer.ts');
 const ROUNDS = 20;
 
