@@ -32,12 +32,7 @@ function killedRun(file: string, delayMs: number): Promise<Round> {
   return new Promise((done, fail) => {
     const child = spawn(
       process.execPath,
-      [
-        '-r',
-        join(ROOT, 'scripts/swc-register.js'),
-        join(__dirname, 'fixtures/crash-app.ts'),
-        file,
-      ],
+      ['-r', join(ROOT, 'scripts/swc-register.js'), join(__dirname, 'fixtures/crash-app.ts'), file],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
