@@ -153,17 +153,7 @@ class Scanner {
         this.last = 'operator';
         continue;
       }
-      if (ch === '(' || ch === '[' || ch === '{') {
-        depth++;
-        this.pos++;
-        this.last = 'operator';
-      } else if (ch === ')' || ch === ']' || ch === '}') {
-        depth--;
-        this.pos++;
-        this.last = 'value';
-      } else {
-        this.readWordOrToken();
-      }
+      depth = this.step(ch, depth);
       current += src.slice(start, this.pos);
     }
     // Unbalanced source: better no names than wrong ones.
@@ -194,6 +184,22 @@ class Scanner {
   }
 
   /** Consumes one token that is not a bracket; returns it when it is a word or punctuation run. */
+  /** One token inside a parameter: brackets move the nesting depth, anything else is read whole. */
+  private step(ch: string, depth: number): number {
+    if (ch === '(' || ch === '[' || ch === '{') {
+      this.pos++;
+      this.last = 'operator';
+      return depth + 1;
+    }
+    if (ch === ')' || ch === ']' || ch === '}') {
+      this.pos++;
+      this.last = 'value';
+      return depth - 1;
+    }
+    this.readWordOrToken();
+    return depth;
+  }
+
   private readWordOrToken(): string | null {
     const src = this.src;
     const ch = src[this.pos];
@@ -291,17 +297,7 @@ class Scanner {
         this.pos++;
         return;
       }
-      if (ch === '(' || ch === '[' || ch === '{') {
-        depth++;
-        this.pos++;
-        this.last = 'operator';
-      } else if (ch === ')' || ch === ']' || ch === '}') {
-        depth--;
-        this.pos++;
-        this.last = 'value';
-      } else {
-        this.readWordOrToken();
-      }
+      depth = this.step(ch, depth);
     }
   }
 
