@@ -42,6 +42,10 @@ export async function createGatewayServer(
     app = await NestFactory.create(module, adapter, { bodyParser: false, logger });
   } else {
     app = await NestFactory.create(module, { bodyParser: false, logger });
+    // A security gateway need not advertise its framework to every caller.
+    (app.getHttpAdapter().getInstance() as { disable?: (setting: string) => void }).disable?.(
+      'x-powered-by',
+    );
   }
   app.useGlobalFilters(new WireExceptionFilter(new WireReply(app.get(HttpAdapterHost))));
   return app;

@@ -26,6 +26,7 @@ describe.each(PLATFORMS)('gateway server wire protocol (%s)', (platform) => {
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
+    expect(response.headers.get('x-powered-by')).toBeNull();
   });
 
   it('ALLOW and BLOCK are 200 answers with the reference fields', async () => {
