@@ -63,6 +63,8 @@ export class ProvenanceGateway implements SessionGateway {
   private readonly pendingEscalations = new Map<string, EscalationEvent>();
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** Set when decisions come from the in-process gateway, which also keeps the escalation list. */
+  private readonly embedded: EmbeddedGatewayTransport | null;
   private detachEngine: (() => void) | null = null;
 
   /**
@@ -79,8 +81,9 @@ export class ProvenanceGateway implements SessionGateway {
     // The embedded gateway knows every escalation's whole life, including
     // calls whose caller stopped waiting and holds ended by shutdown, so its
     // lifecycle feeds escalations$. A remote gateway is only seen per call.
-    if (this.transport instanceof EmbeddedGatewayTransport) {
-      this.detachEngine = this.transport.gateway.onEscalation((event) =>
+    this.embedded = this.transport instanceof EmbeddedGatewayTransport ? this.transport : null;
+    if (this.embedded !== null) {
+      this.detachEngine = this.embedded.gateway.onEscalation((event) =>
         this.publish(escalationEventFromRecord(event.type, event.record)),
       );
     }
@@ -105,7 +108,7 @@ export class ProvenanceGateway implements SessionGateway {
    * decisions come from a remote gateway, which keeps its own.
    */
   get audit(): AuditLog | null {
-    return this.transport instanceof EmbeddedGatewayTransport ? this.transport.audit : null;
+    return this.embedded?.audit ?? null;
   }
 
   /** Gates one call. Resolves on ALLOW; rejects with PolicyBlockedError, EscalationTimeoutError, GatewayError. */
@@ -189,8 +192,8 @@ export class ProvenanceGateway implements SessionGateway {
   pendingEscalationEvents(): EscalationEvent[] {
     // The embedded gateway keeps the list itself; a copy here would cost
     // memory for every held call.
-    if (this.transport instanceof EmbeddedGatewayTransport) {
-      return this.transport.gateway
+    if (this.embedded !== null) {
+      return this.embedded.gateway
         .pending()
         .map((record) => escalationEventFromRecord('pending', record));
     }
@@ -300,7 +303,7 @@ export class ProvenanceGateway implements SessionGateway {
         inner.unsubscribe();
         // A remote escalation whose caller stopped waiting: its end will
         // never be seen here, so it must not stay listed as pending.
-        if (!decided && heldId !== null && this.detachEngine === null) {
+        if (!decided && heldId !== null && this.embedded === null) {
           this.pendingEscalations.delete(heldId);
         }
       };
@@ -380,7 +383,7 @@ export class ProvenanceGateway implements SessionGateway {
 
   /** The one place escalation events are emitted; keeps the pending list in step. */
   private publish(event: EscalationEvent): void {
-    if (this.detachEngine === null) {
+    if (this.embedded === null) {
       if (event.type === 'pending') this.pendingEscalations.set(event.escalationId, event);
       else this.pendingEscalations.delete(event.escalationId);
     }
@@ -414,19 +417,21 @@ export class ProvenanceGateway implements SessionGateway {
   }
 
   private escalatedResult(request: GatewayRequest, ticket: EscalationTicket): ExecutionResult {
-    const event: EscalationEvent = {
-      type: 'pending',
-      escalationId: ticket.escalationId,
-      action: request.action,
-      parameters: request.parameters,
-      agentId: request.agentId,
-      sessionId: request.sessionId,
-      createdAt: ticket.createdAt,
-      decidedAt: null,
-      approverId: null,
-      reason: ticket.reason,
-    };
-    if (this.detachEngine === null) this.publish(event);
+    // Embedded: the engine's lifecycle already announced it (see the constructor).
+    if (this.embedded === null) {
+      this.publish({
+        type: 'pending',
+        escalationId: ticket.escalationId,
+        action: request.action,
+        parameters: request.parameters,
+        agentId: request.agentId,
+        sessionId: request.sessionId,
+        createdAt: ticket.createdAt,
+        decidedAt: null,
+        approverId: null,
+        reason: ticket.reason,
+      });
+    }
     return new ExecutionResult({
       decision: Decision.ESCALATE,
       reason: ticket.reason,
@@ -452,7 +457,7 @@ export class ProvenanceGateway implements SessionGateway {
       escalationId: response.escalationId,
       actorHumanId: response.actorHumanId,
     });
-    if (response.escalationId !== null && this.detachEngine === null) {
+    if (response.escalationId !== null && this.embedded === null) {
       this.escalationEnded(request, response);
     }
     if (response.decision === Decision.ALLOW) return result;
