@@ -5,8 +5,8 @@
  * key over IPC and stops when the parent disconnects.
  */
 import { randomUUID } from 'node:crypto';
-import { generateApiKey } from '../lib/server/gateway-server.api-keys';
-import { createGatewayServer } from '../lib/server/gateway-server.factory';
+import { generateApiKey } from '../lib/server/api-keys';
+import { createGatewayServer } from '../lib/server/factory';
 import { samplePolicy } from './sample.workload';
 
 export interface ServerReady {

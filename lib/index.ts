@@ -1,8 +1,8 @@
 // The public API of nestjs-provenance. Anything not exported here is internal.
 
 // Results, decisions and errors (the Python SDK's, in TypeScript casing)
-export { Decision, isDecision } from './common/decision';
-export { ExecutionResult, type ExecutionResultInit } from './common/execution-result';
+export { Decision, isDecision } from './protocol/decision';
+export { ExecutionResult, type ExecutionResultInit } from './protocol/execution-result';
 export {
   EscalationError,
   EscalationNotFoundError,
@@ -14,7 +14,7 @@ export {
   ProvenanceConfigError,
   ProvenanceError,
   type GatewayErrorKind,
-} from './common/provenance.errors';
+} from './protocol/provenance.errors';
 
 // The Nest module
 export { ProvenanceModule } from './module/provenance.module';
@@ -30,7 +30,7 @@ export type {
   ProvenanceClientOptions,
   ResolvedClientOptions,
 } from './gateway/provenance-client.options';
-export { MAX_PARAMETER_DEPTH } from './gateway/call-parameters';
+export { MAX_PARAMETER_DEPTH } from './protocol/call-parameters';
 
 // @Guarded and the function wrapper
 export {
@@ -39,8 +39,8 @@ export {
   type GuardableMethod,
   type GuardedDecorator,
 } from './guarded/guarded.decorator';
-export type { GuardedOptions, GuardOptions, GuardedMetadata } from './guarded/guarded.options';
-export type { GuardedFunction } from './guarded/guard-function';
+export type { GuardedOptions, GuardOptions, GuardedMetadata } from './call/guard.options';
+export type { GuardedFunction } from './gateway/guard-function';
 export {
   ProvenanceExceptionFilter,
   type ProvenanceErrorResponse,
@@ -51,10 +51,10 @@ export { ProvenanceSession, type ExecuteOptions } from './session/provenance.ses
 export {
   ProvenanceSessionInterceptor,
   DEFAULT_SESSION_HEADER,
-} from './session/provenance-session.interceptor';
+} from './module/provenance-session.interceptor';
 
 // Escalations
-export type { EscalationEvent, EscalationEventType } from './escalation/escalation.events';
+export type { EscalationEvent, EscalationEventType } from './protocol/escalation-event';
 export { escalationsWithPending$ } from './escalation/escalation.streams';
 export {
   ProvenanceReviewer,
@@ -66,21 +66,21 @@ export {
 export * from './server';
 
 // Transports
-export {
-  GatewayTransport,
-  type EscalationOutcome,
-  type EscalationRecord,
-  type EscalationStatus,
-  type EscalationTicket,
-  type GatewayEvent,
-  type GatewayRequest,
-  type GatewayResponse,
-  type ReviewInput,
-  type ReviewOutcome,
-  type ReviewVerdict,
-} from './transport/gateway-transport';
-export { HttpGatewayTransport } from './transport/http/http-gateway.transport';
+export { GatewayTransport } from './transport/gateway-transport';
+export type {
+  EscalationOutcome,
+  EscalationRecord,
+  EscalationStatus,
+  EscalationTicket,
+  GatewayEvent,
+  GatewayRequest,
+  GatewayResponse,
+  ReviewInput,
+  ReviewOutcome,
+  ReviewVerdict,
+} from './protocol/gateway.types';
+export { HttpGatewayTransport } from './transport/http/http.transport';
 
 // The engine (plain TypeScript): policy, canonical JSON, audit log and stores, escalation holds
 export * from './engine';
-export { EmbeddedGatewayTransport } from './transport/embedded/embedded-gateway.transport';
+export { EmbeddedGatewayTransport } from './transport/embedded/embedded.transport';

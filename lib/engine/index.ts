@@ -6,7 +6,7 @@ export {
   pythonFloatRepr,
   sha256Hex,
   MAX_CANONICAL_DEPTH,
-} from './audit/canonical-json';
+} from '../protocol/canonical-json';
 export { CanonicalJsonError, AuditStoreError } from './audit/audit.errors';
 export {
   AUDIT_EVENT_KINDS,
@@ -46,10 +46,10 @@ export {
   type HoldStatus,
   type HoldTicket,
 } from './escalation/escalation-holds';
-export { EmbeddedGateway } from './embedded-gateway';
+export { EmbeddedGateway } from './provenance-engine';
 export type {
   EmbeddedGatewayOptions,
   EscalationLifecycleEvent,
   EscalationLifecycleListener,
   ExecuteHooks,
-} from './embedded-gateway.types';
+} from './provenance-engine.types';

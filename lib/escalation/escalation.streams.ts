@@ -1,6 +1,6 @@
 import { Observable, concat, defer, from } from 'rxjs';
 import type { ProvenanceGateway } from '../gateway/provenance.gateway';
-import type { EscalationEvent } from './escalation.events';
+import type { EscalationEvent } from '../protocol/escalation-event';
 
 /**
  * `gateway.escalations$` for a subscriber that arrives late: first a

@@ -11,17 +11,12 @@ import {
   takeUntil,
   timer,
 } from 'rxjs';
-import { ProvenanceConfigError, ProvenanceError } from '../common/provenance.errors';
-import { ReviewerMessages } from '../common/provenance.messages';
+import { ProvenanceConfigError, ProvenanceError } from '../protocol/provenance.errors';
+import { ReviewerMessages } from '../protocol/provenance.messages';
 import type { ProvenanceGateway } from '../gateway/provenance.gateway';
-import type {
-  EscalationRecord,
-  ReviewInput,
-  ReviewOutcome,
-  ReviewVerdict,
-} from '../transport/gateway-transport';
-import { EmbeddedGatewayTransport } from '../transport/embedded/embedded-gateway.transport';
-import type { EscalationEvent } from './escalation.events';
+import type { EscalationRecord, ReviewInput, ReviewOutcome, ReviewVerdict } from '../protocol/gateway.types';
+import { EmbeddedGatewayTransport } from '../transport/embedded/embedded.transport';
+import type { EscalationEvent } from '../protocol/escalation-event';
 import { escalationsWithPending$ } from './escalation.streams';
 
 export interface ProvenanceReviewerOptions {

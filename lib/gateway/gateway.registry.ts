@@ -1,5 +1,5 @@
-import { ProvenanceError } from '../common/provenance.errors';
-import { Messages } from '../common/provenance.messages';
+import { ProvenanceError } from '../protocol/provenance.errors';
+import { Messages } from '../protocol/provenance.messages';
 import { SessionContext } from '../session/session.context';
 
 /** What @Guarded needs from a gateway at call time. */

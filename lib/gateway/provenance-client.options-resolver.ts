@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { ProvenanceConfigError } from '../common/provenance.errors';
-import { Messages } from '../common/provenance.messages';
+import { ProvenanceConfigError } from '../protocol/provenance.errors';
+import { Messages } from '../protocol/provenance.messages';
+import { isValidSessionId, newSessionId } from '../protocol/session-id';
 import type {
   ProvenanceClientDeps,
   ProvenanceClientOptions,
@@ -28,16 +28,7 @@ const KNOWN_OPTIONS = [
 /** Options the Nest module adds on top of the client's; accepted here so one object can be passed through. */
 const MODULE_OPTIONS = new Set(['isGlobal', 'sessionHeader', 'bindHttpSessions', 'reviewer']);
 
-export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const API_KEY_PATTERN = /^pk_[A-Za-z0-9]+_[A-Za-z0-9_-]{8,}$/;
-
-export function newSessionId(): string {
-  return `sess_${randomBytes(8).toString('hex')}`;
-}
-
-export function isValidSessionId(value: unknown): value is string {
-  return typeof value === 'string' && SESSION_ID_PATTERN.test(value);
-}
 
 /**
  * Validates options and fills defaults and environment fallbacks. Every error

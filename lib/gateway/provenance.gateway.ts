@@ -1,7 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { Observable, Subject, lastValueFrom } from 'rxjs';
-import { Decision, isDecision } from '../common/decision';
-import { ExecutionResult } from '../common/execution-result';
+import { Decision, isDecision } from '../protocol/decision';
+import { ExecutionResult } from '../protocol/execution-result';
 import {
   EscalationError,
   EscalationRejectedError,
@@ -10,31 +10,27 @@ import {
   PolicyBlockedError,
   ProvenanceConfigError,
   ProvenanceError,
-} from '../common/provenance.errors';
-import { Messages } from '../common/provenance.messages';
-import type { EscalationEvent } from '../escalation/escalation.events';
+} from '../protocol/provenance.errors';
+import { Messages } from '../protocol/provenance.messages';
+import { isValidAction } from '../protocol/action';
+import type { EscalationEvent } from '../protocol/escalation-event';
 import {
   ProvenanceSession,
   type ExecuteOptions,
   type SessionGateway,
 } from '../session/provenance.session';
 import { SessionContext } from '../session/session.context';
-import { guardFunction, type GuardedFunction } from '../guarded/guard-function';
-import type { GuardOptions } from '../guarded/guarded.options';
-import type {
-  EscalationRecord,
-  EscalationTicket,
-  GatewayRequest,
-  GatewayResponse,
-  GatewayTransport,
-} from '../transport/gateway-transport';
+import { guardFunction, type GuardedFunction } from './guard-function';
+import type { GuardOptions } from '../call/guard.options';
+import type { GatewayTransport } from '../transport/gateway-transport';
+import type { EscalationRecord, EscalationTicket, GatewayRequest, GatewayResponse } from '../protocol/gateway.types';
 import type { AuditLog } from '../engine/audit/audit-log';
-import { EmbeddedGatewayTransport } from '../transport/embedded/embedded-gateway.transport';
-import { normalizeParameters } from './call-parameters';
+import { EmbeddedGatewayTransport } from '../transport/embedded/embedded.transport';
+import { normalizeParameters } from '../protocol/call-parameters';
 import { GatewayRegistry } from './gateway.registry';
 import { ProvenanceClient } from './provenance.client';
 import type { ProvenanceClientOptions } from './provenance-client.options';
-import { isValidSessionId, newSessionId } from './provenance-client.options-resolver';
+import { isValidSessionId, newSessionId } from '../protocol/session-id';
 
 export type { ExecuteOptions } from '../session/provenance.session';
 
@@ -317,7 +313,7 @@ export class ProvenanceGateway implements SessionGateway {
   } {
     if (this.closed) throw new ProvenanceError(Messages.gatewayClosed());
     const { action } = call;
-    if (typeof action !== 'string' || action.trim() === '') {
+    if (!isValidAction(action)) {
       throw new ProvenanceError(Messages.badAction(action));
     }
     const options = call.options ?? {};

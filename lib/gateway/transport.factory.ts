@@ -1,6 +1,6 @@
 import type { GatewayTransport } from '../transport/gateway-transport';
-import { HttpGatewayTransport } from '../transport/http/http-gateway.transport';
-import { createEmbeddedTransport } from '../transport/embedded/embedded-gateway.transport';
+import { HttpGatewayTransport } from '../transport/http/http.transport';
+import { createEmbeddedTransport } from '../transport/embedded/embedded.transport';
 import type { ProvenanceClientDeps, ResolvedClientOptions } from './provenance-client.options';
 
 export function createTransport(

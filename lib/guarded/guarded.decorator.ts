@@ -1,24 +1,25 @@
 import { Observable } from 'rxjs';
-import { ProvenanceError } from '../common/provenance.errors';
-import { GuardedMessages, Messages } from '../common/provenance.messages';
+import { ProvenanceError } from '../protocol/provenance.errors';
+import { isValidAction } from '../protocol/action';
+import { GuardedMessages, Messages } from '../protocol/provenance.messages';
 import { GatewayRegistry } from '../gateway/gateway.registry';
-import { auditParameters, namingFor, type ArgumentNaming } from './audit-parameters';
-import { copyFunctionShape, copyMethodMetadata } from './copy-method-metadata';
+import { auditParameters, namingFor, type ArgumentNaming } from '../call/audit-parameters';
+import { copyFunctionShape, copyMethodMetadata } from '../call/copy-method-metadata';
 import {
   gateObservable,
   gatePromise,
   type GateDecider,
   type GatedInvocation,
-} from './guarded-call';
+} from '../gateway/gate';
 import {
   GUARDED_METADATA,
   GUARDED_METHODS,
   NEST_ROUTE_ARGS_METADATA,
   NEST_UNAUDITABLE_ROUTE_ARGS,
 } from './guarded.constants';
-import type { GuardedMetadata, GuardedOptions } from './guarded.options';
-import { validateGuardedOptions } from './guarded-options.validator';
-import { parseParameterNames } from './parameter-names';
+import type { GuardedMetadata, GuardedOptions } from '../call/guard.options';
+import { validateGuardedOptions } from '../call/guard-options.validator';
+import { parseParameterNames } from '../call/parameter-names';
 
 /** What @Guarded accepts: a method that returns a Promise or an Observable. A sync method is a type error. */
 export type GuardableMethod = (...args: any[]) => Promise<any> | Observable<any>;
@@ -77,7 +78,7 @@ export function Guarded(
     if (Reflect.hasMetadata(GUARDED_METADATA, original)) {
       throw new ProvenanceError(GuardedMessages.guardedTwice(where));
     }
-    if (explicitAction !== undefined && explicitAction.trim() === '') {
+    if (explicitAction !== undefined && !isValidAction(explicitAction)) {
       throw new ProvenanceError(Messages.badAction(explicitAction));
     }
     const options = validateGuardedOptions(where, rawOptions);

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type LoggerService, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { GuardedMessages } from '../common/provenance.messages';
+import { GuardedMessages } from '../protocol/provenance.messages';
 import { GatewayRegistry } from '../gateway/gateway.registry';
 import { ProvenanceGateway } from '../gateway/provenance.gateway';
 import { GUARDED_METHODS } from './guarded.constants';

@@ -10,8 +10,8 @@ import {
   EscalationTimeoutError,
   GatewayError,
   PolicyBlockedError,
-} from '../common/provenance.errors';
-import { GuardedMessages } from '../common/provenance.messages';
+} from '../protocol/provenance.errors';
+import { GuardedMessages } from '../protocol/provenance.messages';
 
 /** The JSON body of a refused call. No gateway URL, no parameters: only what the caller may know. */
 export interface ProvenanceErrorResponse {

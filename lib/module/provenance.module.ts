@@ -5,7 +5,7 @@ import { ProvenanceReviewer } from '../escalation/provenance.reviewer';
 import { ProvenanceClient } from '../gateway/provenance.client';
 import { ProvenanceGateway } from '../gateway/provenance.gateway';
 import { GuardedExplorer } from '../guarded/guarded.explorer';
-import { ProvenanceSessionInterceptor } from '../session/provenance-session.interceptor';
+import { ProvenanceSessionInterceptor } from './provenance-session.interceptor';
 import type { ProvenanceModuleOptions } from './provenance-module.options';
 import {
   PROVENANCE_ASYNC_OPTIONS_TYPE,

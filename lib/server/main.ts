@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { ServerMessages } from '../common/provenance.messages';
+import { ServerMessages } from '../protocol/provenance.messages';
 import type { PolicyDocument } from '../engine/policy/policy.types';
-import { apiKeyPrefix, generateApiKey } from './gateway-server.api-keys';
-import { createGatewayServer } from './gateway-server.factory';
+import { apiKeyPrefix, generateApiKey } from './api-keys';
+import { createGatewayServer } from './factory';
 
 /** Used when no policy file is given or found: fail closed, every action BLOCKed. */
 export const DENY_BY_DEFAULT_POLICY: PolicyDocument = {

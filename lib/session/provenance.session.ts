@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
-import type { Decision } from '../common/decision';
-import type { ExecutionResult } from '../common/execution-result';
+import type { Decision } from '../protocol/decision';
+import type { ExecutionResult } from '../protocol/execution-result';
 
 export interface ExecuteOptions {
   /** Overrides the current session for this call. */

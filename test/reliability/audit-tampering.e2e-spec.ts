@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, unlinkSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
-import { PolicyBlockedError, EscalationRejectedError } from '../../lib/common/provenance.errors';
+import { PolicyBlockedError, EscalationRejectedError } from '../../lib/protocol/provenance.errors';
 import { runCli } from '../../lib/cli/main';
 import type { PolicyDocument } from '../../lib/engine/policy/policy.types';
 import type { ProvenanceGateway } from '../../lib/gateway/provenance.gateway';

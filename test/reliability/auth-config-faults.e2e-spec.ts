@@ -4,7 +4,7 @@
  * and never carry the API key, even when the server echoes it back.
  */
 import { inspect } from 'node:util';
-import { GatewayError } from '../../lib/common/provenance.errors';
+import { GatewayError } from '../../lib/protocol/provenance.errors';
 import {
   startReferenceGateway,
   type ReferenceGateway,

@@ -5,7 +5,7 @@
  * what the gateway actually received, or is refused with an
  * InvalidParametersError before anything is sent.
  */
-import { InvalidParametersError, ProvenanceError } from '../../lib/common/provenance.errors';
+import { InvalidParametersError, ProvenanceError } from '../../lib/protocol/provenance.errors';
 import {
   startReferenceGateway,
   type ReferenceGateway,

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProvenanceError } from '../../lib/common/provenance.errors';
+import { ProvenanceError } from '../../lib/protocol/provenance.errors';
 import { PolicyValidationError } from '../../lib/engine/policy/policy.errors';
 import { bootToolApp, rejectionOf } from './reliability.fixture';
 

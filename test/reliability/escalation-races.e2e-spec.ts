@@ -5,12 +5,12 @@
  * `escalations$`, the reviewer's own calls, and the audit log. Afterwards no
  * timer or socket of ours is left.
  */
-import { EscalationNotFoundError } from '../../lib/common/provenance.errors';
+import { EscalationNotFoundError } from '../../lib/protocol/provenance.errors';
 import {
   EscalationRejectedError,
   EscalationTimeoutError,
-} from '../../lib/common/provenance.errors';
-import type { EscalationEvent } from '../../lib/escalation/escalation.events';
+} from '../../lib/protocol/provenance.errors';
+import type { EscalationEvent } from '../../lib/protocol/escalation-event';
 import type { PolicyDocument } from '../../lib/engine/policy/policy.types';
 import { bootToolApp } from './reliability.fixture';
 

@@ -20,8 +20,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { INestApplication } from '@nestjs/common';
 import { AuditLog } from '../../lib/engine/audit/audit-log';
-import { generateApiKey } from '../../lib/server/gateway-server.api-keys';
-import { createGatewayServer } from '../../lib/server/gateway-server.factory';
+import { generateApiKey } from '../../lib/server/api-keys';
+import { createGatewayServer } from '../../lib/server/factory';
 import { bootToolApp, type ToolApp } from './reliability.fixture';
 
 // CI default 2 000: on the shared 2-core machine 10 000 took ~50 s; the issue's

@@ -6,7 +6,7 @@
  * could not be reached or answered 5xx") and the mapping table in
  * lib/transport/http/http-gateway.errors.ts, not from running the code.
  */
-import { GatewayError, ProvenanceError } from '../../lib/common/provenance.errors';
+import { GatewayError, ProvenanceError } from '../../lib/protocol/provenance.errors';
 import {
   startReferenceGateway,
   type ReferenceGateway,

@@ -1,4 +1,4 @@
-import { isDecision } from '../../common/decision';
+import { isDecision } from '../../protocol/decision';
 import { AuditMessages } from '../engine.messages';
 import { AUDIT_EVENT_KINDS, GENESIS_HASH, computeEventHash, type AuditEvent } from './audit-event';
 

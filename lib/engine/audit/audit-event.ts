@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Decision } from '../../common/decision';
-import { canonicalJson, quote, sha256Hex } from './canonical-json';
+import type { Decision } from '../../protocol/decision';
+import { canonicalJson, quote, sha256Hex } from '../../protocol/canonical-json';
 
 /** What an event records: a decision, or one step of an escalation. */
 export type AuditEventKind =

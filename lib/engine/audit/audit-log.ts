@@ -1,4 +1,4 @@
-import type { Decision } from '../../common/decision';
+import type { Decision } from '../../protocol/decision';
 import { AuditMessages } from '../engine.messages';
 import { verifyChain, type AuditVerification } from './audit-chain';
 import {

@@ -1,4 +1,4 @@
-import { ProvenanceError } from '../../common/provenance.errors';
+import { ProvenanceError } from '../../protocol/provenance.errors';
 
 /**
  * A value cannot be written as canonical JSON. `path` names the offending

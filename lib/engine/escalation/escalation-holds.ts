@@ -2,8 +2,8 @@ import {
   EscalationError,
   EscalationNotFoundError,
   ProvenanceConfigError,
-} from '../../common/provenance.errors';
-import type { EscalationRecord, EscalationStatus } from '../../transport/gateway-transport';
+} from '../../protocol/provenance.errors';
+import type { EscalationRecord, EscalationStatus } from '../../protocol/gateway.types';
 import { EscalationMessages } from '../engine.messages';
 
 /** The largest delay setTimeout honours; above it Node fires at once, which would expire every hold. */

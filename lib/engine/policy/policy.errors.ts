@@ -1,4 +1,4 @@
-import { ProvenanceError } from '../../common/provenance.errors';
+import { ProvenanceError } from '../../protocol/provenance.errors';
 
 /**
  * A policy document is not valid. Carries where the problem is, so that an

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseDocument } from 'yaml';
-import { isDecision } from '../../common/decision';
+import { isDecision } from '../../protocol/decision';
 import { PolicyMessages as M } from '../engine.messages';
 import { PolicyValidationError } from './policy.errors';
 import type {

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { filter, firstValueFrom } from 'rxjs';
-import { ProvenanceError } from '../../../lib/common/provenance.errors';
+import { ProvenanceError } from '../../../lib/protocol/provenance.errors';
 import { ProvenanceGateway } from '../../../lib/gateway/provenance.gateway';
 import {
   ADAPTERS,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ProvenanceError } from '../../../lib/common/provenance.errors';
+import { ProvenanceError } from '../../../lib/protocol/provenance.errors';
 import { Guarded } from '../../../lib/guarded/guarded.decorator';
 
 @Injectable()

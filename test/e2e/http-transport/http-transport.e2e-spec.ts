@@ -9,9 +9,9 @@ import {
   EscalationNotFoundError,
   GatewayError,
   ProvenanceConfigError,
-} from '../../../lib/common/provenance.errors';
-import type { GatewayEvent, GatewayRequest } from '../../../lib/transport/gateway-transport';
-import { HttpGatewayTransport } from '../../../lib/transport/http/http-gateway.transport';
+} from '../../../lib/protocol/provenance.errors';
+import type { GatewayEvent, GatewayRequest } from '../../../lib/protocol/gateway.types';
+import { HttpGatewayTransport } from '../../../lib/transport/http/http.transport';
 import {
   type ReferenceGateway,
   startReferenceGateway,

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import * as path from 'node:path';
-import { generateApiKey } from '../../../lib/server/gateway-server.api-keys';
-import { createGatewayServer } from '../../../lib/server/gateway-server.factory';
+import { generateApiKey } from '../../../lib/server/api-keys';
+import { createGatewayServer } from '../../../lib/server/factory';
 import { createSampleApp } from '../../../sample/sample.app';
 import { sampleOptionsFromEnv } from '../../../sample/sample.options';
 import { baseUrl, getJson, postJson } from './sample-http';

@@ -216,7 +216,7 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
   });
 
   it('reviewer: unknown or already resolved ids raise EscalationNotFoundError', async () => {
-    const { EscalationNotFoundError } = await import('../../../lib/common/provenance.errors');
+    const { EscalationNotFoundError } = await import('../../../lib/protocol/provenance.errors');
     await expect(reviewer.approve('no-such-id', { approverId: 'a' })).rejects.toBeInstanceOf(
       EscalationNotFoundError,
     );

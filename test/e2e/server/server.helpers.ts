@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { PolicyDocument } from '../../../lib/engine/policy/policy.types';
-import { generateApiKey } from '../../../lib/server/gateway-server.api-keys';
-import { createGatewayServer } from '../../../lib/server/gateway-server.factory';
-import type { ProvenanceGatewayServerOptions } from '../../../lib/server/gateway-server.options';
+import { generateApiKey } from '../../../lib/server/api-keys';
+import { createGatewayServer } from '../../../lib/server/factory';
+import type { ProvenanceGatewayServerOptions } from '../../../lib/server/options';
 
 export type Platform = 'express' | 'fastify';
 export const PLATFORMS: Platform[] = ['express', 'fastify'];

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { generateApiKey } from '../../../lib/server/gateway-server.api-keys';
+import { generateApiKey } from '../../../lib/server/api-keys';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 

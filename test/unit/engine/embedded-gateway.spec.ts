@@ -5,12 +5,12 @@ import { createHash } from 'node:crypto';
 import {
   EscalationNotFoundError,
   InvalidParametersError,
-} from '../../../lib/common/provenance.errors';
+} from '../../../lib/protocol/provenance.errors';
 import { AuditLog } from '../../../lib/engine/audit/audit-log';
-import { EmbeddedGateway } from '../../../lib/engine/embedded-gateway';
-import type { EscalationLifecycleEvent } from '../../../lib/engine/embedded-gateway.types';
+import { EmbeddedGateway } from '../../../lib/engine/provenance-engine';
+import type { EscalationLifecycleEvent } from '../../../lib/engine/provenance-engine.types';
 import { compilePolicy } from '../../../lib/engine/policy';
-import type { EscalationTicket, GatewayRequest } from '../../../lib/transport/gateway-transport';
+import type { EscalationTicket, GatewayRequest } from '../../../lib/protocol/gateway.types';
 
 const policy = compilePolicy({
   name: 'test',

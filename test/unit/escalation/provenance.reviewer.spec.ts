@@ -4,12 +4,12 @@ import {
   EscalationRejectedError,
   ProvenanceConfigError,
   ProvenanceError,
-} from '../../../lib/common/provenance.errors';
+} from '../../../lib/protocol/provenance.errors';
 import type { PolicyDocument } from '../../../lib/engine/policy/policy.types';
 import { escalationsWithPending$ } from '../../../lib/escalation/escalation.streams';
 import { ProvenanceReviewer } from '../../../lib/escalation/provenance.reviewer';
 import { ProvenanceGateway } from '../../../lib/gateway/provenance.gateway';
-import type { EscalationRecord } from '../../../lib/transport/gateway-transport';
+import type { EscalationRecord } from '../../../lib/protocol/gateway.types';
 import {
   startReferenceGateway,
   type ReferenceGateway,

@@ -1,5 +1,5 @@
-import { InvalidParametersError } from '../../../lib/common/provenance.errors';
-import { MAX_PARAMETER_DEPTH, normalizeParameters } from '../../../lib/gateway/call-parameters';
+import { InvalidParametersError } from '../../../lib/protocol/provenance.errors';
+import { MAX_PARAMETER_DEPTH, normalizeParameters } from '../../../lib/protocol/call-parameters';
 
 const MB = 1024 * 1024;
 const norm = (value: unknown, max = MB) => normalizeParameters('t.act', value, max);

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { ProvenanceConfigError } from '../../../lib/common/provenance.errors';
+import { ProvenanceConfigError } from '../../../lib/protocol/provenance.errors';
 import { resolveClientOptions } from '../../../lib/gateway/provenance-client.options-resolver';
 
 const KEY = 'pk_live_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG';

@@ -1,5 +1,5 @@
-import { auditParameters, namingFor } from '../../../lib/guarded/audit-parameters';
-import { parseParameterSource } from '../../../lib/guarded/parameter-names';
+import { auditParameters, namingFor } from '../../../lib/call/audit-parameters';
+import { parseParameterSource } from '../../../lib/call/parameter-names';
 
 const params = (source: string, args: unknown[], skip?: Set<number>) =>
   auditParameters(namingFor(parseParameterSource(source), skip), args, skip);

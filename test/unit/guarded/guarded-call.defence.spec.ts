@@ -1,7 +1,7 @@
 import { lastValueFrom, of } from 'rxjs';
-import { ExecutionResult } from '../../../lib/common/execution-result';
-import { ProvenanceError } from '../../../lib/common/provenance.errors';
-import { gateObservable, gatePromise, type GateDecider } from '../../../lib/guarded/guarded-call';
+import { ExecutionResult } from '../../../lib/protocol/execution-result';
+import { ProvenanceError } from '../../../lib/protocol/provenance.errors';
+import { gateObservable, gatePromise, type GateDecider } from '../../../lib/gateway/gate';
 
 // The gateway's decide$ never completes on anything but ALLOW. These deciders
 // break that contract on purpose: the body must still never run.

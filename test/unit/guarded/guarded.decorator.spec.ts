@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { Observable, defer, firstValueFrom, lastValueFrom, of, toArray } from 'rxjs';
-import { ExecutionResult } from '../../../lib/common/execution-result';
+import { ExecutionResult } from '../../../lib/protocol/execution-result';
 import {
   EscalationTimeoutError,
   PolicyBlockedError,
   ProvenanceConfigError,
   ProvenanceError,
-} from '../../../lib/common/provenance.errors';
-import type { EscalationEvent } from '../../../lib/escalation/escalation.events';
+} from '../../../lib/protocol/provenance.errors';
+import type { EscalationEvent } from '../../../lib/protocol/escalation-event';
 import { GatewayRegistry } from '../../../lib/gateway/gateway.registry';
 import { ProvenanceGateway } from '../../../lib/gateway/provenance.gateway';
 import { Guarded, getGuardedMetadata } from '../../../lib/guarded/guarded.decorator';

@@ -2,7 +2,7 @@ import {
   parseParameterNames,
   parseParameterSource,
   type ParameterSpec,
-} from '../../../lib/guarded/parameter-names';
+} from '../../../lib/call/parameter-names';
 
 // Expected lists are written by hand from each signature.
 const n = (name: string | null, rest = false): ParameterSpec => ({ name, rest });

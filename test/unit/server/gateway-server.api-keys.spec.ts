@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ProvenanceConfigError } from '../../../lib/common/provenance.errors';
+import { ProvenanceConfigError } from '../../../lib/protocol/provenance.errors';
 import {
   ApiKeyRing,
   apiKeyDigest,
   apiKeyPrefix,
   generateApiKey,
-} from '../../../lib/server/gateway-server.api-keys';
+} from '../../../lib/server/api-keys';
 
 const policy = { name: 'p', rules: [] };
 

@@ -152,7 +152,7 @@ describe('the audit chain', () => {
     // A forger who hashes his event correctly after event 1 still breaks the link to the next one.
     const forged = { ...events[2], id: 'forged', reason: 'forged' } as Record<string, unknown>;
     delete forged.hash;
-    const { canonicalJson } = await import('../../../../lib/engine/audit/canonical-json');
+    const { canonicalJson } = await import('../../../../lib/protocol/canonical-json');
     forged.hash = sha256(canonicalJson(forged));
     writeLines([...rows.slice(0, 2), JSON.stringify(forged), ...rows.slice(2)]);
     const result = await verifyFile();

@@ -7,7 +7,7 @@ import {
   type AuditEventInput,
 } from '../../../../lib/engine/audit/audit-event';
 import { CanonicalJsonError } from '../../../../lib/engine/audit/audit.errors';
-import { canonicalJson, canonicalMemberJson } from '../../../../lib/engine/audit/canonical-json';
+import { canonicalJson, canonicalMemberJson } from '../../../../lib/protocol/canonical-json';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const PREV = 'f'.repeat(64);

@@ -4,7 +4,7 @@ import {
   MAX_CANONICAL_DEPTH,
   canonicalJson,
   payloadHash,
-} from '../../../../lib/engine/audit/canonical-json';
+} from '../../../../lib/protocol/canonical-json';
 
 // Every expected string below was produced once, while writing this test, by
 // Python 3.11: json.dumps(json.loads(<the JSON JavaScript writes for the value>),

@@ -2,7 +2,7 @@ import {
   EscalationError,
   EscalationNotFoundError,
   ProvenanceConfigError,
-} from '../../../../lib/common/provenance.errors';
+} from '../../../../lib/protocol/provenance.errors';
 import {
   EscalationHolds,
   type HoldEvent,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ProvenanceError } from '../../../../lib/common/provenance.errors';
+import { ProvenanceError } from '../../../../lib/protocol/provenance.errors';
 import { PolicyValidationError } from '../../../../lib/engine/policy/policy.errors';
 import { loadPolicy } from '../../../../lib/engine/policy/policy.loader';
 

@@ -7,7 +7,7 @@ import {
   toWireEscalationRecord,
   toWireRequest,
   toWireResponse,
-} from '../../../../lib/transport/http/wire';
+} from '../../../../lib/protocol/wire';
 
 const answer = {
   event_id: 'e1',

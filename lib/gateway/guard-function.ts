@@ -1,11 +1,12 @@
-import { ProvenanceError } from '../common/provenance.errors';
-import { GuardedMessages } from '../common/provenance.messages';
-import { auditParameters, namingFor } from './audit-parameters';
-import { copyFunctionShape } from './copy-method-metadata';
-import { gatePromise, type GateDecider } from './guarded-call';
-import type { GuardOptions } from './guarded.options';
-import { validateGuardedOptions } from './guarded-options.validator';
-import { parseParameterNames } from './parameter-names';
+import { ProvenanceError } from '../protocol/provenance.errors';
+import { isValidAction } from '../protocol/action';
+import { GuardedMessages } from '../protocol/provenance.messages';
+import { auditParameters, namingFor } from '../call/audit-parameters';
+import { copyFunctionShape } from '../call/copy-method-metadata';
+import { gatePromise, type GateDecider } from './gate';
+import type { GuardOptions } from '../call/guard.options';
+import { validateGuardedOptions } from '../call/guard-options.validator';
+import { parseParameterNames } from '../call/parameter-names';
 
 /** A function put behind a policy decision: same arguments, always a Promise of the body's value. */
 export type GuardedFunction<F extends (...args: any[]) => any> = (
@@ -24,7 +25,7 @@ export function guardFunction(
   action: string,
   options?: GuardOptions,
 ): <F extends (...args: any[]) => any>(fn: F) => GuardedFunction<F> {
-  if (typeof action !== 'string' || action.trim() === '') {
+  if (!isValidAction(action)) {
     throw new ProvenanceError(GuardedMessages.badGuardAction(action));
   }
   const checked = validateGuardedOptions(`gateway.guard('${action}')`, options);

@@ -1,21 +1,21 @@
 import { Inject, Module, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ApiKeyRing } from './gateway-server.api-keys';
-import { ApiKeyGuard } from './gateway-server.auth.guard';
-import { GatewayAuditController } from './gateway-server.audit.controller';
-import { GatewayEscalationsController } from './gateway-server.escalations.controller';
-import { WireExceptionFilter } from './gateway-server.exception-filter';
-import { GatewayExecuteController } from './gateway-server.execute.controller';
-import { GatewayHealthController } from './gateway-server.health.controller';
+import { ApiKeyRing } from './api-keys';
+import { ApiKeyGuard } from './auth.guard';
+import { GatewayAuditController } from './audit.controller';
+import { GatewayEscalationsController } from './escalations.controller';
+import { WireExceptionFilter } from './exception-filter';
+import { GatewayExecuteController } from './execute.controller';
+import { GatewayHealthController } from './health.controller';
 import {
   GATEWAY_SERVER_ASYNC_OPTIONS_TYPE,
   GATEWAY_SERVER_OPTIONS,
   GATEWAY_SERVER_OPTIONS_TYPE,
   GatewayServerConfigurableModule,
-} from './gateway-server.module-definition';
-import type { ProvenanceGatewayServerOptions } from './gateway-server.options';
-import { validateServerOptions } from './gateway-server.options-validator';
-import { WireReply } from './gateway-server.reply';
-import { GatewayServerTenants } from './gateway-server.tenants';
+} from './module-definition';
+import type { ProvenanceGatewayServerOptions } from './options';
+import { validateServerOptions } from './options-validator';
+import { WireReply } from './reply';
+import { GatewayServerTenants } from './tenants';
 
 /**
  * Serves the Provenance wire protocol (PROTOCOL.md) from embedded gateways,

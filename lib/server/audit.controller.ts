@@ -9,14 +9,14 @@ import {
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
-import { ServerMessages } from '../common/provenance.messages';
-import { ApiKeyGuard, scopeOf } from './gateway-server.auth.guard';
-import { toWireAuditEvent, toWireIntegrity } from './gateway-server.audit-wire';
-import { WireHttpError } from './gateway-server.errors';
-import { WireExceptionFilter } from './gateway-server.exception-filter';
-import { WireReply } from './gateway-server.reply';
-import { GatewayServerTenants, type Tenant } from './gateway-server.tenants';
-import { queryInteger } from './gateway-server.validation';
+import { ServerMessages } from '../protocol/provenance.messages';
+import { ApiKeyGuard, scopeOf } from './auth.guard';
+import { toWireAuditEvent, toWireIntegrity } from './audit-wire';
+import { WireHttpError } from './errors';
+import { WireExceptionFilter } from './exception-filter';
+import { WireReply } from './reply';
+import { GatewayServerTenants, type Tenant } from './tenants';
+import { queryInteger } from './validation';
 
 /**
  * The tenant's audit trail and its verification. A key reads only its own

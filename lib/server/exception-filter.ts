@@ -7,9 +7,9 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import { ServerMessages } from '../common/provenance.messages';
-import { WireHttpError } from './gateway-server.errors';
-import { WireReply } from './gateway-server.reply';
+import { ServerMessages } from '../protocol/provenance.messages';
+import { WireHttpError } from './errors';
+import { WireReply } from './reply';
 
 /**
  * Turns every failure of the server's routes into the reference server's

@@ -10,24 +10,24 @@ import {
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
-import { EscalationNotFoundError } from '../common/provenance.errors';
-import { ServerMessages } from '../common/provenance.messages';
-import type { EscalationRecord } from '../transport/gateway-transport';
-import { toWireEscalationRecord, toWireResponse } from '../transport/http/wire';
-import { ApiKeyGuard, scopeOf } from './gateway-server.auth.guard';
-import type { ApiKeyScope } from './gateway-server.api-keys';
-import { readJsonBody } from './gateway-server.body';
-import { WireHttpError } from './gateway-server.errors';
-import { WireExceptionFilter } from './gateway-server.exception-filter';
-import { GATEWAY_SERVER_OPTIONS } from './gateway-server.module-definition';
+import { EscalationNotFoundError } from '../protocol/provenance.errors';
+import { ServerMessages } from '../protocol/provenance.messages';
+import type { EscalationRecord } from '../protocol/gateway.types';
+import { toWireEscalationRecord, toWireResponse } from '../protocol/wire';
+import { ApiKeyGuard, scopeOf } from './auth.guard';
+import type { ApiKeyScope } from './api-keys';
+import { readJsonBody } from './body';
+import { WireHttpError } from './errors';
+import { WireExceptionFilter } from './exception-filter';
+import { GATEWAY_SERVER_OPTIONS } from './module-definition';
 import {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_WAIT_MS,
   type ProvenanceGatewayServerOptions,
-} from './gateway-server.options';
-import { WireReply, rawResponse } from './gateway-server.reply';
-import { GatewayServerTenants, type Tenant } from './gateway-server.tenants';
-import { parseDecideBody, queryInteger } from './gateway-server.validation';
+} from './options';
+import { WireReply, rawResponse } from './reply';
+import { GatewayServerTenants, type Tenant } from './tenants';
+import { parseDecideBody, queryInteger } from './validation';
 
 type Query = Record<string, unknown>;
 

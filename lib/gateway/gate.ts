@@ -11,11 +11,11 @@ import {
   tap,
   throwError,
 } from 'rxjs';
-import type { ExecutionResult } from '../common/execution-result';
-import { PolicyBlockedError, ProvenanceError } from '../common/provenance.errors';
+import type { ExecutionResult } from '../protocol/execution-result';
+import { PolicyBlockedError, ProvenanceError } from '../protocol/provenance.errors';
 // Types only: lib/gateway imports this file at run time (gateway.guard), so a
 // value import back would be a cycle.
-import type { GateCall } from '../gateway/provenance.gateway';
+import type { GateCall } from './provenance.gateway';
 import { SessionContext } from '../session/session.context';
 
 /** The one thing a guarded call needs of a gateway: its single decision path. */

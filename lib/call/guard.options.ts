@@ -1,4 +1,4 @@
-import type { Decision } from '../common/decision';
+import type { Decision } from '../protocol/decision';
 
 /** Options of `gateway.guard(action, options)`: the ones that make sense on any function. */
 export interface GuardOptions {

@@ -1,13 +1,5 @@
-import { isDecision } from '../../common/decision';
-import type {
-  EscalationOutcome,
-  EscalationRecord,
-  EscalationStatus,
-  GatewayRequest,
-  GatewayResponse,
-  ReviewOutcome,
-  ReviewVerdict,
-} from '../gateway-transport';
+import { isDecision } from './decision';
+import type { EscalationOutcome, EscalationRecord, EscalationStatus, GatewayRequest, GatewayResponse, ReviewOutcome, ReviewVerdict } from './gateway.types';
 
 /*
  * The wire format of PROTOCOL.md (snake_case JSON) and its mapping to the

@@ -6,11 +6,11 @@ import {
 } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
 import { Observable, finalize } from 'rxjs';
-import { ProvenanceConfigError } from '../common/provenance.errors';
-import { Messages } from '../common/provenance.messages';
+import { ProvenanceConfigError } from '../protocol/provenance.errors';
+import { Messages } from '../protocol/provenance.messages';
 import type { ProvenanceGateway } from '../gateway/provenance.gateway';
-import { isValidSessionId, newSessionId } from '../gateway/provenance-client.options-resolver';
-import { SessionContext } from './session.context';
+import { isValidSessionId, newSessionId } from '../protocol/session-id';
+import { SessionContext } from '../session/session.context';
 
 export const DEFAULT_SESSION_HEADER = 'X-Provenance-Session';
 

@@ -1,8 +1,8 @@
-import type { GatewayRequest, ReviewVerdict } from '../transport/gateway-transport';
-import type { Decision } from '../common/decision';
-import type { WireExecuteRequest } from '../transport/http/wire';
-import { ServerMessages } from '../common/provenance.messages';
-import { WireHttpError, type ValidationIssue } from './gateway-server.errors';
+import type { GatewayRequest, ReviewVerdict } from '../protocol/gateway.types';
+import type { Decision } from '../protocol/decision';
+import type { WireExecuteRequest } from '../protocol/wire';
+import { ServerMessages } from '../protocol/provenance.messages';
+import { WireHttpError, type ValidationIssue } from './errors';
 
 /*
  * The request schemas of the reference server (FastAPI + pydantic v2), with

@@ -15,23 +15,14 @@ import {
   throwError,
   timer,
 } from 'rxjs';
-import { Messages } from '../../common/provenance.messages';
+import { Messages } from '../../protocol/provenance.messages';
 import {
   EscalationNotFoundError,
   GatewayError,
   ProvenanceConfigError,
-} from '../../common/provenance.errors';
-import {
-  GatewayTransport,
-  type EscalationRecord,
-  type EscalationTicket,
-  type GatewayEvent,
-  type GatewayRequest,
-  type GatewayResponse,
-  type ReviewInput,
-  type ReviewOutcome,
-  type ReviewVerdict,
-} from '../gateway-transport';
+} from '../../protocol/provenance.errors';
+import { GatewayTransport } from '../gateway-transport';
+import { type EscalationRecord, type EscalationTicket, type GatewayEvent, type GatewayRequest, type GatewayResponse, type ReviewInput, type ReviewOutcome, type ReviewVerdict } from '../../protocol/gateway.types';
 import {
   type ExchangeContext,
   escalationWaitError,
@@ -39,7 +30,7 @@ import {
   protocolError,
   statusError,
   timeoutError,
-} from './http-gateway.errors';
+} from './http.errors';
 import {
   WireFormatError,
   escalationOutcomeOf,
@@ -49,7 +40,7 @@ import {
   fromWireResponse,
   toWireDecideRequest,
   toWireRequest,
-} from './wire';
+} from '../../protocol/wire';
 
 export interface HttpGatewayTransportOptions {
   /** Base URL of the gateway, e.g. `http://localhost:4587`. http or https only. */

@@ -1,4 +1,4 @@
-import { ServerMessages } from '../common/provenance.messages';
+import { ServerMessages } from '../protocol/provenance.messages';
 
 /** One item of a FastAPI (pydantic v2) validation error. */
 export interface ValidationIssue {

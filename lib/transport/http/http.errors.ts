@@ -1,4 +1,4 @@
-import { GatewayError } from '../../common/provenance.errors';
+import { GatewayError } from '../../protocol/provenance.errors';
 
 /*
  * How an HTTP exchange with the gateway maps to a GatewayError. Only

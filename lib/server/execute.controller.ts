@@ -1,21 +1,21 @@
 import { Controller, Inject, Logger, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
-import { Decision } from '../common/decision';
-import { InvalidParametersError, ProvenanceError } from '../common/provenance.errors';
-import { ServerMessages } from '../common/provenance.messages';
+import { Decision } from '../protocol/decision';
+import { InvalidParametersError, ProvenanceError } from '../protocol/provenance.errors';
+import { ServerMessages } from '../protocol/provenance.messages';
 import { AuditStoreError } from '../engine/audit/audit.errors';
-import { toWireResponse, type WireEscalationAccepted } from '../transport/http/wire';
-import { ApiKeyGuard, scopeOf } from './gateway-server.auth.guard';
-import { readJsonBody } from './gateway-server.body';
-import { WireHttpError } from './gateway-server.errors';
-import { WireExceptionFilter } from './gateway-server.exception-filter';
-import { GATEWAY_SERVER_OPTIONS } from './gateway-server.module-definition';
+import { toWireResponse, type WireEscalationAccepted } from '../protocol/wire';
+import { ApiKeyGuard, scopeOf } from './auth.guard';
+import { readJsonBody } from './body';
+import { WireHttpError } from './errors';
+import { WireExceptionFilter } from './exception-filter';
+import { GATEWAY_SERVER_OPTIONS } from './module-definition';
 import {
   DEFAULT_MAX_BODY_BYTES,
   type ProvenanceGatewayServerOptions,
-} from './gateway-server.options';
-import { WireReply } from './gateway-server.reply';
-import { GatewayServerTenants } from './gateway-server.tenants';
-import { parseExecuteBody } from './gateway-server.validation';
+} from './options';
+import { WireReply } from './reply';
+import { GatewayServerTenants } from './tenants';
+import { parseExecuteBody } from './validation';
 
 const RESPOND_ASYNC = /(?:^|[\s,;])respond-async(?:$|[\s,;=])/i;
 

@@ -1,31 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { Decision } from '../common/decision';
+import { Decision } from '../protocol/decision';
 import {
   EscalationError,
   InvalidParametersError,
   ProvenanceError,
-} from '../common/provenance.errors';
-import type {
-  EscalationRecord,
-  EscalationTicket,
-  GatewayRequest,
-  GatewayResponse,
-  ReviewInput,
-  ReviewOutcome,
-  ReviewVerdict,
-} from '../transport/gateway-transport';
+} from '../protocol/provenance.errors';
+import type { EscalationRecord, EscalationTicket, GatewayRequest, GatewayResponse, ReviewInput, ReviewOutcome, ReviewVerdict } from '../protocol/gateway.types';
 import type { AuditVerification } from './audit/audit-chain';
 import type { AuditEventInput } from './audit/audit-event';
 import type { AuditLog } from './audit/audit-log';
 import { CanonicalJsonError } from './audit/audit.errors';
-import { canonicalMemberJson, quote, sha256Hex } from './audit/canonical-json';
+import { canonicalMemberJson, quote, sha256Hex } from '../protocol/canonical-json';
 import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
 import { EscalationHolds, validateTimeout, type HoldOutcome } from './escalation/escalation-holds';
 import type {
   EmbeddedGatewayOptions,
   EscalationLifecycleListener,
   ExecuteHooks,
-} from './embedded-gateway.types';
+} from './provenance-engine.types';
 import type { CompiledPolicy } from './policy/policy.types';
 
 interface IdempotencyEntry {

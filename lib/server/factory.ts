@@ -1,12 +1,12 @@
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
-import { WireExceptionFilter } from './gateway-server.exception-filter';
-import { ProvenanceGatewayServerModule } from './gateway-server.module';
+import { WireExceptionFilter } from './exception-filter';
+import { ProvenanceGatewayServerModule } from './module';
 import {
   DEFAULT_MAX_BODY_BYTES,
   type ProvenanceGatewayServerOptions,
-} from './gateway-server.options';
-import { WireReply } from './gateway-server.reply';
+} from './options';
+import { WireReply } from './reply';
 
 export interface CreateGatewayServerOptions {
   /** `express` (default, @nestjs/platform-express) or `fastify` (@nestjs/platform-fastify). */

@@ -1,8 +1,8 @@
-import { isDecision } from '../common/decision';
-import { ProvenanceConfigError } from '../common/provenance.errors';
-import { GuardedMessages } from '../common/provenance.messages';
-import { isValidSessionId } from '../gateway/provenance-client.options-resolver';
-import type { GuardedOptions } from './guarded.options';
+import { isDecision } from '../protocol/decision';
+import { ProvenanceConfigError } from '../protocol/provenance.errors';
+import { GuardedMessages } from '../protocol/provenance.messages';
+import { isValidSessionId } from '../protocol/session-id';
+import type { GuardedOptions } from './guard.options';
 
 const KNOWN = new Set(['params', 'sessionId', 'decision', 'raiseOnBlock', 'returns']);
 

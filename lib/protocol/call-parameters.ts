@@ -1,5 +1,5 @@
-import { InvalidParametersError } from '../common/provenance.errors';
-import { Messages } from '../common/provenance.messages';
+import { InvalidParametersError } from './provenance.errors';
+import { Messages } from './provenance.messages';
 
 /** Deeper than this is refused: no tool call needs it, and a recursive walk must never blow the stack. */
 export const MAX_PARAMETER_DEPTH = 100;

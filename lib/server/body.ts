@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { ServerMessages } from '../common/provenance.messages';
-import { WireHttpError } from './gateway-server.errors';
+import { ServerMessages } from '../protocol/provenance.messages';
+import { WireHttpError } from './errors';
 
 /**
  * The JSON body of a request, read by the server itself under its own size

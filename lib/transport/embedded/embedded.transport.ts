@@ -1,24 +1,17 @@
 import { Observable } from 'rxjs';
-import { GatewayError, ProvenanceError } from '../../common/provenance.errors';
+import { GatewayError, ProvenanceError } from '../../protocol/provenance.errors';
 import { AuditLog } from '../../engine/audit/audit-log';
 import { AuditStoreError } from '../../engine/audit/audit.errors';
 import { FileAuditStore } from '../../engine/audit/audit-log.file-store';
 import { MemoryAuditStore } from '../../engine/audit/audit-log.memory-store';
-import { EmbeddedGateway } from '../../engine/embedded-gateway';
+import { EmbeddedGateway } from '../../engine/provenance-engine';
 import { PolicyMessages } from '../../engine/engine.messages';
 import { compilePolicy } from '../../engine/policy/policy.compiler';
 import { PolicyValidationError } from '../../engine/policy/policy.errors';
 import type { CompiledPolicy, PolicyDocument } from '../../engine/policy/policy.types';
 import type { ResolvedClientOptions } from '../../gateway/provenance-client.options';
-import {
-  GatewayTransport,
-  type EscalationRecord,
-  type GatewayEvent,
-  type GatewayRequest,
-  type ReviewInput,
-  type ReviewOutcome,
-  type ReviewVerdict,
-} from '../gateway-transport';
+import { GatewayTransport } from '../gateway-transport';
+import { type EscalationRecord, type GatewayEvent, type GatewayRequest, type ReviewInput, type ReviewOutcome, type ReviewVerdict } from '../../protocol/gateway.types';
 
 export const EMBEDDED_TARGET = 'embedded gateway';
 

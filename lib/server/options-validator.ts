@@ -1,6 +1,6 @@
-import { ProvenanceConfigError } from '../common/provenance.errors';
-import { ServerMessages } from '../common/provenance.messages';
-import type { ProvenanceGatewayServerOptions } from './gateway-server.options';
+import { ProvenanceConfigError } from '../protocol/provenance.errors';
+import { ServerMessages } from '../protocol/provenance.messages';
+import type { ProvenanceGatewayServerOptions } from './options';
 
 const KNOWN = ['keys', 'escalationTimeoutMs', 'audit', 'maxBodyBytes', 'maxWaitMs', 'logger'];
 

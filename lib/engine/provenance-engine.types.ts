@@ -1,4 +1,4 @@
-import type { EscalationTicket } from '../transport/gateway-transport';
+import type { EscalationTicket } from '../protocol/gateway.types';
 import type { AuditLog } from './audit/audit-log';
 import type { HoldEvent } from './escalation/escalation-holds';
 import type { CompiledPolicy } from './policy/policy.types';

@@ -1,19 +1,14 @@
 import * as path from 'node:path';
-import { ProvenanceConfigError } from '../common/provenance.errors';
-import { ServerMessages } from '../common/provenance.messages';
+import { ProvenanceConfigError } from '../protocol/provenance.errors';
+import { ServerMessages } from '../protocol/provenance.messages';
 import { AuditLog } from '../engine/audit/audit-log';
 import { FileAuditStore } from '../engine/audit/audit-log.file-store';
 import { MemoryAuditStore } from '../engine/audit/audit-log.memory-store';
-import { EmbeddedGateway } from '../engine/embedded-gateway';
+import { EmbeddedGateway } from '../engine/provenance-engine';
 import { compilePolicy } from '../engine/policy/policy.compiler';
 import type { CompiledPolicy } from '../engine/policy/policy.types';
-import type {
-  EscalationRecord,
-  EscalationTicket,
-  GatewayRequest,
-  GatewayResponse,
-} from '../transport/gateway-transport';
-import { DEFAULT_AUDIT_DIR, type ProvenanceGatewayServerOptions } from './gateway-server.options';
+import type { EscalationRecord, EscalationTicket, GatewayRequest, GatewayResponse } from '../protocol/gateway.types';
+import { DEFAULT_AUDIT_DIR, type ProvenanceGatewayServerOptions } from './options';
 
 /** Tenant ids become file names: no separators, no dot-only names. */
 const TENANT_ID = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ProvenanceConfigError } from '../common/provenance.errors';
-import { ServerMessages } from '../common/provenance.messages';
-import type { GatewayServerApiKey } from './gateway-server.options';
+import { ProvenanceConfigError } from '../protocol/provenance.errors';
+import { ServerMessages } from '../protocol/provenance.messages';
+import type { GatewayServerApiKey } from './options';
 
 /** `pk_<env>_<body>`: env is alphanumeric, the body url-safe base64, at least 8 characters. */
 const KEY_PATTERN = /^pk_([A-Za-z0-9]+)_([A-Za-z0-9_-]{8,})$/;

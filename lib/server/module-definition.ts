@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { ProvenanceGatewayServerOptions } from './gateway-server.options';
+import type { ProvenanceGatewayServerOptions } from './options';
 
 export const {
   ConfigurableModuleClass: GatewayServerConfigurableModule,

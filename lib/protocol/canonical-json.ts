@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
-import { AuditMessages } from '../engine.messages';
-import { CanonicalJsonError } from './audit.errors';
+import { AuditMessages } from '../engine/engine.messages';
+import { CanonicalJsonError } from '../engine/audit/audit.errors';
 
 /**
  * Containers nested deeper than this are refused. Python's own `json` module

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { ServerMessages } from '../common/provenance.messages';
-import { ApiKeyRing, type ApiKeyScope } from './gateway-server.api-keys';
-import { API_KEY_HEADER, API_KEY_SCOPE } from './gateway-server.constants';
-import { WireHttpError } from './gateway-server.errors';
+import { ServerMessages } from '../protocol/provenance.messages';
+import { ApiKeyRing, type ApiKeyScope } from './api-keys';
+import { API_KEY_HEADER, API_KEY_SCOPE } from './constants';
+import { WireHttpError } from './errors';
 
 type ScopedRequest = { headers: Record<string, unknown>; [API_KEY_SCOPE]?: ApiKeyScope };
 
