@@ -79,8 +79,18 @@ export type {
   ReviewOutcome,
   ReviewVerdict,
 } from './protocol/gateway.types';
-export { HttpGatewayTransport } from './transport/http/http.transport';
+export { HttpTransport } from './transport/http/http.transport';
 
 // The engine (plain TypeScript): policy, canonical JSON, audit log and stores, escalation holds
 export * from './engine';
-export { EmbeddedGatewayTransport } from './transport/embedded/embedded.transport';
+export { EmbeddedTransport } from './transport/embedded/embedded.transport';
+
+// Names of 0.1, kept for one minor version.
+export {
+  /** @deprecated since 0.2: use `HttpTransport`. */
+  HttpTransport as HttpGatewayTransport,
+} from './transport/http/http.transport';
+export {
+  /** @deprecated since 0.2: use `EmbeddedTransport`. */
+  EmbeddedTransport as EmbeddedGatewayTransport,
+} from './transport/embedded/embedded.transport';

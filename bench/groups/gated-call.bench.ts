@@ -12,7 +12,7 @@ import { ALLOWED_PAYMENT, samplePolicy } from '../sample.workload';
 /**
  * The whole embedded path of one call: `gateway.execute` → decide$ (option
  * checks, parameter normalisation, session choice) → embedded transport →
- * EmbeddedGateway (fingerprint, evaluatePolicy, audit append with hash chain,
+ * ProvenanceEngine (fingerprint, evaluatePolicy, audit append with hash chain,
  * store write, group commit) → ExecutionResult, recorded in the worker's session.
  * Each worker runs inside `runInSession`, renewed every 1 000 calls.
  */

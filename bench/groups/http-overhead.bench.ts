@@ -11,7 +11,7 @@ import { ALLOWED_PAYMENT } from '../sample.workload';
 
 /**
  * The same gated call two ways against the same gateway server (another
- * process): through ProvenanceModule (HttpGatewayTransport over @nestjs/axios)
+ * process): through ProvenanceModule (HttpTransport over @nestjs/axios)
  * and as a bare keep-alive POST of the same body with node:http, whose answer
  * is read and JSON-parsed. The difference is what the module adds on the client.
  * Rounds alternate module and raw, so drift of the machine hits both alike.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   AuditLog,
-  EmbeddedGateway,
+  ProvenanceEngine,
   EscalationHolds,
   compilePolicy,
   payloadHash,
@@ -66,7 +66,7 @@ function ticket(i: number) {
 
 /** One embedded gateway, memory audit log: a decided call (its audit event) and a held escalated call. */
 async function embeddedGateway(): Promise<{ auditEvent: number; heldCall: number }> {
-  const gateway = new EmbeddedGateway({
+  const gateway = new ProvenanceEngine({
     policy: compilePolicy(samplePolicy().document),
     audit: new AuditLog(),
   });
@@ -195,7 +195,7 @@ export async function run(_budget: Budget): Promise<GroupReport> {
     figure(
       GROUP,
       'escalation.embedded',
-      'held escalated call, EmbeddedGateway (incl. its audit event)',
+      'held escalated call, ProvenanceEngine (incl. its audit event)',
       embedded.heldCall,
       'B',
     ),

@@ -46,9 +46,13 @@ export {
   type HoldStatus,
   type HoldTicket,
 } from './escalation/escalation-holds';
-export { EmbeddedGateway } from './provenance-engine';
+export { ProvenanceEngine } from './provenance-engine';
+/** @deprecated since 0.2: the in-process engine is `ProvenanceEngine`. */
+export { ProvenanceEngine as EmbeddedGateway } from './provenance-engine';
 export type {
-  EmbeddedGatewayOptions,
+  ProvenanceEngineOptions,
+  /** @deprecated since 0.2: use `ProvenanceEngineOptions`. */
+  ProvenanceEngineOptions as EmbeddedGatewayOptions,
   EscalationLifecycleEvent,
   EscalationLifecycleListener,
   ExecuteHooks,

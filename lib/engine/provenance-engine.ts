@@ -14,7 +14,7 @@ import { canonicalMemberJson, quote, sha256Hex } from '../protocol/canonical-jso
 import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
 import { EscalationHolds, validateTimeout, type HoldOutcome } from './escalation/escalation-holds';
 import type {
-  EmbeddedGatewayOptions,
+  ProvenanceEngineOptions,
   EscalationLifecycleListener,
   ExecuteHooks,
 } from './provenance-engine.types';
@@ -35,7 +35,7 @@ interface IdempotencyEntry {
  * returned; if the log cannot be written, `execute` rejects and the call must
  * not run (fail closed), even after a human approved it.
  */
-export class EmbeddedGateway {
+export class ProvenanceEngine {
   readonly tenantId: string;
   private readonly policy: CompiledPolicy;
   private readonly audit: AuditLog;
@@ -46,7 +46,7 @@ export class EmbeddedGateway {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | null = null;
 
-  constructor(options: EmbeddedGatewayOptions) {
+  constructor(options: ProvenanceEngineOptions) {
     this.policy = options.policy;
     this.audit = options.audit;
     this.timeoutMs = options.escalationTimeoutMs ?? 60_000;

@@ -3,7 +3,7 @@ import type { AuditLog } from './audit/audit-log';
 import type { HoldEvent } from './escalation/escalation-holds';
 import type { CompiledPolicy } from './policy/policy.types';
 
-export interface EmbeddedGatewayOptions {
+export interface ProvenanceEngineOptions {
   policy: CompiledPolicy;
   /** Where decisions are recorded. The gateway closes it on close(). */
   audit: AuditLog;

@@ -15,7 +15,7 @@ import { ProvenanceConfigError, ProvenanceError } from '../protocol/provenance.e
 import { ReviewerMessages } from '../protocol/provenance.messages';
 import type { ProvenanceGateway } from '../gateway/provenance.gateway';
 import type { EscalationRecord, ReviewInput, ReviewOutcome, ReviewVerdict } from '../protocol/gateway.types';
-import { EmbeddedGatewayTransport } from '../transport/embedded/embedded.transport';
+import { EmbeddedTransport } from '../transport/embedded/embedded.transport';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import { escalationsWithPending$ } from './escalation.streams';
 
@@ -148,7 +148,7 @@ export class ProvenanceReviewer {
 
   private watchPending(): Observable<EscalationRecord[]> {
     const transport = this.gateway.gatewayTransport;
-    if (transport instanceof EmbeddedGatewayTransport) {
+    if (transport instanceof EmbeddedTransport) {
       const embedded = transport.gateway;
       return new Observable<EscalationRecord[]>((subscriber) => {
         // The holds call listeners after their map changed, so pending() is already up to date.

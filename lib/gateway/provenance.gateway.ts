@@ -25,7 +25,7 @@ import type { GuardOptions } from '../call/guard.options';
 import type { GatewayTransport } from '../transport/gateway-transport';
 import type { EscalationRecord, EscalationTicket, GatewayRequest, GatewayResponse } from '../protocol/gateway.types';
 import type { AuditLog } from '../engine/audit/audit-log';
-import { EmbeddedGatewayTransport } from '../transport/embedded/embedded.transport';
+import { EmbeddedTransport } from '../transport/embedded/embedded.transport';
 import { normalizeParameters } from '../protocol/call-parameters';
 import { GatewayRegistry } from './gateway.registry';
 import { ProvenanceClient } from './provenance.client';
@@ -60,7 +60,7 @@ export class ProvenanceGateway implements SessionGateway {
   private closed = false;
   private closing: Promise<void> | null = null;
   /** Set when decisions come from the in-process gateway, which also keeps the escalation list. */
-  private readonly embedded: EmbeddedGatewayTransport | null;
+  private readonly embedded: EmbeddedTransport | null;
   private detachEngine: (() => void) | null = null;
 
   /**
@@ -77,7 +77,7 @@ export class ProvenanceGateway implements SessionGateway {
     // The embedded gateway knows every escalation's whole life, including
     // calls whose caller stopped waiting and holds ended by shutdown, so its
     // lifecycle feeds escalations$. A remote gateway is only seen per call.
-    this.embedded = this.transport instanceof EmbeddedGatewayTransport ? this.transport : null;
+    this.embedded = this.transport instanceof EmbeddedTransport ? this.transport : null;
     if (this.embedded !== null) {
       this.detachEngine = this.embedded.gateway.onEscalation((event) =>
         this.publish(escalationEventFromRecord(event.type, event.record)),

@@ -1,5 +1,5 @@
 import type { GatewayTransport } from '../transport/gateway-transport';
-import { HttpGatewayTransport } from '../transport/http/http.transport';
+import { HttpTransport } from '../transport/http/http.transport';
 import { createEmbeddedTransport } from '../transport/embedded/embedded.transport';
 import type { ProvenanceClientDeps, ResolvedClientOptions } from './provenance-client.options';
 
@@ -8,7 +8,7 @@ export function createTransport(
   deps: ProvenanceClientDeps,
 ): GatewayTransport {
   if (options.mode === 'http') {
-    return new HttpGatewayTransport({
+    return new HttpTransport({
       gatewayUrl: options.gatewayUrl as string,
       apiKey: options.apiKey as string,
       timeout: options.timeout,

@@ -4,7 +4,7 @@ import { ServerMessages } from '../protocol/provenance.messages';
 import { AuditLog } from '../engine/audit/audit-log';
 import { FileAuditStore } from '../engine/audit/audit-log.file-store';
 import { MemoryAuditStore } from '../engine/audit/audit-log.memory-store';
-import { EmbeddedGateway } from '../engine/provenance-engine';
+import { ProvenanceEngine } from '../engine/provenance-engine';
 import { compilePolicy } from '../engine/policy/policy.compiler';
 import type { CompiledPolicy } from '../engine/policy/policy.types';
 import type { EscalationRecord, EscalationTicket, GatewayRequest, GatewayResponse } from '../protocol/gateway.types';
@@ -17,7 +17,7 @@ const KEEP_ENDED = 10_000;
 
 export interface Tenant {
   readonly id: string;
-  readonly gateway: EmbeddedGateway;
+  readonly gateway: ProvenanceEngine;
   readonly audit: AuditLog;
 }
 
@@ -85,7 +85,7 @@ export class GatewayServerTenants {
               { durable: audit.durable ?? true },
             );
       const log = new AuditLog({ store });
-      const gateway = new EmbeddedGateway({
+      const gateway = new ProvenanceEngine({
         policy,
         audit: log,
         escalationTimeoutMs: options.escalationTimeoutMs,

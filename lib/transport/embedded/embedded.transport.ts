@@ -4,7 +4,7 @@ import { AuditLog } from '../../engine/audit/audit-log';
 import { AuditStoreError } from '../../engine/audit/audit.errors';
 import { FileAuditStore } from '../../engine/audit/audit-log.file-store';
 import { MemoryAuditStore } from '../../engine/audit/audit-log.memory-store';
-import { EmbeddedGateway } from '../../engine/provenance-engine';
+import { ProvenanceEngine } from '../../engine/provenance-engine';
 import { PolicyMessages } from '../../engine/engine.messages';
 import { compilePolicy } from '../../engine/policy/policy.compiler';
 import { PolicyValidationError } from '../../engine/policy/policy.errors';
@@ -20,13 +20,13 @@ export const EMBEDDED_TARGET = 'embedded gateway';
  * is announced at once (`escalated`), then the call waits for the hold to end.
  * Unsubscribing stops waiting; the hold stays for a human and ends as usual.
  */
-export class EmbeddedGatewayTransport extends GatewayTransport {
+export class EmbeddedTransport extends GatewayTransport {
   readonly kind = 'embedded' as const;
   readonly target = EMBEDDED_TARGET;
   private closing: Promise<void> | null = null;
 
   constructor(
-    readonly gateway: EmbeddedGateway,
+    readonly gateway: ProvenanceEngine,
     /** The gateway's audit log, for listing and verification. */
     readonly audit: AuditLog,
   ) {
@@ -99,7 +99,7 @@ function isCompiled(policy: unknown): policy is CompiledPolicy {
 }
 
 /** Builds the embedded gateway from resolved options. The policy is compiled here, so a bad one fails at start-up. */
-export function createEmbeddedTransport(options: ResolvedClientOptions): EmbeddedGatewayTransport {
+export function createEmbeddedTransport(options: ResolvedClientOptions): EmbeddedTransport {
   const policy = options.policy as string | PolicyDocument | CompiledPolicy;
   const compiled = isCompiled(policy) ? policy : compilePolicy(policy);
   // A policy document may be empty, but a gate built on one lets everything
@@ -120,11 +120,11 @@ export function createEmbeddedTransport(options: ResolvedClientOptions): Embedde
         ? new FileAuditStore(path, { durable })
         : kind;
   const audit = new AuditLog({ store });
-  const gateway = new EmbeddedGateway({
+  const gateway = new ProvenanceEngine({
     policy: compiled,
     audit,
     escalationTimeoutMs: options.escalationTimeout,
     tenantId: options.tenantId,
   });
-  return new EmbeddedGatewayTransport(gateway, audit);
+  return new EmbeddedTransport(gateway, audit);
 }

@@ -42,7 +42,7 @@ import {
   toWireRequest,
 } from '../../protocol/wire';
 
-export interface HttpGatewayTransportOptions {
+export interface HttpTransportOptions {
   /** Base URL of the gateway, e.g. `http://localhost:4587`. http or https only. */
   gatewayUrl: string;
   apiKey: string;
@@ -83,7 +83,7 @@ interface RawResponse {
  * through `exchange()`, which owns the API key header, keep-alive agents, the
  * timeout and the mapping of failures to GatewayError.
  */
-export class HttpGatewayTransport extends GatewayTransport {
+export class HttpTransport extends GatewayTransport {
   readonly kind = 'http' as const;
   readonly target: string;
 
@@ -101,7 +101,7 @@ export class HttpGatewayTransport extends GatewayTransport {
   private readonly httpsAgent: https.Agent;
   private closed = false;
 
-  constructor(options: HttpGatewayTransportOptions) {
+  constructor(options: HttpTransportOptions) {
     super();
     const url = parseGatewayUrl(options.gatewayUrl);
     if (typeof options.apiKey !== 'string' || options.apiKey === '') {

@@ -11,7 +11,7 @@ import {
   ProvenanceConfigError,
 } from '../../../lib/protocol/provenance.errors';
 import type { GatewayEvent, GatewayRequest } from '../../../lib/protocol/gateway.types';
-import { HttpGatewayTransport } from '../../../lib/transport/http/http.transport';
+import { HttpTransport } from '../../../lib/transport/http/http.transport';
 import {
   type ReferenceGateway,
   startReferenceGateway,
@@ -39,14 +39,14 @@ async function failure(promise: Promise<unknown>): Promise<GatewayError> {
   throw new Error('expected the call to fail');
 }
 
-describe('HttpGatewayTransport against a reference gateway', () => {
+describe('HttpTransport against a reference gateway', () => {
   let gateway: ReferenceGateway;
-  const transports: HttpGatewayTransport[] = [];
+  const transports: HttpTransport[] = [];
 
   const transport = (
-    options: Partial<ConstructorParameters<typeof HttpGatewayTransport>[0]> = {},
-  ): HttpGatewayTransport => {
-    const created = new HttpGatewayTransport({
+    options: Partial<ConstructorParameters<typeof HttpTransport>[0]> = {},
+  ): HttpTransport => {
+    const created = new HttpTransport({
       gatewayUrl: gateway.url,
       apiKey: gateway.apiKey,
       timeout: 5_000,
@@ -55,7 +55,7 @@ describe('HttpGatewayTransport against a reference gateway', () => {
     transports.push(created);
     return created;
   };
-  const run = (t: HttpGatewayTransport, req: GatewayRequest = request()): Promise<GatewayEvent[]> =>
+  const run = (t: HttpTransport, req: GatewayRequest = request()): Promise<GatewayEvent[]> =>
     lastValueFrom(t.execute(req).pipe(toArray()));
 
   beforeEach(async () => {
@@ -585,22 +585,22 @@ describe('HttpGatewayTransport against a reference gateway', () => {
       'rejects gatewayUrl %p',
       (gatewayUrl) => {
         expect(
-          () => new HttpGatewayTransport({ gatewayUrl, apiKey: 'pk_test_x', timeout: 1000 }),
+          () => new HttpTransport({ gatewayUrl, apiKey: 'pk_test_x', timeout: 1000 }),
         ).toThrow(ProvenanceConfigError);
       },
     );
 
     it('rejects a missing key and a bad timeout', () => {
       expect(
-        () => new HttpGatewayTransport({ gatewayUrl: 'http://g', apiKey: '', timeout: 1000 }),
+        () => new HttpTransport({ gatewayUrl: 'http://g', apiKey: '', timeout: 1000 }),
       ).toThrow(/apiKey/);
       expect(
-        () => new HttpGatewayTransport({ gatewayUrl: 'http://g', apiKey: 'k', timeout: 0 }),
+        () => new HttpTransport({ gatewayUrl: 'http://g', apiKey: 'k', timeout: 0 }),
       ).toThrow(/timeout/);
     });
 
     it('target names the gateway without credentials or a trailing slash', async () => {
-      const t = new HttpGatewayTransport({
+      const t = new HttpTransport({
         gatewayUrl: 'https://user:pw@gw.example:8443/base/',
         apiKey: 'k',
         timeout: 1000,
@@ -615,7 +615,7 @@ describe('HttpGatewayTransport against a reference gateway', () => {
     const scenarios: Array<
       [
         string,
-        (g: ReferenceGateway) => Partial<ConstructorParameters<typeof HttpGatewayTransport>[0]>,
+        (g: ReferenceGateway) => Partial<ConstructorParameters<typeof HttpTransport>[0]>,
       ]
     > = [
       ['401', () => ({ apiKey: 'pk_test_notTheRightKeyButStillSecret000000000000000' })],

@@ -7,7 +7,7 @@ import {
   InvalidParametersError,
 } from '../../../lib/protocol/provenance.errors';
 import { AuditLog } from '../../../lib/engine/audit/audit-log';
-import { EmbeddedGateway } from '../../../lib/engine/provenance-engine';
+import { ProvenanceEngine } from '../../../lib/engine/provenance-engine';
 import type { EscalationLifecycleEvent } from '../../../lib/engine/provenance-engine.types';
 import { compilePolicy } from '../../../lib/engine/policy';
 import type { EscalationTicket, GatewayRequest } from '../../../lib/protocol/gateway.types';
@@ -37,15 +37,15 @@ const request = (over: Partial<GatewayRequest> = {}): GatewayRequest => ({
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-describe('EmbeddedGateway', () => {
+describe('ProvenanceEngine', () => {
   let dir: string;
   let audit: AuditLog;
-  let gateway: EmbeddedGateway;
+  let gateway: ProvenanceEngine;
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'embedded-gateway-'));
     audit = await AuditLog.openFile(path.join(dir, 'audit.jsonl'), { durable: false });
-    gateway = new EmbeddedGateway({ policy, audit, escalationTimeoutMs: 60_000 });
+    gateway = new ProvenanceEngine({ policy, audit, escalationTimeoutMs: 60_000 });
   });
 
   afterEach(async () => {
@@ -171,7 +171,7 @@ describe('EmbeddedGateway', () => {
   });
 
   it('BLOCKs an escalation nobody decides in time', async () => {
-    const quick = new EmbeddedGateway({
+    const quick = new ProvenanceEngine({
       policy,
       audit: new AuditLog(),
       escalationTimeoutMs: 30,
