@@ -1,0 +1,87 @@
+/**
+ * The layers of lib/, bottom to top, and what each may import inside lib/.
+ * Node builtins and npm packages are not restricted here, except that the
+ * protocol and the engine must not import @nestjs/* or rxjs.
+ * Files directly in lib/ (index.ts) may import anything.
+ *
+ * `npm run lint` runs this: `depcruise lib --config .dependency-cruiser.cjs`.
+ */
+const LAYERS = {
+  protocol: [],
+  engine: ['protocol'],
+  transport: ['protocol', 'engine'],
+  session: ['protocol'],
+  call: ['protocol'],
+  gateway: ['protocol', 'engine', 'transport', 'session', 'call'],
+  escalation: ['protocol', 'engine', 'transport', 'session', 'gateway'],
+  guarded: ['protocol', 'call', 'session', 'gateway'],
+  module: [
+    'protocol',
+    'engine',
+    'transport',
+    'session',
+    'call',
+    'gateway',
+    'escalation',
+    'guarded',
+  ],
+  server: ['protocol', 'engine', 'transport'],
+  cli: ['protocol', 'engine'],
+};
+
+const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => {
+  const may = [layer, ...allowed].map((l) => `lib/${l}/`);
+  const list = may.length > 1 ? `${may.slice(0, -1).join(', ')} and ${may.at(-1)}` : may[0];
+  return {
+    name: `layer-${layer}`,
+    severity: 'error',
+    comment:
+      `Upward or sideways import: inside lib/, lib/${layer}/ may import only ${list}` +
+      ' (never lib/index.ts). The layers and what each may import are in .dependency-cruiser.cjs.',
+    from: { path: `^lib/${layer}/` },
+    to: { path: '^lib/', pathNot: `^lib/(${[layer, ...allowed].join('|')})/` },
+  };
+});
+
+module.exports = {
+  forbidden: [
+    ...layerRules,
+    {
+      name: 'protocol-engine-no-nest-no-rxjs',
+      severity: 'error',
+      comment:
+        'lib/protocol/ and lib/engine/ must not import @nestjs/* or rxjs: the engine runs ' +
+        'without Nest (the CLI, the server core, plain Node).',
+      from: { path: '^lib/(protocol|engine)/' },
+      to: { path: '(^|/)node_modules/(@nestjs/|rxjs/)|^(@nestjs/|rxjs$|rxjs/)' },
+    },
+    {
+      name: 'no-unknown-layer',
+      severity: 'error',
+      comment:
+        `A folder of lib/ that is not one of the layers (${Object.keys(LAYERS).join(', ')}): ` +
+        'add it to LAYERS in .dependency-cruiser.cjs, in its place in the order.',
+      from: { path: '^lib/[^/]+/', pathNot: `^lib/(${Object.keys(LAYERS).join('|')})/` },
+      to: { path: '^lib/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment:
+        'An import cycle inside lib/ (type-only imports count too): there must be none. ' +
+        'Move the shared piece down a layer, or invert the dependency.',
+      from: { path: '^lib/' },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // `import type` and type-only re-exports are dependencies too.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
+  },
+};
