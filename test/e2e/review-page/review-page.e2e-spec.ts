@@ -5,16 +5,17 @@ import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createSampleApp } from '../../../sample/sample.app';
 import { PaymentsService } from '../../../sample/tools/payments.service';
+import { CHROMIUM_PATH, describeWithChromium } from '../../fixtures/chromium.fixture';
 
 /**
  * The review page in real headless Chromium: an agent's call escalates, the
  * page shows it live (SSE), a click decides it, and the agent's HTTP call
  * completes with the human's decision. Set REVIEW_PAGE_SCREENSHOT=/some/file.png
- * to keep a picture of the page with an escalation on it.
+ * to keep a picture of the page with an escalation on it. Without Chromium
+ * (`apt-get install chromium`) it skips, except with CI set, where it fails.
  */
 jest.setTimeout(60_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // No outside network on CI: nothing that phones home, no QUIC, no GPU.
 const CHROMIUM_ARGS = [
   '--headless',
@@ -27,7 +28,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-describe('review page (headless Chromium)', () => {
+describeWithChromium('review page (headless Chromium)', () => {
   let app: INestApplication;
   let url: string;
   let profile: string;
@@ -62,7 +63,7 @@ describe('review page (headless Chromium)', () => {
 
     profile = mkdtempSync(path.join(tmpdir(), 'review-page-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       headless: true,
       args: CHROMIUM_ARGS,
       viewport: { width: 1100, height: 760 },
