@@ -47,6 +47,9 @@ export const PolicyMessages = {
   emptyRules: () =>
     'the policy has no rules: every action is ALLOWed by default; add rules, ending with a ' +
     "catch-all (action: '*', on_match: BLOCK) to fail closed",
+  emptyRulesRefused: () =>
+    'the policy has no rules, so every call would be ALLOWed by default; add rules, ending with a ' +
+    "catch-all (action: '*', on_match: BLOCK), or set allowEmptyPolicy: true if that is really wanted",
   noCatchAll: () =>
     "no catch-all rule (action: '*' with on_match and no conditions): actions that match no rule " +
     "are ALLOWed by default; end with action: '*', on_match: BLOCK to fail closed",

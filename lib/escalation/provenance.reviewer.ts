@@ -3,19 +3,21 @@ import {
   Observable,
   distinctUntilChanged,
   endWith,
-  exhaustMap,
-  from,
   ignoreElements,
   ReplaySubject,
   share,
   takeUntil,
-  timer,
 } from 'rxjs';
 import { ProvenanceConfigError, ProvenanceError } from '../protocol/provenance.errors';
 import { ReviewerMessages } from '../protocol/provenance.messages';
 import type { ProvenanceGateway } from '../gateway/provenance.gateway';
-import type { EscalationRecord, ReviewInput, ReviewOutcome, ReviewVerdict } from '../protocol/gateway.types';
-import { EmbeddedTransport } from '../transport/embedded/embedded.transport';
+import type {
+  EscalationRecord,
+  ReviewInput,
+  ReviewOutcome,
+  ReviewVerdict,
+} from '../protocol/gateway.types';
+import type { PendingFilter } from '../transport/gateway-transport';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import { escalationsWithPending$ } from './escalation.streams';
 
@@ -89,7 +91,7 @@ export class ProvenanceReviewer {
     this.pollInterval = pollInterval ?? DEFAULT_REVIEWER_POLL_INTERVAL;
     this.tenantId = tenantId ?? null;
     const closed$ = gateway.escalations$.pipe(ignoreElements(), endWith(true));
-    this.pending$ = this.watchPending().pipe(
+    this.pending$ = gateway.gatewayTransport.watchPending(this.filter(), this.pollInterval).pipe(
       distinctUntilChanged(sameRecords),
       takeUntil(closed$),
       // One poller for all subscribers, the last list for late ones; restarted (not replayed
@@ -105,12 +107,8 @@ export class ProvenanceReviewer {
   }
 
   /** The escalations waiting for a human now, oldest first. */
-  async pending(): Promise<EscalationRecord[]> {
-    const transport = this.gateway.gatewayTransport;
-    const records = await transport.pending(
-      this.tenantId === null ? {} : { tenantId: this.tenantId },
-    );
-    return this.ownTenant(records);
+  pending(): Promise<EscalationRecord[]> {
+    return this.gateway.gatewayTransport.pending(this.filter());
   }
 
   /**
@@ -146,26 +144,8 @@ export class ProvenanceReviewer {
     return this.gateway.gatewayTransport.decide(escalationId, verdict, { approverId, reason });
   }
 
-  private watchPending(): Observable<EscalationRecord[]> {
-    const transport = this.gateway.gatewayTransport;
-    if (transport instanceof EmbeddedTransport) {
-      const embedded = transport.gateway;
-      return new Observable<EscalationRecord[]>((subscriber) => {
-        // The holds call listeners after their map changed, so pending() is already up to date.
-        const off = embedded.onEscalation(() =>
-          subscriber.next(this.ownTenant(embedded.pending())),
-        );
-        subscriber.next(this.ownTenant(embedded.pending()));
-        return off;
-      });
-    }
-    // exhaustMap: a slow answer is never overtaken by the next poll, and polls never pile up.
-    return timer(0, this.pollInterval).pipe(exhaustMap(() => from(this.pending())));
-  }
-
-  private ownTenant(records: EscalationRecord[]): EscalationRecord[] {
-    const tenantId = this.tenantId;
-    return tenantId === null ? records : records.filter((record) => record.tenantId === tenantId);
+  private filter(): PendingFilter {
+    return this.tenantId === null ? {} : { tenantId: this.tenantId };
   }
 }
 

@@ -3,6 +3,7 @@ import { HttpTransport } from '../transport/http/http.transport';
 import { createEmbeddedTransport } from '../transport/embedded/embedded.transport';
 import type { ProvenanceClientDeps, ResolvedClientOptions } from './provenance-client.options';
 
+/** The transport resolved options ask for: a remote gateway when `gatewayUrl` is set, else the engine. */
 export function createTransport(
   options: ResolvedClientOptions,
   deps: ProvenanceClientDeps,
@@ -16,5 +17,12 @@ export function createTransport(
       httpService: deps.httpService,
     });
   }
-  return createEmbeddedTransport(options);
+  const { store, path, durable } = options.audit;
+  return createEmbeddedTransport({
+    policy: options.policy as NonNullable<ResolvedClientOptions['policy']>,
+    audit: store === 'file' ? { store, path, durable } : { store },
+    escalationTimeoutMs: options.escalationTimeout,
+    tenantId: options.tenantId,
+    allowEmptyPolicy: (options as { allowEmptyPolicy?: boolean }).allowEmptyPolicy === true,
+  });
 }

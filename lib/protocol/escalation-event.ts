@@ -1,3 +1,5 @@
+import type { EscalationRecord } from './gateway.types';
+
 /** Where an escalation is in its life. `pending` comes first; exactly one of the others ends it. */
 export type EscalationEventType = 'pending' | 'approved' | 'rejected' | 'expired';
 
@@ -15,4 +17,23 @@ export interface EscalationEvent {
   decidedAt: string | null;
   approverId: string | null;
   reason: string | null;
+}
+
+/** The event of one step of an escalation, from the gateway's record of it. */
+export function escalationEventFromRecord(
+  type: EscalationEventType,
+  record: EscalationRecord,
+): EscalationEvent {
+  return {
+    type,
+    escalationId: record.id,
+    action: record.action,
+    parameters: record.parameters ?? null,
+    agentId: record.agentId,
+    sessionId: record.sessionId ?? '',
+    createdAt: record.createdAt,
+    decidedAt: type === 'pending' ? null : record.decidedAt,
+    approverId: record.approverId,
+    reason: record.reason,
+  };
 }

@@ -106,6 +106,8 @@ export const ReviewerMessages = {
  * server has one) and prints. None of them contains an API key.
  */
 export const ServerMessages = {
+  emptyPolicyAllowed: (tenantId: string) =>
+    `allowEmptyPolicy is set and tenant '${tenantId}' has a policy with no rules: EVERY call of this tenant is ALLOWed ("No rule matched; default ALLOW")`,
   notAuthenticated: () => 'Not authenticated',
   invalidKey: () => 'Invalid api-key or revoked api-key.',
   invalidDecision: () => 'Invalid decision. Use: APPROVE | REJECT',

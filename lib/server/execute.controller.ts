@@ -9,10 +9,7 @@ import { readJsonBody } from './body';
 import { WireHttpError } from './errors';
 import { WireExceptionFilter } from './exception-filter';
 import { GATEWAY_SERVER_OPTIONS } from './module-definition';
-import {
-  DEFAULT_MAX_BODY_BYTES,
-  type ProvenanceGatewayServerOptions,
-} from './options';
+import { DEFAULT_MAX_BODY_BYTES, type ProvenanceGatewayServerOptions } from './options';
 import { WireReply } from './reply';
 import { GatewayServerTenants } from './tenants';
 import { parseExecuteBody } from './validation';

@@ -2,10 +2,7 @@ import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { WireExceptionFilter } from './exception-filter';
 import { ProvenanceGatewayServerModule } from './module';
-import {
-  DEFAULT_MAX_BODY_BYTES,
-  type ProvenanceGatewayServerOptions,
-} from './options';
+import { DEFAULT_MAX_BODY_BYTES, type ProvenanceGatewayServerOptions } from './options';
 import { WireReply } from './reply';
 
 export interface CreateGatewayServerOptions {
@@ -39,9 +36,13 @@ export async function createGatewayServer(
     // Leave every body unread: the server reads it under its own limit and answers its own errors.
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-    app = await NestFactory.create(module, adapter, { bodyParser: false, logger });
+    app = await NestFactory.create(module, adapter, {
+      bodyParser: false,
+      logger,
+      abortOnError: false,
+    });
   } else {
-    app = await NestFactory.create(module, { bodyParser: false, logger });
+    app = await NestFactory.create(module, { bodyParser: false, logger, abortOnError: false });
     // A security gateway need not advertise its framework to every caller.
     (app.getHttpAdapter().getInstance() as { disable?: (setting: string) => void }).disable?.(
       'x-powered-by',

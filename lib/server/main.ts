@@ -31,7 +31,8 @@ export interface StandaloneGateway {
  * sample policy, the audit trail in `.provenance/`. Reads
  * PORT (default 4587), HOST (default 127.0.0.1), PROVENANCE_POLICY,
  * PROVENANCE_API_KEY, PROVENANCE_TENANT_ID, PROVENANCE_ESCALATION_TIMEOUT_MS
- * and PROVENANCE_AUDIT_DIR; generates a key and a tenant id when not given
+ * PROVENANCE_AUDIT_DIR and PROVENANCE_ALLOW_EMPTY_POLICY (`true` accepts a policy
+ * with no rules, which ALLOWs everything; refused otherwise); generates a key and a tenant id when not given
  * and prints what a client needs.
  */
 export async function startStandaloneGateway(
@@ -71,6 +72,7 @@ export async function startStandaloneGateway(
     keys: [{ key: apiKey, tenantId, policy }],
     escalationTimeoutMs: timeout,
     audit: { store: 'file', dir: env.PROVENANCE_AUDIT_DIR?.trim() || '.provenance' },
+    allowEmptyPolicy: env.PROVENANCE_ALLOW_EMPTY_POLICY?.trim() === 'true',
   });
   app.enableShutdownHooks();
   await app.listen(port, host);

@@ -2,7 +2,15 @@ import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { ServerMessages } from '../protocol/provenance.messages';
 import type { ProvenanceGatewayServerOptions } from './options';
 
-const KNOWN = ['keys', 'escalationTimeoutMs', 'audit', 'maxBodyBytes', 'maxWaitMs', 'logger'];
+const KNOWN = [
+  'keys',
+  'escalationTimeoutMs',
+  'audit',
+  'maxBodyBytes',
+  'maxWaitMs',
+  'allowEmptyPolicy',
+  'logger',
+];
 
 /** Fails at start-up, naming the option, for anything the server could not run with. Never shows a key. */
 export function validateServerOptions(options: ProvenanceGatewayServerOptions): void {
@@ -69,6 +77,12 @@ export function validateServerOptions(options: ProvenanceGatewayServerOptions): 
         ServerMessages.badServerOption(name, 'a positive whole number', value),
       );
     }
+  }
+  if (options.allowEmptyPolicy !== undefined && typeof options.allowEmptyPolicy !== 'boolean') {
+    throw new ProvenanceConfigError(
+      'allowEmptyPolicy',
+      ServerMessages.badServerOption('allowEmptyPolicy', 'true or false', options.allowEmptyPolicy),
+    );
   }
   const audit = options.audit;
   if (audit !== undefined) {

@@ -45,6 +45,12 @@ export interface ProvenanceGatewayServerOptions {
   maxBodyBytes?: number;
   /** Longest hold of one `GET /v1/escalations/{id}/wait`, in ms. Default 60 000. */
   maxWaitMs?: number;
+  /**
+   * A policy with no rules lets every call through (the reference server's
+   * behaviour: "No rule matched; default ALLOW"). The server refuses to start
+   * on one unless this is true, and says so in its log when it is. Default false.
+   */
+  allowEmptyPolicy?: boolean;
   /** Where start-up and failure lines go. Default: Nest's Logger with context `ProvenanceGatewayServer`. */
   logger?: LoggerService;
 }

@@ -1,13 +1,17 @@
 import * as path from 'node:path';
+import { Logger } from '@nestjs/common';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { ServerMessages } from '../protocol/provenance.messages';
-import { AuditLog } from '../engine/audit/audit-log';
-import { FileAuditStore } from '../engine/audit/audit-log.file-store';
-import { MemoryAuditStore } from '../engine/audit/audit-log.memory-store';
-import { ProvenanceEngine } from '../engine/provenance-engine';
-import { compilePolicy } from '../engine/policy/policy.compiler';
+import type { AuditLog } from '../engine/audit/audit-log';
+import { compiledPolicyOf, createEngine } from '../engine/engine.factory';
+import type { ProvenanceEngine } from '../engine/provenance-engine';
 import type { CompiledPolicy } from '../engine/policy/policy.types';
-import type { EscalationRecord, EscalationTicket, GatewayRequest, GatewayResponse } from '../protocol/gateway.types';
+import type {
+  EscalationRecord,
+  EscalationTicket,
+  GatewayRequest,
+  GatewayResponse,
+} from '../protocol/gateway.types';
 import { DEFAULT_AUDIT_DIR, type ProvenanceGatewayServerOptions } from './options';
 
 /** Tenant ids become file names: no separators, no dot-only names. */
@@ -74,23 +78,28 @@ export class GatewayServerTenants {
       // Compile each distinct policy once, even when tenants share it.
       let policy = compiled.get(entry.policy);
       if (policy === undefined) {
-        policy = compilePolicy(entry.policy as never);
+        policy = compiledPolicyOf(entry.policy);
         compiled.set(entry.policy, policy);
       }
-      const store =
-        audit.store === 'memory'
-          ? new MemoryAuditStore()
-          : new FileAuditStore(
-              path.join(audit.dir ?? DEFAULT_AUDIT_DIR, `${entry.tenantId}.audit.jsonl`),
-              { durable: audit.durable ?? true },
-            );
-      const log = new AuditLog({ store });
-      const gateway = new ProvenanceEngine({
+      const { engine: gateway, audit: log } = createEngine({
         policy,
-        audit: log,
+        audit:
+          audit.store === 'memory'
+            ? { store: 'memory' }
+            : {
+                store: 'file',
+                path: path.join(audit.dir ?? DEFAULT_AUDIT_DIR, `${entry.tenantId}.audit.jsonl`),
+                durable: audit.durable ?? true,
+              },
         escalationTimeoutMs: options.escalationTimeoutMs,
         tenantId: entry.tenantId,
+        allowEmptyPolicy: options.allowEmptyPolicy === true,
       });
+      if (policy.document.rules.length === 0) {
+        (options.logger ?? new Logger('ProvenanceGatewayServer')).warn(
+          ServerMessages.emptyPolicyAllowed(entry.tenantId),
+        );
+      }
       this.tenants.set(entry.tenantId, { id: entry.tenantId, gateway, audit: log });
     });
   }

@@ -1,4 +1,6 @@
 import type { Observable } from 'rxjs';
+import type { AuditLog } from '../engine/audit/audit-log';
+import type { EscalationEvent } from '../protocol/escalation-event';
 import type {
   EscalationRecord,
   GatewayEvent,
@@ -8,22 +10,62 @@ import type {
   ReviewVerdict,
 } from '../protocol/gateway.types';
 
+/** Which escalations a review call asks about. */
+export interface PendingFilter {
+  /** Only this tenant's (sent as `tenant_id` to a remote gateway). */
+  tenantId?: string;
+}
+
 /**
- * The seam between the gateway service and a gateway. `execute` is cold: it
- * starts on subscribe, and unsubscribing abandons the call (an HTTP request is
- * aborted; an embedded hold stays for a human, nothing is approved). It emits
- * at most one `escalated` event, then exactly one `decided` event, then
- * completes; or it errors with a `GatewayError`.
+ * The seam between the gateway service and whatever decides: the in-process
+ * engine (`EmbeddedTransport`) or a remote gateway (`HttpTransport`). The
+ * gateway service, the reviewer and the streams only ever talk to this
+ * contract, so they are the same code whatever decides (see
+ * docs/architecture.md, "Adding a transport").
+ *
+ * A call: `execute` is cold: it starts on subscribe, and unsubscribing
+ * abandons the call (an HTTP request is aborted; nothing is approved). It
+ * emits at most one `escalated` event, then exactly one `decided` event, then
+ * completes; or it errors with a `GatewayError` (or the `ProvenanceError` that
+ * refused the call).
+ *
+ * An escalation's life: `escalations$` emits `pending` once for every
+ * escalation the transport learns of, then exactly one ending (`approved`,
+ * `rejected`, `expired`); `pendingEscalations()` is the snapshot of those
+ * still pending. What a transport can learn differs: the engine knows every
+ * escalation it holds, including calls whose caller stopped waiting; a remote
+ * gateway is only seen through this process's own calls.
  */
 export abstract class GatewayTransport {
   /** `http` or `embedded`. */
   abstract readonly kind: 'http' | 'embedded';
-  /** Where decisions come from, for messages: a URL, or `embedded`. Never a secret. */
+  /** Where decisions come from, for messages: a URL, or `embedded gateway`. Never a secret. */
   abstract readonly target: string;
+  /**
+   * A hot stream of escalation steps, in order; completes when the transport
+   * closes (after the endings that closing causes).
+   */
+  abstract readonly escalations$: Observable<EscalationEvent>;
+  /** The audit log where this process can read it (the engine's); null for a remote gateway. */
+  abstract readonly audit: AuditLog | null;
 
   abstract execute(request: GatewayRequest): Observable<GatewayEvent>;
 
-  abstract pending(options?: { tenantId?: string }): Promise<EscalationRecord[]>;
+  /** The escalations of `escalations$` still pending, oldest first, as `pending` events. */
+  abstract pendingEscalations(): EscalationEvent[];
+
+  /** Every escalation the gateway holds for a human now (all of the tenant's, not only this process's). */
+  abstract pending(filter?: PendingFilter): Promise<EscalationRecord[]>;
+
+  /**
+   * `pending()` as a live list: emitted at once, then whenever it may have
+   * changed (pushed by the engine; polled every `pollInterval` ms from a
+   * remote gateway). May emit equal lists; the reviewer drops repeats.
+   */
+  abstract watchPending(
+    filter: PendingFilter,
+    pollInterval: number,
+  ): Observable<EscalationRecord[]>;
 
   abstract decide(
     escalationId: string,
@@ -31,6 +73,6 @@ export abstract class GatewayTransport {
     input: ReviewInput,
   ): Promise<ReviewOutcome>;
 
-  /** Releases sockets, timers and files. Idempotent. */
+  /** Releases sockets, timers and files; ends held calls; completes `escalations$`. Idempotent. */
   abstract close(): Promise<void>;
 }

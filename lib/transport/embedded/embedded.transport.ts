@@ -1,42 +1,62 @@
 import { Observable } from 'rxjs';
-import { GatewayError, ProvenanceError } from '../../protocol/provenance.errors';
-import { AuditLog } from '../../engine/audit/audit-log';
+import type { AuditLog } from '../../engine/audit/audit-log';
 import { AuditStoreError } from '../../engine/audit/audit.errors';
-import { FileAuditStore } from '../../engine/audit/audit-log.file-store';
-import { MemoryAuditStore } from '../../engine/audit/audit-log.memory-store';
-import { ProvenanceEngine } from '../../engine/provenance-engine';
-import { PolicyMessages } from '../../engine/engine.messages';
-import { compilePolicy } from '../../engine/policy/policy.compiler';
-import { PolicyValidationError } from '../../engine/policy/policy.errors';
-import type { CompiledPolicy, PolicyDocument } from '../../engine/policy/policy.types';
-import type { ResolvedClientOptions } from '../../gateway/provenance-client.options';
-import { GatewayTransport } from '../gateway-transport';
-import { type EscalationRecord, type GatewayEvent, type GatewayRequest, type ReviewInput, type ReviewOutcome, type ReviewVerdict } from '../../protocol/gateway.types';
+import { createEngine, type EngineSetup } from '../../engine/engine.factory';
+import type { ProvenanceEngine } from '../../engine/provenance-engine';
+import { escalationEventFromRecord, type EscalationEvent } from '../../protocol/escalation-event';
+import type {
+  EscalationRecord,
+  GatewayEvent,
+  GatewayRequest,
+  ReviewInput,
+  ReviewOutcome,
+  ReviewVerdict,
+} from '../../protocol/gateway.types';
+import { GatewayError, ProvenanceError } from '../../protocol/provenance.errors';
+import { EscalationFeed } from '../escalation-feed';
+import { GatewayTransport, type PendingFilter } from '../gateway-transport';
 
 export const EMBEDDED_TARGET = 'embedded gateway';
 
 /**
- * Decisions from the in-process gateway: no server, no socket. An escalation
+ * Decisions from the in-process engine: no server, no socket. An escalation
  * is announced at once (`escalated`), then the call waits for the hold to end.
  * Unsubscribing stops waiting; the hold stays for a human and ends as usual.
+ *
+ * The engine knows every escalation's whole life (including calls whose
+ * caller stopped waiting, and holds ended by shutdown), so its lifecycle
+ * feeds `escalations$` and it keeps the pending list itself.
  */
 export class EmbeddedTransport extends GatewayTransport {
   readonly kind = 'embedded' as const;
   readonly target = EMBEDDED_TARGET;
+  readonly escalations$: Observable<EscalationEvent>;
+  private readonly feed = new EscalationFeed({ trackPending: false });
+  private readonly detach: () => void;
   private closing: Promise<void> | null = null;
 
   constructor(
-    readonly gateway: ProvenanceEngine,
-    /** The gateway's audit log, for listing and verification. */
+    /** The engine that decides. */
+    readonly engine: ProvenanceEngine,
+    /** The engine's audit log, for listing and verification. */
     readonly audit: AuditLog,
   ) {
     super();
+    this.escalations$ = this.feed.events$;
+    this.detach = engine.onEscalation((event) =>
+      this.feed.publish(escalationEventFromRecord(event.type, event.record)),
+    );
+  }
+
+  /** @deprecated since 0.2: the engine is `engine`. */
+  get gateway(): ProvenanceEngine {
+    return this.engine;
   }
 
   execute(request: GatewayRequest): Observable<GatewayEvent> {
     return new Observable<GatewayEvent>((subscriber) => {
       let active = true;
-      this.gateway
+      this.engine
         .execute(request, {
           onEscalated: (escalation) => {
             if (active) subscriber.next({ type: 'escalated', escalation });
@@ -58,8 +78,23 @@ export class EmbeddedTransport extends GatewayTransport {
     });
   }
 
-  async pending(): Promise<EscalationRecord[]> {
-    return this.gateway.pending();
+  pendingEscalations(): EscalationEvent[] {
+    return this.engine.pending().map((record) => escalationEventFromRecord('pending', record));
+  }
+
+  async pending(filter: PendingFilter = {}): Promise<EscalationRecord[]> {
+    return ofTenant(this.engine.pending(), filter);
+  }
+
+  watchPending(filter: PendingFilter): Observable<EscalationRecord[]> {
+    return new Observable<EscalationRecord[]>((subscriber) => {
+      // The holds call listeners after their map changed, so pending() is already up to date.
+      const off = this.engine.onEscalation(() =>
+        subscriber.next(ofTenant(this.engine.pending(), filter)),
+      );
+      subscriber.next(ofTenant(this.engine.pending(), filter));
+      return off;
+    });
   }
 
   async decide(
@@ -67,17 +102,33 @@ export class EmbeddedTransport extends GatewayTransport {
     verdict: ReviewVerdict,
     input: ReviewInput,
   ): Promise<ReviewOutcome> {
-    return this.gateway.decide(escalationId, verdict, input);
+    return this.engine.decide(escalationId, verdict, input);
   }
 
   close(): Promise<void> {
-    this.closing ??= this.gateway.close();
+    this.closing ??= (async () => {
+      this.feed.beginClose();
+      try {
+        // Held calls end as expired here; subscribers see those endings before completion.
+        await this.engine.close();
+      } finally {
+        this.detach();
+        this.feed.complete();
+      }
+    })();
     return this.closing;
   }
 }
 
+function ofTenant(records: EscalationRecord[], filter: PendingFilter): EscalationRecord[] {
+  const { tenantId } = filter;
+  return tenantId === undefined
+    ? records
+    : records.filter((record) => record.tenantId === tenantId);
+}
+
 // A ProvenanceError (a refused parameter, an unknown escalation) keeps its own
-// type; anything else means the gateway could not decide or record, which is
+// type; anything else means the engine could not decide or record, which is
 // never a reason to let a call through.
 function asGatewayError(error: unknown): unknown {
   if (error instanceof ProvenanceError && !(error instanceof AuditStoreError)) return error;
@@ -89,42 +140,8 @@ function asGatewayError(error: unknown): unknown {
   });
 }
 
-function isCompiled(policy: unknown): policy is CompiledPolicy {
-  return (
-    typeof policy === 'object' &&
-    policy !== null &&
-    typeof (policy as CompiledPolicy).evaluate === 'function' &&
-    typeof (policy as CompiledPolicy).explain === 'function'
-  );
-}
-
-/** Builds the embedded gateway from resolved options. The policy is compiled here, so a bad one fails at start-up. */
-export function createEmbeddedTransport(options: ResolvedClientOptions): EmbeddedTransport {
-  const policy = options.policy as string | PolicyDocument | CompiledPolicy;
-  const compiled = isCompiled(policy) ? policy : compilePolicy(policy);
-  // A policy document may be empty, but a gate built on one lets everything
-  // through: refuse to start rather than fail open by configuration.
-  if (compiled.document.rules.length === 0) {
-    throw new PolicyValidationError({
-      file: compiled.source,
-      ruleIndex: null,
-      field: 'rules',
-      problem: PolicyMessages.emptyRules(),
-    });
-  }
-  const { store: kind, path, durable } = options.audit;
-  const store =
-    kind === 'memory'
-      ? new MemoryAuditStore()
-      : kind === 'file'
-        ? new FileAuditStore(path, { durable })
-        : kind;
-  const audit = new AuditLog({ store });
-  const gateway = new ProvenanceEngine({
-    policy: compiled,
-    audit,
-    escalationTimeoutMs: options.escalationTimeout,
-    tenantId: options.tenantId,
-  });
-  return new EmbeddedTransport(gateway, audit);
+/** Builds the engine (through the one engine factory) and the transport over it. */
+export function createEmbeddedTransport(setup: EngineSetup): EmbeddedTransport {
+  const { engine, audit } = createEngine(setup);
+  return new EmbeddedTransport(engine, audit);
 }

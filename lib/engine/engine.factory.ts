@@ -1,0 +1,93 @@
+import { AuditLog } from './audit/audit-log';
+import { FileAuditStore } from './audit/audit-log.file-store';
+import { MemoryAuditStore } from './audit/audit-log.memory-store';
+import type { AuditStore } from './audit/audit-store';
+import { PolicyMessages } from './engine.messages';
+import { compilePolicy } from './policy/policy.compiler';
+import { PolicyValidationError } from './policy/policy.errors';
+import type { CompiledPolicy, PolicyDocument } from './policy/policy.types';
+import { ProvenanceEngine } from './provenance-engine';
+
+/** Where an engine records its decisions. */
+export type EngineAuditStore =
+  { store: 'memory' } | { store: 'file'; path: string; durable?: boolean } | { store: AuditStore };
+
+/** Everything an engine is built from. */
+export interface EngineSetup {
+  /** A policy file path (YAML or JSON), a document, or a compiled policy. */
+  policy: string | PolicyDocument | CompiledPolicy;
+  audit: EngineAuditStore;
+  /** How long an escalated call waits for a human, in ms. Default 60 000. */
+  escalationTimeoutMs?: number;
+  /** Recorded in every event and escalation. Default `local`. */
+  tenantId?: string;
+  /**
+   * A policy with no rules decides nothing, so every call falls through to the
+   * default ALLOW (the reference server's behaviour). Refused unless this is
+   * true. Default false.
+   */
+  allowEmptyPolicy?: boolean;
+}
+
+/** An engine and the audit log it writes; the log is opened by its first use or by `audit.open()`. */
+export interface BuiltEngine {
+  engine: ProvenanceEngine;
+  audit: AuditLog;
+  policy: CompiledPolicy;
+}
+
+/**
+ * The one place an engine is assembled, for the module, the gateway server
+ * and tests alike: the policy is compiled (a bad one fails here, at
+ * start-up), the safety checks run, and the audit store is chosen.
+ */
+export function createEngine(setup: EngineSetup): BuiltEngine {
+  const policy = compiledPolicyOf(setup.policy);
+  assertPolicyDecides(policy, setup.allowEmptyPolicy === true);
+  const audit = new AuditLog({ store: auditStoreOf(setup.audit) });
+  const engine = new ProvenanceEngine({
+    policy,
+    audit,
+    escalationTimeoutMs: setup.escalationTimeoutMs,
+    tenantId: setup.tenantId,
+  });
+  return { engine, audit, policy };
+}
+
+/** Compiles a policy unless it already is one; policies shared by tenants are compiled once by the caller. */
+export function compiledPolicyOf(policy: string | PolicyDocument | CompiledPolicy): CompiledPolicy {
+  return isCompiled(policy) ? policy : compilePolicy(policy);
+}
+
+/**
+ * A gate built on a policy with no rules lets everything through: refuse to
+ * start rather than fail open by configuration, unless the caller said so.
+ */
+export function assertPolicyDecides(policy: CompiledPolicy, allowEmpty: boolean): void {
+  if (policy.document.rules.length > 0 || allowEmpty) return;
+  throw new PolicyValidationError({
+    file: policy.source,
+    ruleIndex: null,
+    field: 'rules',
+    problem: PolicyMessages.emptyRulesRefused(),
+  });
+}
+
+function auditStoreOf(audit: EngineAuditStore): AuditStore {
+  const { store } = audit;
+  if (store === 'memory') return new MemoryAuditStore();
+  if (store === 'file') {
+    const file = audit as { path: string; durable?: boolean };
+    return new FileAuditStore(file.path, { durable: file.durable ?? true });
+  }
+  return store;
+}
+
+function isCompiled(policy: unknown): policy is CompiledPolicy {
+  return (
+    typeof policy === 'object' &&
+    policy !== null &&
+    typeof (policy as CompiledPolicy).evaluate === 'function' &&
+    typeof (policy as CompiledPolicy).explain === 'function'
+  );
+}

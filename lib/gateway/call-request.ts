@@ -1,0 +1,78 @@
+import { isValidAction } from '../protocol/action';
+import { Decision, isDecision } from '../protocol/decision';
+import type { GatewayRequest } from '../protocol/gateway.types';
+import { normalizeParameters } from '../protocol/call-parameters';
+import { ProvenanceConfigError, ProvenanceError } from '../protocol/provenance.errors';
+import { Messages } from '../protocol/provenance.messages';
+import { isValidSessionId } from '../protocol/session-id';
+import type { ExecuteOptions, ProvenanceSession } from '../session/provenance.session';
+import { SessionContext } from '../session/session.context';
+
+/** One call to gate: what `execute()`, a session handle and `@Guarded` all hand to `decide$`. */
+export interface GateCall {
+  action: string;
+  parameters: unknown;
+  options?: ExecuteOptions;
+  /** Record into this session and use its id (a session handle's own calls). */
+  session?: ProvenanceSession;
+}
+
+/** What a call is sent with: the gateway service's settings. */
+export interface CallDefaults {
+  agentId: string;
+  defaultSession: string;
+  tenantPolicyId: string | null;
+  maxParametersBytes: number;
+}
+
+/** A checked call: the request to send, and the session its result is recorded in. */
+export interface PreparedCall {
+  request: GatewayRequest;
+  session: ProvenanceSession | undefined;
+}
+
+/**
+ * Checks a call and builds its request; throws before anything is sent.
+ * Session precedence: an explicit `sessionId` > the session handle > the
+ * current session > `defaultSession`. The result is recorded in the session
+ * whose id the request carries, if there is one in this process.
+ */
+export function prepareCall(call: GateCall, defaults: CallDefaults): PreparedCall {
+  const { action } = call;
+  if (!isValidAction(action)) throw new ProvenanceError(Messages.badAction(action));
+  const options = call.options ?? {};
+  const explicit = options.sessionId;
+  if (explicit !== undefined && !isValidSessionId(explicit)) {
+    throw new ProvenanceConfigError('sessionId', Messages.badSessionId('sessionId', explicit));
+  }
+  if (options.decision !== undefined && !isDecision(options.decision)) {
+    throw new ProvenanceConfigError(
+      'decision',
+      Messages.badOption('decision', 'ALLOW, BLOCK or ESCALATE', options.decision),
+    );
+  }
+  if (options.idempotencyKey !== undefined && typeof options.idempotencyKey !== 'string') {
+    throw new ProvenanceConfigError(
+      'idempotencyKey',
+      Messages.badOption('idempotencyKey', 'a string', options.idempotencyKey),
+    );
+  }
+  const parameters = normalizeParameters(action, call.parameters, defaults.maxParametersBytes);
+
+  const current = SessionContext.current()?.session;
+  let session: ProvenanceSession | undefined;
+  if (call.session) session = call.session;
+  else if (explicit === undefined) session = current;
+  else if (current?.id === explicit) session = current;
+
+  const request: GatewayRequest = {
+    sessionId: explicit ?? session?.id ?? defaults.defaultSession,
+    agentId: defaults.agentId,
+    action,
+    parameters,
+    decision: options.decision ?? Decision.BLOCK,
+    tenantPolicyId: defaults.tenantPolicyId,
+    idempotencyKey: options.idempotencyKey ?? null,
+  };
+  return { request, session };
+}
