@@ -28,10 +28,20 @@ export function validateServerOptions(options: ProvenanceGatewayServerOptions): 
       );
     }
   }
-  if (!Array.isArray(options.keys) || options.keys.length === 0) {
+  validateKeys(options.keys);
+  validateLimits(options);
+  validateAudit(options.audit);
+}
+
+function fail(option: string, expected: string, got: unknown): never {
+  throw new ProvenanceConfigError(option, ServerMessages.badServerOption(option, expected, got));
+}
+
+function validateKeys(keys: ProvenanceGatewayServerOptions['keys']): void {
+  if (!Array.isArray(keys) || keys.length === 0) {
     throw new ProvenanceConfigError('keys', ServerMessages.noKeys());
   }
-  options.keys.forEach((entry, index) => {
+  keys.forEach((entry, index) => {
     if (typeof entry !== 'object' || entry === null) {
       throw new ProvenanceConfigError(
         `keys[${index}]`,
@@ -66,6 +76,9 @@ export function validateServerOptions(options: ProvenanceGatewayServerOptions): 
       );
     }
   });
+}
+
+function validateLimits(options: ProvenanceGatewayServerOptions): void {
   for (const name of ['escalationTimeoutMs', 'maxBodyBytes', 'maxWaitMs'] as const) {
     const value = options[name];
     if (
@@ -84,25 +97,15 @@ export function validateServerOptions(options: ProvenanceGatewayServerOptions): 
       ServerMessages.badServerOption('allowEmptyPolicy', 'true or false', options.allowEmptyPolicy),
     );
   }
-  const audit = options.audit;
-  if (audit !== undefined) {
-    if (typeof audit !== 'object' || audit === null) {
-      throw new ProvenanceConfigError(
-        'audit',
-        ServerMessages.badServerOption('audit', 'an object', audit),
-      );
-    }
-    if (audit.store !== undefined && audit.store !== 'file' && audit.store !== 'memory') {
-      throw new ProvenanceConfigError(
-        'audit.store',
-        ServerMessages.badServerOption('audit.store', "'file' or 'memory'", audit.store),
-      );
-    }
-    if (audit.dir !== undefined && (typeof audit.dir !== 'string' || audit.dir === '')) {
-      throw new ProvenanceConfigError(
-        'audit.dir',
-        ServerMessages.badServerOption('audit.dir', 'a folder path', audit.dir),
-      );
-    }
+}
+
+function validateAudit(audit: ProvenanceGatewayServerOptions['audit']): void {
+  if (audit === undefined) return;
+  if (typeof audit !== 'object' || audit === null) fail('audit', 'an object', audit);
+  if (audit.store !== undefined && audit.store !== 'file' && audit.store !== 'memory') {
+    fail('audit.store', "'file' or 'memory'", audit.store);
+  }
+  if (audit.dir !== undefined && (typeof audit.dir !== 'string' || audit.dir === '')) {
+    fail('audit.dir', 'a folder path', audit.dir);
   }
 }
