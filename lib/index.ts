@@ -62,11 +62,11 @@ export {
   type ProvenanceReviewerOptions,
 } from './escalation/provenance.reviewer';
 
-// The gateway server: the wire protocol served from the embedded gateway
+// The gateway server: the wire protocol served from the engine
 export * from './server';
 
 // Transports
-export { GatewayTransport } from './transport/gateway-transport';
+export { GatewayTransport, type PendingFilter } from './transport/gateway-transport';
 export type {
   EscalationOutcome,
   EscalationRecord,
@@ -83,6 +83,12 @@ export { HttpTransport } from './transport/http/http.transport';
 
 // The engine (plain TypeScript): policy, canonical JSON, audit log and stores, escalation holds
 export * from './engine';
+export {
+  createEngine,
+  type BuiltEngine,
+  type EngineAuditStore,
+  type EngineSetup,
+} from './engine/engine.factory';
 export { EmbeddedTransport } from './transport/embedded/embedded.transport';
 
 // Names of 0.1, kept for one minor version.
