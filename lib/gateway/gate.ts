@@ -13,9 +13,7 @@ import {
 } from 'rxjs';
 import type { ExecutionResult } from '../protocol/execution-result';
 import { PolicyBlockedError, ProvenanceError } from '../protocol/provenance.errors';
-// Types only: lib/gateway imports this file at run time (gateway.guard), so a
-// value import back would be a cycle.
-import type { GateCall } from './provenance.gateway';
+import type { GateCall } from './call-request';
 import { SessionContext } from '../session/session.context';
 
 /** The one thing a guarded call needs of a gateway: its single decision path. */
