@@ -18,9 +18,14 @@ export interface AuditOptions {
 }
 
 /**
- * Options of `ProvenanceClient` and of `ProvenanceModule.forRoot()`: the
- * Python SDK's, in TypeScript casing, plus the embedded gateway's. Times are
- * in milliseconds.
+ * Options of `ProvenanceClient` and `ProvenanceGateway` (and, passed through,
+ * of `ProvenanceModule.forRoot()`): the Python SDK's, in TypeScript casing,
+ * plus the embedded gateway's. Times are in milliseconds. `undefined` and
+ * `null` both mean "not set".
+ *
+ * Defaults, environment fallbacks and checks are in one table,
+ * CLIENT_OPTION_SPECS (lib/gateway/options/client-option-specs.ts), whose
+ * `doc` of each option is the comment here (a test keeps them equal).
  */
 export interface ProvenanceClientOptions {
   /** Base URL of a Provenance gateway. Falls back to PROVENANCE_GATEWAY_URL. Without one, the embedded gateway decides. */
@@ -55,7 +60,13 @@ export interface ProvenanceClientOptions {
   logger?: LoggerService;
   /** Rewrites parameters before they appear in a log line (never in the audit log). Default: parameters are not logged. */
   redact?: (action: string, parameters: Record<string, unknown> | null) => unknown;
-  /** Nest module: options of the injected `ProvenanceReviewer` (poll interval against a remote gateway, tenant filter). */
+  /** A policy with no rules lets every call through (the reference server's behaviour). The embedded engine refuses to start on one unless this is true. Default false. */
+  allowEmptyPolicy?: boolean;
+
+  /**
+   * Ignored by the client: an option of `ProvenanceModule.forRoot()` (see ProvenanceModuleOptions) or of `new ProvenanceReviewer(gateway, options)`.
+   * @deprecated Type the module's options as ProvenanceModuleOptions; the client warns once and ignores this.
+   */
   reviewer?: { pollInterval?: number; tenantId?: string };
 }
 
@@ -86,4 +97,5 @@ export interface ResolvedClientOptions {
   maxParametersBytes: number;
   logger: LoggerService | null;
   redact: ((action: string, parameters: Record<string, unknown> | null) => unknown) | null;
+  allowEmptyPolicy: boolean;
 }

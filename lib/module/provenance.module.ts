@@ -6,7 +6,7 @@ import { ProvenanceClient } from '../gateway/provenance.client';
 import { ProvenanceGateway } from '../gateway/provenance.gateway';
 import { GuardedExplorer } from '../guarded/guarded.explorer';
 import { ProvenanceSessionInterceptor } from './provenance-session.interceptor';
-import type { ProvenanceModuleOptions } from './provenance-module.options';
+import { clientOptionsOf, type ProvenanceModuleOptions } from './provenance-module.options';
 import {
   PROVENANCE_ASYNC_OPTIONS_TYPE,
   PROVENANCE_MODULE_OPTIONS,
@@ -26,8 +26,9 @@ import {
     {
       provide: ProvenanceClient,
       inject: [PROVENANCE_MODULE_OPTIONS, HttpService],
-      useFactory: (options: ProvenanceModuleOptions, httpService: HttpService) =>
-        new ProvenanceClient(options ?? {}, { httpService }),
+      // The module's own keys (sessionHeader, reviewer, isGlobal) stay here.
+      useFactory: (options: ProvenanceModuleOptions | undefined, httpService: HttpService) =>
+        new ProvenanceClient(clientOptionsOf(options), { httpService }),
     },
     {
       provide: ProvenanceGateway,

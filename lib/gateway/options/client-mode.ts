@@ -1,0 +1,58 @@
+import { ProvenanceConfigError } from '../../protocol/provenance.errors';
+import { Messages } from '../../protocol/provenance.messages';
+import type { GatewayTransport } from '../../transport/gateway-transport';
+import type { ResolvedClientOptions } from '../provenance-client.options';
+import { CLIENT_OPTION_SPECS } from './client-option-specs';
+import { howToSet } from './option-hints';
+import type { OptionSource } from './option-spec';
+
+const API_KEY_PATTERN = /^pk_[A-Za-z0-9]+_[A-Za-z0-9_-]{8,}$/;
+
+export type ClientMode = ResolvedClientOptions['mode'];
+type ModeInputs = Pick<ResolvedClientOptions, 'gatewayUrl' | 'apiKey' | 'policy'>;
+
+/**
+ * The rules that tie options together: a given transport decides; else a
+ * gatewayUrl means a remote gateway, which needs a well-formed URL and API
+ * key; else a policy means the embedded gateway; else nothing can decide.
+ */
+export function selectClientMode(
+  options: ModeInputs,
+  sources: Readonly<Record<string, OptionSource>>,
+  transport: GatewayTransport | undefined,
+): ClientMode {
+  if (transport) return transport.kind;
+  if (options.gatewayUrl !== null) {
+    checkHttpOptions(options.gatewayUrl, options.apiKey, sources);
+    return 'http';
+  }
+  if (options.policy !== null) return 'embedded';
+  throw new ProvenanceConfigError('gatewayUrl', Messages.missingGateway());
+}
+
+function checkHttpOptions(
+  gatewayUrl: string,
+  apiKey: string | null,
+  sources: Readonly<Record<string, OptionSource>>,
+): void {
+  if (!isHttpUrl(gatewayUrl)) {
+    const hint = howToSet('gatewayUrl', CLIENT_OPTION_SPECS.gatewayUrl.env, sources.gatewayUrl);
+    throw new ProvenanceConfigError('gatewayUrl', Messages.badGatewayUrl(gatewayUrl) + hint);
+  }
+  if (apiKey === null || apiKey === '') {
+    throw new ProvenanceConfigError('apiKey', Messages.missingApiKey(gatewayUrl));
+  }
+  if (!API_KEY_PATTERN.test(apiKey)) {
+    const hint = howToSet('apiKey', CLIENT_OPTION_SPECS.apiKey.env, sources.apiKey);
+    throw new ProvenanceConfigError('apiKey', Messages.badApiKey() + hint);
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,176 @@
+import { Messages } from '../../protocol/provenance.messages';
+import { newSessionId } from '../../protocol/session-id';
+import type {
+  AuditOptions,
+  ProvenanceClientOptions,
+  ResolvedClientOptions,
+} from '../provenance-client.options';
+import {
+  aBoolean,
+  aFunction,
+  aLogger,
+  anAuditStore,
+  anObject,
+  aPolicySource,
+  aSecretString,
+  aSessionId,
+  aString,
+  oneOf,
+  positiveInteger,
+} from './option-checks';
+import type { OptionTableOf } from './option-spec';
+
+/**
+ * The options of `ProvenanceClient`, one entry each: its doc (the same text
+ * as on ProvenanceClientOptions, kept equal by a test), its environment
+ * fallback, its check and its default. `resolveClientOptions` is a loop over
+ * this table plus the rules that tie options together (the mode, the API key
+ * an HTTP gateway needs: client-mode.ts). A new option is an entry here, a
+ * field of ProvenanceClientOptions and one of ResolvedClientOptions; the
+ * compiler refuses the table until all three agree.
+ */
+
+/** Every resolved field but `mode` is an option: a resolved field without an entry does not compile. */
+type EveryResolvedFieldIsAnOption<T extends never> = T;
+export type _ResolvedFieldsWithoutAnOption = EveryResolvedFieldIsAnOption<
+  Exclude<keyof ResolvedClientOptions, 'mode' | keyof ProvenanceClientOptions>
+>;
+
+export const AUDIT_OPTION_SPECS: OptionTableOf<AuditOptions, ResolvedClientOptions['audit']> = {
+  store: {
+    doc:
+      '`file` (default): an append-only JSON-lines file; `memory`: lost on exit, ' +
+      'for tests; or your own `AuditStore` (a database table, an object store).',
+    check: anAuditStore,
+    default: 'file',
+  },
+  path: {
+    doc: 'File store path. Default `.provenance/audit.jsonl` under the working directory.',
+    check: aString,
+    default: '.provenance/audit.jsonl',
+  },
+  durable: {
+    doc: 'fsync each batch of appends before a decision is returned. Default true.',
+    check: aBoolean,
+    default: true,
+  },
+};
+
+export const CLIENT_OPTION_SPECS: OptionTableOf<ProvenanceClientOptions, ResolvedClientOptions> = {
+  gatewayUrl: {
+    doc:
+      'Base URL of a Provenance gateway. Falls back to PROVENANCE_GATEWAY_URL. ' +
+      'Without one, the embedded gateway decides.',
+    env: 'PROVENANCE_GATEWAY_URL',
+    check: aString,
+    default: null,
+  },
+  agentId: {
+    doc: "The agent's identity in audit logs. Falls back to PROVENANCE_AGENT_ID. Required.",
+    env: 'PROVENANCE_AGENT_ID',
+    check: aString,
+    required: Messages.missingAgentId,
+  },
+  apiKey: {
+    doc:
+      'API key scoped to a tenant policy (`pk_<env>_...`). Falls back to PROVENANCE_API_KEY. ' +
+      'Required with gatewayUrl.',
+    env: 'PROVENANCE_API_KEY',
+    check: aSecretString,
+    default: null,
+  },
+  onGatewayError: {
+    doc:
+      '`closed` (default): a gateway failure raises GatewayError. `open`: unreachable or 5xx ' +
+      'lets the call through, with a warning.',
+    check: oneOf('closed', 'open'),
+    default: 'closed',
+  },
+  defaultSession: {
+    doc:
+      'Session id used when no session is current. Default: `sess_` + 16 hex characters, ' +
+      'made once per client.',
+    check: aSessionId,
+    makeDefault: newSessionId,
+  },
+  timeout: {
+    doc:
+      "HTTP timeout per gateway request, in ms. Default 90 000: above the server's 60 s " +
+      'escalation hold.',
+    check: positiveInteger('milliseconds'),
+    default: 90_000,
+  },
+  tenantPolicyId: {
+    doc: 'Sent as tenant_policy_id; the server fills it from the API key when absent.',
+    check: aString,
+    default: null,
+  },
+  asyncEscalation: {
+    doc:
+      'Ask an HTTP gateway to answer escalations at once (202) so the escalation id is known ' +
+      'early. Default true; harmless against a reference server.',
+    check: aBoolean,
+    default: true,
+  },
+  policy: {
+    doc:
+      'Embedded gateway: a policy file path (YAML or JSON), a policy document, or a compiled ' +
+      'policy. Falls back to PROVENANCE_POLICY.',
+    env: 'PROVENANCE_POLICY',
+    check: aPolicySource,
+    default: null,
+  },
+  escalationTimeout: {
+    doc: 'Embedded gateway: how long an escalation is held for a human, in ms. Default 60 000.',
+    check: positiveInteger('milliseconds'),
+    default: 60_000,
+  },
+  audit: {
+    doc: 'Embedded gateway: the audit store.',
+    check: anObject,
+    group: AUDIT_OPTION_SPECS,
+  },
+  tenantId: {
+    doc: 'Embedded gateway: the tenant id written into audit events. Default `local`.',
+    check: aString,
+    default: 'local',
+  },
+  maxParametersBytes: {
+    doc:
+      'Largest accepted parameters object, in bytes of JSON. Default 1 MiB. Larger calls are ' +
+      'refused before anything is sent.',
+    check: positiveInteger('bytes'),
+    default: 1024 * 1024,
+  },
+  logger: {
+    doc:
+      "Where warnings go (fail-open, session summaries). Default: Nest's Logger with context " +
+      '`Provenance`.',
+    check: aLogger,
+    // The gateway makes the Nest Logger: the client has no Nest dependency to spare.
+    default: null,
+  },
+  redact: {
+    doc:
+      'Rewrites parameters before they appear in a log line (never in the audit log). ' +
+      'Default: parameters are not logged.',
+    check: aFunction,
+    default: null,
+  },
+  allowEmptyPolicy: {
+    doc:
+      "A policy with no rules lets every call through (the reference server's behaviour). " +
+      'The embedded engine refuses to start on one unless this is true. Default false.',
+    check: aBoolean,
+    default: false,
+  },
+  reviewer: {
+    doc:
+      'Ignored by the client: an option of `ProvenanceModule.forRoot()` (see ' +
+      'ProvenanceModuleOptions) or of `new ProvenanceReviewer(gateway, options)`.',
+    deprecated:
+      'nestjs-provenance: `reviewer` is not an option of ProvenanceClient or ProvenanceGateway, ' +
+      'which ignore it: pass it to ProvenanceModule.forRoot() (typed ProvenanceModuleOptions) ' +
+      'or to new ProvenanceReviewer(gateway, options).',
+  },
+};
