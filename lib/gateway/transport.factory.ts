@@ -23,6 +23,6 @@ export function createTransport(
     audit: store === 'file' ? { store, path, durable } : { store },
     escalationTimeoutMs: options.escalationTimeout,
     tenantId: options.tenantId,
-    allowEmptyPolicy: (options as { allowEmptyPolicy?: boolean }).allowEmptyPolicy === true,
+    allowEmptyPolicy: options.allowEmptyPolicy,
   });
 }

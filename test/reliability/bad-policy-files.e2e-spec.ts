@@ -181,4 +181,21 @@ describe('bad policy files refuse start-up (item 4)', () => {
     expect(error.message).toContain('rules');
     expect(error.message).toContain('ALLOWed by default');
   });
+
+  it('allowEmptyPolicy: true is the explicit way to get the reference behaviour (default ALLOW)', async () => {
+    const file = join(dir, 'empty-allowed.yml');
+    writeFileSync(file, 'name: nothing\nrules: []\n');
+    const booted = await bootToolApp({
+      agentId: 'agent-policy',
+      policy: file,
+      audit: { store: 'memory' },
+      allowEmptyPolicy: true,
+    });
+    try {
+      const result = await booted.gateway.execute('data.drop_all_tables', {});
+      expect(result).toMatchObject({ decision: 'ALLOW', reason: 'No rule matched; default ALLOW' });
+    } finally {
+      await booted.app.close();
+    }
+  });
 });
