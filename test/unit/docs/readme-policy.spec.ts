@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { runCli } from '../../../lib/cli/main';
 import { compilePolicy, lintPolicy, PolicyValidationError } from '../../../lib/engine';
 
 /*
@@ -151,5 +153,53 @@ describe('docs/policy.md examples', () => {
         if (reason !== undefined) expect(got.reason).toBe(reason);
       });
     }
+  }
+});
+
+/*
+ * docs/policy.md: a ```text block that starts with `$ npx provenance policy ...`
+ * shows what the CLI prints. The file it names is the ```yaml block whose first
+ * line is `# <file>`; the command runs in-process and must print exactly the
+ * rest of the block (stdout and stderr together, in order).
+ */
+describe('docs/policy.md CLI transcripts', () => {
+  const markdown = readFileSync(path.join(ROOT, 'docs/policy.md'), 'utf8');
+  const blocks = fencedBlocks(markdown);
+  const transcripts = blocks.filter(
+    (block) => block.info === 'text' && block.body.startsWith('$ npx provenance policy '),
+  );
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'docs-policy-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has transcripts', () => {
+    expect(transcripts.length).toBeGreaterThanOrEqual(2);
+  });
+
+  /** Splits a command line on spaces, keeping single-quoted words whole. */
+  const words = (line: string): string[] =>
+    [...line.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2]);
+
+  for (const transcript of transcripts) {
+    const [command, ...expected] = transcript.body.split('\n');
+    it(`line ${transcript.line}: ${command}`, async () => {
+      const argv = words(command.slice('$ npx provenance '.length));
+      const file = argv[2];
+      const source = blocks.find(
+        (block) => block.info === 'yaml' && block.body.split('\n')[0].trim() === `# ${file}`,
+      );
+      expect(source).toBeDefined();
+      const absolute = path.join(dir, file);
+      writeFileSync(absolute, source!.body);
+      argv[2] = absolute;
+      const printed: string[] = [];
+      const line = (text: string) => printed.push(text.split(`${dir}${path.sep}`).join(''));
+      await runCli(argv, { out: line, err: line });
+      expect(printed).toEqual(expected);
+    });
   }
 });
