@@ -95,97 +95,142 @@ export function verifyChain(
   records: readonly unknown[],
   anchor: AuditAnchor | null = null,
 ): AuditVerification {
-  const violations: AuditViolation[] = [];
-  let firstBrokenPosition: number | null = null;
-  const report = (violation: Omit<AuditViolation, 'message'>) => {
-    firstBrokenPosition = Math.min(firstBrokenPosition ?? Infinity, violation.position);
-    const fromAnchor = violation.problem === 'truncated' || violation.problem === 'head-mismatch';
-    if (violations.length < MAX_REPORTED_VIOLATIONS || fromAnchor) {
-      violations.push({ ...violation, message: describeProblem(violation.problem) });
-    }
-  };
-
+  const findings = new ChainFindings();
   let expectedPosition = 0;
   let expectedPrev = GENESIS_HASH;
   const hashAt = new Map<number, string>();
   for (let index = 0; index < records.length; index++) {
     const record = records[index];
     if (!isAuditEventShape(record)) {
-      const id = (record as { id?: unknown } | null)?.id;
-      report({
-        position: index,
-        eventId: typeof id === 'string' ? id : null,
-        problem: 'malformed',
-        expected: null,
-        actual: null,
-      });
+      findings.report(malformedRecord(record, index));
       expectedPosition = index + 1;
       continue;
     }
-    if (record.position !== expectedPosition) {
-      report({
-        position: index,
-        eventId: record.id,
-        problem: 'position-gap',
-        expected: expectedPosition,
-        actual: record.position,
-      });
-    }
-    if (record.prevHash !== expectedPrev) {
-      report({
-        position: index,
-        eventId: record.id,
-        problem: 'prev-hash-mismatch',
-        expected: expectedPrev,
-        actual: record.prevHash,
-      });
-    }
-    const actualHash = computeEventHash(record);
-    if (actualHash !== record.hash) {
-      report({
-        position: index,
-        eventId: record.id,
-        problem: 'hash-mismatch',
-        expected: record.hash,
-        actual: actualHash,
-      });
-    }
+    checkPosition(findings, record, index, expectedPosition);
+    checkLink(findings, record, index, expectedPrev);
+    checkHash(findings, record, index);
     // Keyed by the recorded position: an anchor names an event, wherever an edit moved it.
     hashAt.set(record.position, record.hash);
     expectedPosition = record.position + 1;
     expectedPrev = record.hash;
   }
+  if (anchor !== null) checkAnchor(findings, anchor, hashAt, records.length);
+  return findings.verification(records.length, anchor);
+}
 
-  if (anchor !== null) {
-    const anchored = hashAt.get(anchor.position);
-    if (anchored === undefined) {
-      report({
-        position: records.length,
-        eventId: null,
-        problem: 'truncated',
-        expected: anchor.position,
-        actual: records.length - 1,
-      });
-    } else if (anchored !== anchor.hash) {
-      report({
-        position: anchor.position,
-        eventId: null,
-        problem: 'head-mismatch',
-        expected: anchor.hash,
-        actual: anchored,
-      });
+type Finding = Omit<AuditViolation, 'message'>;
+
+/** The violations found so far, in the order found, and the first position that broke. */
+class ChainFindings {
+  private readonly violations: AuditViolation[] = [];
+  private firstBrokenPosition: number | null = null;
+
+  /** Every finding breaks the chain; past MAX_REPORTED_VIOLATIONS only the anchor's are still listed. */
+  report(finding: Finding): void {
+    this.firstBrokenPosition = Math.min(this.firstBrokenPosition ?? Infinity, finding.position);
+    const fromAnchor = finding.problem === 'truncated' || finding.problem === 'head-mismatch';
+    if (this.violations.length < MAX_REPORTED_VIOLATIONS || fromAnchor) {
+      this.violations.push({ ...finding, message: describeProblem(finding.problem) });
     }
   }
 
-  // Violations are found in log order except the anchor's, which may point earlier.
-  violations.sort((a, b) => a.position - b.position);
+  verification(eventsChecked: number, anchor: AuditAnchor | null): AuditVerification {
+    // Violations are found in log order except the anchor's, which may point earlier.
+    this.violations.sort((a, b) => a.position - b.position);
+    return {
+      valid: this.firstBrokenPosition === null,
+      eventsChecked,
+      firstBrokenPosition: this.firstBrokenPosition,
+      violations: this.violations,
+      anchor,
+    };
+  }
+}
+
+/** A record that is not an event at all; it keeps its id, when it has a string one. */
+function malformedRecord(record: unknown, index: number): Finding {
+  const id = (record as { id?: unknown } | null)?.id;
   return {
-    valid: firstBrokenPosition === null,
-    eventsChecked: records.length,
-    firstBrokenPosition,
-    violations,
-    anchor,
+    position: index,
+    eventId: typeof id === 'string' ? id : null,
+    problem: 'malformed',
+    expected: null,
+    actual: null,
   };
+}
+
+/** The event must sit at the position after the previous record's. */
+function checkPosition(
+  findings: ChainFindings,
+  event: AuditEvent,
+  index: number,
+  expectedPosition: number,
+): void {
+  if (event.position === expectedPosition) return;
+  findings.report({
+    position: index,
+    eventId: event.id,
+    problem: 'position-gap',
+    expected: expectedPosition,
+    actual: event.position,
+  });
+}
+
+/** The event must link to the previous event's recorded hash (the genesis hash for the first). */
+function checkLink(
+  findings: ChainFindings,
+  event: AuditEvent,
+  index: number,
+  expectedPrev: string,
+): void {
+  if (event.prevHash === expectedPrev) return;
+  findings.report({
+    position: index,
+    eventId: event.id,
+    problem: 'prev-hash-mismatch',
+    expected: expectedPrev,
+    actual: event.prevHash,
+  });
+}
+
+/** The event's fields must hash to its recorded hash. */
+function checkHash(findings: ChainFindings, event: AuditEvent, index: number): void {
+  const actualHash = computeEventHash(event);
+  if (actualHash === event.hash) return;
+  findings.report({
+    position: index,
+    eventId: event.id,
+    problem: 'hash-mismatch',
+    expected: event.hash,
+    actual: actualHash,
+  });
+}
+
+/** The log must reach the anchored position, and the event recorded there must carry the anchored hash. */
+function checkAnchor(
+  findings: ChainFindings,
+  anchor: AuditAnchor,
+  hashAt: ReadonlyMap<number, string>,
+  recordCount: number,
+): void {
+  const anchored = hashAt.get(anchor.position);
+  if (anchored === undefined) {
+    findings.report({
+      position: recordCount,
+      eventId: null,
+      problem: 'truncated',
+      expected: anchor.position,
+      actual: recordCount - 1,
+    });
+  } else if (anchored !== anchor.hash) {
+    findings.report({
+      position: anchor.position,
+      eventId: null,
+      problem: 'head-mismatch',
+      expected: anchor.hash,
+      actual: anchored,
+    });
+  }
 }
 
 function describeProblem(problem: AuditProblem): string {

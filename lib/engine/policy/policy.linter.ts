@@ -1,6 +1,6 @@
 import { PolicyMessages as M } from '../engine.messages';
 import { fnmatch, isCatchAllGlob, isLiteralGlob } from './fnmatch';
-import { loadPolicyDetailed } from './policy.loader';
+import { loadPolicyDetailed, type IgnoredKey } from './policy.loader';
 import type { PolicyDocument, PolicyRule } from './policy.types';
 import { formatPythonValue } from './policy.value-format';
 
@@ -35,84 +35,90 @@ export type LintCode =
  */
 export function lintPolicy(policy: PolicyDocument | string | object): LintFinding[] {
   const { document, ignoredKeys } = loadPolicyDetailed(policy);
-  const findings: LintFinding[] = [];
   const rules = document.rules;
-
-  for (const ignored of ignoredKeys) {
-    findings.push({
-      ruleIndex: ignored.ruleIndex,
-      code: 'unknown-key',
-      severity: 'warning',
-      // Relative to the rule, as the other findings are (the rule index is a field of its own).
-      message: `${ruleRelative(ignored.path)}${M.unknownKey(ignored.key, ignored.known)}`,
-    });
-  }
-
+  const findings: LintFinding[] = ignoredKeys.map(unknownKeyFinding);
   rules.forEach((rule, index) => {
-    const conditions = rule.conditions ?? [];
-    if (conditions.length === 0 && rule.on_match === undefined) {
+    const never = neverDecidesFinding(rule, index);
+    if (never !== null) findings.push(never);
+    findings.push(...conditionFindings(rule, index));
+    const shadowed = shadowedFinding(rules, index);
+    if (shadowed !== null) findings.push(shadowed);
+  });
+  findings.push(...mixedTypeFindings(rules));
+  findings.sort((a, b) => (a.ruleIndex ?? Infinity) - (b.ruleIndex ?? Infinity));
+  const coverage = coverageFinding(rules);
+  if (coverage !== null) findings.push(coverage);
+  return findings;
+}
+
+/** A key the loader ignored (a typo, or a key of another engine). */
+function unknownKeyFinding(ignored: IgnoredKey): LintFinding {
+  return {
+    ruleIndex: ignored.ruleIndex,
+    code: 'unknown-key',
+    severity: 'warning',
+    // Relative to the rule, as the other findings are (the rule index is a field of its own).
+    message: `${ruleRelative(ignored.path)}${M.unknownKey(ignored.key, ignored.known)}`,
+  };
+}
+
+/** A rule with no conditions and no on_match: nothing can fail, so on_violation never fires. */
+function neverDecidesFinding(rule: PolicyRule, index: number): LintFinding | null {
+  if ((rule.conditions ?? []).length > 0 || rule.on_match !== undefined) return null;
+  return {
+    ruleIndex: index,
+    code: 'never-decides',
+    severity: 'error',
+    message: M.violationWithoutConditions(),
+  };
+}
+
+/** Per condition, in order: an ordering against a value that is neither number nor string, an empty membership list. */
+function conditionFindings(rule: PolicyRule, index: number): LintFinding[] {
+  const findings: LintFinding[] = [];
+  (rule.conditions ?? []).forEach((condition, c) => {
+    const at = `conditions[${c}]: `;
+    const ordering = ['<', '>', '<=', '>='].includes(condition.operator);
+    if (ordering && typeof condition.value !== 'number' && typeof condition.value !== 'string') {
       findings.push({
         ruleIndex: index,
-        code: 'never-decides',
+        code: 'unorderable-value',
         severity: 'error',
-        message: M.violationWithoutConditions(),
+        message: at + M.unorderableValue(condition.operator, printValue(condition.value)),
       });
     }
-    conditions.forEach((condition, c) => {
-      const at = `conditions[${c}]: `;
-      const ordering = ['<', '>', '<=', '>='].includes(condition.operator);
-      if (ordering && typeof condition.value !== 'number' && typeof condition.value !== 'string') {
-        findings.push({
-          ruleIndex: index,
-          code: 'unorderable-value',
-          severity: 'error',
-          message: at + M.unorderableValue(condition.operator, printValue(condition.value)),
-        });
-      }
-      if (
-        (condition.operator === 'in' || condition.operator === 'not_in') &&
-        Array.isArray(condition.value)
-      ) {
-        if (condition.value.length === 0) {
-          findings.push({
-            ruleIndex: index,
-            code: 'empty-membership',
-            severity: 'warning',
-            message: at + M.emptyMembership(condition.operator),
-          });
-        }
-      }
-    });
-    const shadow = shadowingRule(rules, index);
-    if (shadow >= 0) {
+    const membership = condition.operator === 'in' || condition.operator === 'not_in';
+    if (membership && Array.isArray(condition.value) && condition.value.length === 0) {
       findings.push({
         ruleIndex: index,
-        code: 'shadowed',
+        code: 'empty-membership',
         severity: 'warning',
-        message: M.shadowed(shadow, rules[shadow].action, rule.action),
+        message: at + M.emptyMembership(condition.operator),
       });
     }
   });
-
-  findings.push(...mixedTypeFindings(rules));
-  findings.sort((a, b) => (a.ruleIndex ?? Infinity) - (b.ruleIndex ?? Infinity));
-
-  if (rules.length === 0) {
-    findings.push({
-      ruleIndex: null,
-      code: 'empty-rules',
-      severity: 'warning',
-      message: M.emptyRules(),
-    });
-  } else if (!rules.some((rule) => isCatchAllGlob(rule.action) && alwaysDecides(rule))) {
-    findings.push({
-      ruleIndex: null,
-      code: 'no-catch-all',
-      severity: 'warning',
-      message: M.noCatchAll(),
-    });
-  }
   return findings;
+}
+
+/** A rule that an earlier rule always decides before it (see shadowingRule). */
+function shadowedFinding(rules: readonly PolicyRule[], index: number): LintFinding | null {
+  const shadow = shadowingRule(rules, index);
+  if (shadow < 0) return null;
+  return {
+    ruleIndex: index,
+    code: 'shadowed',
+    severity: 'warning',
+    message: M.shadowed(shadow, rules[shadow].action, rules[index].action),
+  };
+}
+
+/** Document level: no rules at all, or no catch-all rule that always decides (so the default ALLOW can be reached). */
+function coverageFinding(rules: readonly PolicyRule[]): LintFinding | null {
+  if (rules.length === 0) {
+    return { ruleIndex: null, code: 'empty-rules', severity: 'warning', message: M.emptyRules() };
+  }
+  if (rules.some((rule) => isCatchAllGlob(rule.action) && alwaysDecides(rule))) return null;
+  return { ruleIndex: null, code: 'no-catch-all', severity: 'warning', message: M.noCatchAll() };
 }
 
 /** True when the rule yields an outcome for every action its glob matches, whatever the parameters. */
