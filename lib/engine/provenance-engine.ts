@@ -9,8 +9,8 @@ import type { EscalationRecord, EscalationTicket, GatewayRequest, GatewayRespons
 import type { AuditVerification } from './audit/audit-chain';
 import type { AuditEventInput } from './audit/audit-event';
 import type { AuditLog } from './audit/audit-log';
-import { CanonicalJsonError } from './audit/audit.errors';
-import { canonicalMemberJson, quote, sha256Hex } from '../protocol/canonical-json';
+import { acceptParameters } from '../protocol/call-parameters';
+import { canonicalTextOf, quote, sha256Hex } from '../protocol/canonical-json';
 import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
 import { EscalationHolds, validateTimeout, type HoldOutcome } from './escalation/escalation-holds';
 import type {
@@ -65,26 +65,19 @@ export class ProvenanceEngine {
     if (this.closing !== null) {
       return Promise.reject(new ProvenanceError(EmbeddedGatewayMessages.closed()));
     }
-    let canonicalParameters: string;
+    // The normalised parameters: evaluated, fingerprinted and recorded, by
+    // every event of this call (their canonical text is remembered with them).
+    let parameters: Record<string, unknown> | null;
     try {
-      canonicalParameters = this.validate(request);
+      parameters = this.validate(request);
     } catch (error) {
       return Promise.reject(error);
     }
-    // Handed to the audit append below, which runs synchronously from here, so
-    // the parameters cannot have changed in between. Not when the parameters
-    // have their own toJSON: it was called with the member key 'parameters',
-    // the audit log calls it as the root (key '').
-    const parameters = request.parameters ?? null;
-    const forAudit =
-      parameters !== null && typeof (parameters as { toJSON?: unknown }).toJSON === 'function'
-        ? undefined
-        : canonicalParameters;
     const key = request.idempotencyKey;
     if (key === undefined || key === null || this.idempotencyLimit === 0) {
-      return this.track(this.decideCall(request, hooks, forAudit));
+      return this.track(this.decideCall(request, parameters, hooks));
     }
-    const fingerprint = fingerprintOf(request, canonicalParameters);
+    const fingerprint = fingerprintOf(request, parameters);
     const seen = this.idempotency.get(key);
     if (seen !== undefined) {
       // Refresh its place in the LRU order.
@@ -96,11 +89,11 @@ export class ProvenanceEngine {
           request,
           Decision.BLOCK,
           EmbeddedGatewayMessages.idempotencyConflict(),
-          forAudit,
+          parameters,
         ),
       );
     }
-    const response = this.track(this.decideCall(request, hooks, forAudit));
+    const response = this.track(this.decideCall(request, parameters, hooks));
     this.idempotency.set(key, { fingerprint, response });
     if (this.idempotency.size > this.idempotencyLimit) {
       this.idempotency.delete(this.idempotency.keys().next().value as string);
@@ -184,11 +177,12 @@ export class ProvenanceEngine {
   }
 
   /**
-   * Throws for a request that cannot be evaluated; returns the canonical JSON
-   * of its parameters, written as the member `parameters` of the fingerprint
-   * object (so its errors and depth limit are those of the fingerprint).
+   * Throws for a request that cannot be evaluated; returns its parameters
+   * normalised by the one walker (lib/protocol): the value the gateway service
+   * normalised is trusted as it is, anything else (this public API, the
+   * server's parsed bodies) is walked now, under the same rules and depth limit.
    */
-  private validate(request: GatewayRequest): string {
+  private validate(request: GatewayRequest): Record<string, unknown> | null {
     const action = (request as Partial<GatewayRequest> | null)?.action;
     if (typeof action !== 'string' || action === '') {
       throw new InvalidParametersError(
@@ -214,38 +208,28 @@ export class ProvenanceEngine {
         EmbeddedGatewayMessages.badField('parameters', 'an object or null'),
       );
     }
-    try {
-      return canonicalMemberJson('parameters', parameters);
-    } catch (error) {
-      if (error instanceof CanonicalJsonError) {
-        const path = error.path.replace(/^\$\.parameters/, '$');
-        throw new InvalidParametersError(action, path, error.message.replace(error.path, path));
-      }
-      throw error;
-    }
+    return parameters === null ? null : acceptParameters(action, parameters);
   }
 
-  /** `canonicalParameters` is only good until the first await: later events recompute it. */
+  /** `parameters`: the call's, normalised (see validate); no event walks them again. */
   private async decideCall(
     request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
     hooks: ExecuteHooks,
-    canonicalParameters: string | undefined,
   ): Promise<GatewayResponse> {
-    const parameters = request.parameters ?? null;
     const verdict = this.policy.evaluate(request.action, parameters);
     if (verdict.decision !== Decision.ESCALATE) {
-      return this.record(request, verdict.decision, verdict.reason, canonicalParameters);
+      return this.record(request, verdict.decision, verdict.reason, parameters);
     }
 
     const escalationId = randomUUID();
     const pendingEvent = await this.audit.append(
-      this.eventInput(request, {
+      this.eventInput(request, parameters, {
         decision: Decision.ESCALATE,
         reason: verdict.reason,
         kind: 'escalation.pending',
         escalationId,
       }),
-      canonicalParameters,
     );
     const createdAt = pendingEvent.timestamp;
     const ticket: EscalationTicket = {
@@ -280,11 +264,12 @@ export class ProvenanceEngine {
         EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
       );
     }
-    return this.recordOutcome(request, escalationId, await outcome);
+    return this.recordOutcome(request, parameters, escalationId, await outcome);
   }
 
   private async recordOutcome(
     request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
     escalationId: string,
     outcome: HoldOutcome,
   ): Promise<GatewayResponse> {
@@ -296,7 +281,7 @@ export class ProvenanceEngine {
         ? EmbeddedGatewayMessages.rejected()
         : EmbeddedGatewayMessages.expired();
     const event = await this.audit.append(
-      this.eventInput(request, {
+      this.eventInput(request, parameters, {
         decision,
         reason,
         kind: `escalation.${outcome.status}`,
@@ -319,11 +304,10 @@ export class ProvenanceEngine {
     request: GatewayRequest,
     decision: Decision,
     reason: string,
-    canonicalParameters: string | undefined,
+    parameters: Record<string, unknown> | null,
   ): Promise<GatewayResponse> {
     const event = await this.audit.append(
-      this.eventInput(request, { decision, reason, kind: 'decision' }),
-      canonicalParameters,
+      this.eventInput(request, parameters, { decision, reason, kind: 'decision' }),
     );
     return { eventId: event.id, decision, reason, escalationId: null, actorHumanId: null };
   }
@@ -331,6 +315,7 @@ export class ProvenanceEngine {
   /** Written out rather than spread: V8 makes `{ ...base, more }` microseconds slower. */
   private eventInput(
     request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
     fields: Omit<AuditEventInput, 'tenantId' | 'sessionId' | 'agentId' | 'action' | 'parameters'>,
   ): AuditEventInput {
     return {
@@ -338,7 +323,7 @@ export class ProvenanceEngine {
       sessionId: request.sessionId,
       agentId: request.agentId,
       action: request.action,
-      parameters: request.parameters ?? null,
+      parameters,
       decision: fields.decision,
       reason: fields.reason,
       kind: fields.kind,
@@ -351,10 +336,15 @@ export class ProvenanceEngine {
 
 /**
  * sha256 of canonicalJson({ sessionId, agentId, action, parameters }) with the
- * parameters' text already written: the other members are validated strings,
- * and the keys are in code-point order.
+ * parameters' remembered text spliced in: the other members are validated
+ * strings, and the keys are in code-point order.
  */
-function fingerprintOf(request: GatewayRequest, canonicalParameters: string): string {
+function fingerprintOf(
+  request: GatewayRequest,
+  parameters: Record<string, unknown> | null,
+): string {
+  const canonicalParameters =
+    parameters === null ? 'null' : (canonicalTextOf(parameters) as string);
   return sha256Hex(
     `{"action":${quote(request.action)},"agentId":${quote(request.agentId)}` +
       `,"parameters":${canonicalParameters},"sessionId":${quote(request.sessionId)}}`,

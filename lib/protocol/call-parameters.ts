@@ -1,28 +1,36 @@
+import { MAX_PARAMETER_DEPTH, canonicalTextOf, walkParameters } from './canonical-json';
 import { InvalidParametersError } from './provenance.errors';
-import { Messages } from './provenance.messages';
+import { Messages, ParameterMessages } from './provenance.messages';
 
-/** Deeper than this is refused: no tool call needs it, and a recursive walk must never blow the stack. */
-export const MAX_PARAMETER_DEPTH = 100;
+export { MAX_PARAMETER_DEPTH };
 
 /**
- * Turns a call's parameters into the plain JSON value that is sent, hashed
- * and audited, or refuses them before anything is sent. The rules are those
- * of JSON.stringify, made strict where JSON would silently lose or change
- * what the audit log says happened:
+ * Turns a call's parameters into the plain JSON value that is evaluated, sent,
+ * hashed and audited, or refuses them before anything is sent. One walk
+ * (lib/protocol/canonical-json.ts) gives the value and its canonical text
+ * together; the text is remembered for the value returned (canonicalTextOf),
+ * so the engine this value is handed to does not walk it again. The rules are
+ * those of JSON.stringify, made strict where JSON would silently lose or
+ * change what the audit log says happened; canonicalJson follows the same:
  *
  * | value                               | becomes                                  |
  * |-------------------------------------|------------------------------------------|
- * | string, finite number, boolean, null | itself                                  |
+ * | string, finite number, boolean, null | itself (-0 is written 0)                |
+ * | boxed primitive (`new Number(5)`, `new String('x')`, `new Boolean(false)`) | its primitive (`5`, `"x"`, `false`) |
  * | `undefined` property                | dropped (as JSON); `undefined` in an array: null |
  * | Date                                | its ISO string (an invalid Date is refused) |
- * | object with `toJSON()`              | what `toJSON()` returns, normalised again |
+ * | object with `toJSON()`              | what `toJSON(key)` returns, normalised again |
  * | plain or class object               | its own enumerable string keys, `__proto__` and `constructor` kept as ordinary keys |
  * | NaN, ±Infinity                      | refused (JSON would write null)          |
  * | BigInt, function, symbol            | refused                                  |
  * | Map, Set, Buffer, typed array, ArrayBuffer | refused (JSON would write `{}` or a byte list) |
- * | a cycle, or deeper than 100 levels  | refused                                  |
+ * | a cycle, or deeper than MAX_PARAMETER_DEPTH (100) levels | refused         |
  * | a getter, toJSON or Proxy trap that throws | refused, naming the path          |
  * | more than `maxBytes` of JSON        | refused                                  |
+ *
+ * The value returned is a fresh copy (null-prototype objects, in the caller's
+ * key order) that belongs to the library: treat it as read-only. Its
+ * remembered text is only trusted because nothing changes it.
  */
 export function normalizeParameters(
   action: string,
@@ -33,138 +41,20 @@ export function normalizeParameters(
   if (typeof parameters !== 'object' || Array.isArray(parameters)) {
     throw new InvalidParametersError(action, '$', Messages.badParameters(action, parameters));
   }
-  const seen = new Set<object>();
-  const budget: Budget = { left: maxBytes, max: maxBytes };
-  const out = normalize(action, parameters, '$', 0, seen, budget);
-  return out as Record<string, unknown>;
-}
-
-function refuse(action: string, path: string, what: string): never {
-  throw new InvalidParametersError(
-    action,
-    path,
-    `nestjs-provenance: parameters of '${action}' cannot be audited: ${path} ${what}. Nothing was sent.`,
-  );
+  return walkParameters(action, parameters, maxBytes, ParameterMessages.notSent());
 }
 
 /**
- * Reads a property or calls toJSON: a getter or toJSON that throws (or a Proxy
- * trap) becomes a refusal naming the path, never a stray Error from the gate.
+ * The engine's edge: `parameters` (an object, already checked to be one) as
+ * the engine evaluates and records them. A value normalizeParameters returned
+ * is trusted as it is, its text already known; anything else (the engine's
+ * public API, the gateway server's parsed bodies) is walked here by the same
+ * walker, under the same rules and limit, without a byte cap.
  */
-function read<T>(action: string, path: string, get: () => T, what = 'could not be read'): T {
-  try {
-    return get();
-  } catch (error) {
-    if (error instanceof InvalidParametersError) throw error;
-    const why = error instanceof Error ? error.message : String(error);
-    return refuse(action, path, `${what}: ${why}`);
-  }
-}
-
-interface Budget {
-  left: number;
-  readonly max: number;
-}
-
-// Counts UTF-16 units plus punctuation: close to the JSON size, and cheap.
-function charge(action: string, budget: Budget, bytes: number): void {
-  budget.left -= bytes;
-  if (budget.left < 0) {
-    refuse(action, '$', `is larger than maxParametersBytes (${budget.max} bytes of JSON)`);
-  }
-}
-
-function normalize(
+export function acceptParameters(
   action: string,
-  value: unknown,
-  path: string,
-  depth: number,
-  seen: Set<object>,
-  budget: Budget,
-): unknown {
-  switch (typeof value) {
-    case 'string':
-      charge(action, budget, value.length + 2);
-      return value;
-    case 'number':
-      if (!Number.isFinite(value)) refuse(action, path, `is ${value}, which JSON cannot represent`);
-      charge(action, budget, 8);
-      return value;
-    case 'boolean':
-      charge(action, budget, 5);
-      return value;
-    case 'bigint':
-      return refuse(action, path, 'is a BigInt; pass it as a string or a number');
-    case 'function':
-      return refuse(action, path, 'is a function');
-    case 'symbol':
-      return refuse(action, path, 'is a symbol');
-    case 'undefined':
-      return undefined;
-  }
-  if (value === null) {
-    charge(action, budget, 4);
-    return null;
-  }
-  const obj = value as object;
-  if (depth >= MAX_PARAMETER_DEPTH) {
-    refuse(action, path, `is nested more than ${MAX_PARAMETER_DEPTH} levels deep`);
-  }
-  if (seen.has(obj)) refuse(action, path, 'refers back to an enclosing object (a cycle)');
-  if (obj instanceof Date) {
-    if (Number.isNaN(obj.getTime())) refuse(action, path, 'is an invalid Date');
-    return normalize(action, obj.toISOString(), path, depth, seen, budget);
-  }
-  if (
-    obj instanceof Map ||
-    obj instanceof Set ||
-    obj instanceof WeakMap ||
-    obj instanceof WeakSet
-  ) {
-    refuse(action, path, `is a ${obj.constructor.name}; convert it to an object or an array`);
-  }
-  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
-    refuse(action, path, 'is binary data; pass a string (e.g. base64) or a hash instead');
-  }
-  if (obj instanceof Promise) refuse(action, path, 'is a Promise; await it first');
-  const toJSON = read(action, path, () => (obj as { toJSON?: unknown }).toJSON);
-  if (typeof toJSON === 'function') {
-    seen.add(obj);
-    const json = read(action, path, () => toJSON.call(obj, '') as unknown, 'toJSON() threw');
-    const replaced = normalize(action, json, path, depth, seen, budget);
-    seen.delete(obj);
-    return replaced;
-  }
-  seen.add(obj);
-  charge(action, budget, 2);
-  let out: unknown;
-  if (Array.isArray(obj)) {
-    const arr: unknown[] = new Array(obj.length);
-    for (let i = 0; i < obj.length; i++) {
-      const item = normalize(action, obj[i], `${path}[${i}]`, depth + 1, seen, budget);
-      arr[i] = item === undefined ? null : item;
-    }
-    out = arr;
-  } else {
-    // A null-prototype object keeps `__proto__` as an ordinary key instead of
-    // turning it into a prototype switch.
-    const rec: Record<string, unknown> = Object.create(null);
-    for (const key of read(action, path, () => Object.keys(obj))) {
-      const item = normalize(
-        action,
-        read(action, `${path}.${key}`, () => (obj as Record<string, unknown>)[key]),
-        `${path}.${key}`,
-        depth + 1,
-        seen,
-        budget,
-      );
-      if (item !== undefined) {
-        charge(action, budget, key.length + 3);
-        rec[key] = item;
-      }
-    }
-    out = rec;
-  }
-  seen.delete(obj);
-  return out;
+  parameters: object,
+): Record<string, unknown> | null {
+  if (canonicalTextOf(parameters) !== undefined) return parameters as Record<string, unknown>;
+  return walkParameters(action, parameters, Infinity, ParameterMessages.notDecided());
 }

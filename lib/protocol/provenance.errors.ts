@@ -142,14 +142,27 @@ export class ProvenanceConfigError extends ProvenanceError {
   }
 }
 
-/** A call's parameters cannot be sent or hashed (circular, BigInt, too large, ...). Raised before anything is sent. */
+/**
+ * A call's parameters (or any value given to canonicalJson) cannot be sent or
+ * hashed: circular, a BigInt, too deep, too large, ... Raised before anything
+ * is sent, decided or recorded. `path` names the offending value the way a
+ * reader finds it (`$.items[3].amount`); `action` is the call's, or '' for a
+ * value that is not a call's parameters (canonicalJson).
+ *
+ * Since 0.2 this is also what the engine's deprecated `CanonicalJsonError`
+ * names (the same class), which is why the 0.1 constructor of that class,
+ * `(path, message)`, still works.
+ */
 export class InvalidParametersError extends ProvenanceError {
   readonly action: string;
   readonly path: string;
 
-  constructor(action: string, path: string, message: string) {
-    super(message);
-    this.action = action;
-    this.path = path;
+  constructor(action: string, path: string, message: string);
+  /** @deprecated since 0.2: `CanonicalJsonError`'s `(path, message)`; pass the action first. */
+  constructor(path: string, message: string);
+  constructor(...args: [string, string, string] | [string, string]) {
+    super(args.length === 2 ? args[1] : args[2]);
+    this.action = args.length === 2 ? '' : args[0];
+    this.path = args.length === 2 ? args[0] : args[1];
   }
 }

@@ -53,6 +53,42 @@ export const Messages = {
     `session ${id}: ${total} call(s), ${allowed} allowed, ${blocked} blocked, ${escalated} escalated`,
 } as const;
 
+/**
+ * Refusals of the one JSON walker (lib/protocol/canonical-json.ts), for call
+ * parameters wherever they enter (the gateway service, the engine, the audit
+ * log) and for canonicalJson itself. A problem is worded to follow its path:
+ * `$.items[3] is NaN, which JSON cannot represent`.
+ */
+export const ParameterMessages = {
+  /** With an action: the call is named and the ending says what did not happen. */
+  refused: (action: string | null, path: string, problem: string, ending: string) =>
+    action === null
+      ? `${path} ${problem}`
+      : `nestjs-provenance: parameters of '${action}' cannot be audited: ${path} ${problem}. ${ending}`,
+  // ---- endings, by where the value was refused
+  notSent: () => 'Nothing was sent.',
+  notDecided: () => 'Nothing was decided or recorded.',
+  notRecorded: () => 'Nothing was recorded.',
+  // ---- problems
+  notFinite: (value: number) => `is ${String(value)}, which JSON cannot represent`,
+  bigint: () => 'is a BigInt; pass it as a string or a number',
+  fn: () => 'is a function',
+  symbol: () => 'is a symbol',
+  undefinedRoot: () => 'is undefined, which is not a JSON value (use null)',
+  invalidDate: () => 'is an invalid Date',
+  collection: (type: string) => `is a ${type}; convert it to an object or an array`,
+  binary: () => 'is binary data; pass a string (e.g. base64) or a hash instead',
+  promise: () => 'is a Promise; await it first',
+  unreadable: (why: string) => `could not be read: ${why}`,
+  toJsonThrew: (why: string) => `toJSON() threw: ${why}`,
+  toJsonLoop: (limit: number) =>
+    `has a toJSON() that keeps returning objects with a toJSON() (more than ${limit} in a row)`,
+  cycle: () => 'is a circular reference (a cycle): it refers back to an enclosing object',
+  tooDeep: (limit: number) => `is nested more than ${limit} levels deep`,
+  tooLarge: (max: number) => `is larger than maxParametersBytes (${max} bytes of JSON)`,
+  notAnObject: () => 'is not an object once converted to JSON (parameters are an object or null)',
+} as const;
+
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';

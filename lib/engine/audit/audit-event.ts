@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../../protocol/decision';
-import { canonicalJson, quote, sha256Hex } from '../../protocol/canonical-json';
+import {
+  canonicalStoredMember,
+  canonicalTextFor,
+  canonicalTextOf,
+  compareCodePoints,
+  forgetCanonicalText,
+  parseCanonical,
+  quote,
+  sha256Hex,
+} from '../../protocol/canonical-json';
+import { ParameterMessages } from '../../protocol/provenance.messages';
 
 /** What an event records: a decision, or one step of an escalation. */
 export type AuditEventKind =
@@ -70,28 +80,21 @@ export type UnchainedAuditEvent = Omit<AuditEvent, 'position' | 'prevHash' | 'ha
 export const GENESIS_HASH = sha256Hex('PROVENANCE:GENESIS');
 
 /**
- * The canonical text of a prepared event's parameters, keyed by the parameters
- * object prepareEvent parsed from it (a new object nobody else holds yet), so
- * that chaining and the file store splice it in instead of writing the
- * parameters again. AuditLog releases an entry once its batch is stored.
- */
-const canonicalParametersOf = new WeakMap<object, string>();
-
-/**
- * Freezes the input into event fields now (parameters normalised through
- * canonical JSON, so the event in memory is exactly what a reader of the file
- * gets back). Throws `CanonicalJsonError` for parameters that cannot be hashed.
+ * Freezes the input into event fields now: the parameters become a fresh copy
+ * parsed from their canonical text, so the event in memory is exactly what a
+ * reader of the file gets back. That copy is remembered with its text (the
+ * walker's one mechanism, canonicalTextOf), so chaining and the file store
+ * splice the text in instead of writing the parameters again; AuditLog lets
+ * go of it once the batch is stored.
  *
- * `canonicalParameters`, when given, must be `canonicalJson(input.parameters ?? null)`
- * computed by the caller from the same object just before (the embedded
- * gateway has it from validating the call); it is trusted, not recomputed.
+ * Parameters the walker normalised (the engine's, the gateway service's) are
+ * trusted with their remembered text; any others are walked here, under the
+ * same rules and limit. Throws `InvalidParametersError` for parameters that
+ * cannot be hashed.
  */
-export function prepareEvent(
-  input: AuditEventInput,
-  now: Date = new Date(),
-  canonicalParameters: string = canonicalJson(input.parameters ?? null),
-): UnchainedAuditEvent {
-  const parameters = JSON.parse(canonicalParameters) as Record<string, unknown> | null;
+export function prepareEvent(input: AuditEventInput, now: Date = new Date()): UnchainedAuditEvent {
+  const canonicalParameters = parametersText(input);
+  const parameters = parseCanonical(canonicalParameters) as Record<string, unknown> | null;
   const event: UnchainedAuditEvent = {
     id: randomUUID(),
     timestamp: now.toISOString(),
@@ -108,10 +111,17 @@ export function prepareEvent(
     kind: input.kind,
   };
   if (input.approverReason !== undefined) event.approverReason = input.approverReason;
-  if (parameters !== null && typeof parameters === 'object') {
-    canonicalParametersOf.set(parameters, canonicalParameters);
-  }
   return event;
+}
+
+/** The canonical text of an input's parameters: remembered by the walker, or walked now. */
+function parametersText(input: AuditEventInput): string {
+  const parameters: unknown = input.parameters ?? null;
+  if (parameters === null) return 'null';
+  return (
+    canonicalTextOf(parameters) ??
+    canonicalTextFor(String(input.action), parameters, ParameterMessages.notRecorded())
+  );
 }
 
 /** Gives a prepared event its position and links it after `prevHash`. */
@@ -194,19 +204,49 @@ export function computeEventHash(event: Omit<AuditEvent, 'hash'> & { hash?: unkn
 }
 
 function hashEventBody(body: object): string {
-  return sha256Hex(canonicalJson(body));
+  return sha256Hex(recordText(body as Record<string, unknown>));
 }
 
 /** The line an event is stored as: canonical JSON (ASCII, no raw newline), then '\n'. */
 export function serializeEvent(event: AuditEvent): string {
-  return `${canonicalEventText(event, true) ?? canonicalJson(event)}\n`;
+  return `${canonicalEventText(event, true) ?? recordText(event as unknown as Record<string, unknown>)}\n`;
 }
 
 /** Lets go of the parameters' canonical text once the events are stored. */
 export function releaseCanonicalText(events: readonly AuditEvent[]): void {
-  for (const event of events) {
-    if (event.parameters !== null) canonicalParametersOf.delete(event.parameters);
+  for (const event of events) forgetCanonicalText(event.parameters);
+}
+
+/**
+ * canonicalJson of a record of any shape (an event read back from a store,
+ * or one with other fields than chainEvent gives), written member by member:
+ * the parameters' remembered text is spliced in when there is one, and each
+ * other member is walked as a stored value (canonicalStoredMember), so
+ * parameters as deep as MAX_PARAMETER_DEPTH (or a log written before 0.2
+ * holds) still hash inside the record that encloses them.
+ */
+function recordText(record: Record<string, unknown>): string {
+  const names = Object.keys(record).sort(compareCodePoints);
+  let text = '{';
+  let first = true;
+  for (const name of names) {
+    const member = record[name];
+    if (member === undefined) continue;
+    text += `${first ? '' : ','}${quote(name)}:${memberText(name, member)}`;
+    first = false;
   }
+  return `${text}}`;
+}
+
+/** One member of recordText: the string and null fields without a walk of their own. */
+function memberText(name: string, member: unknown): string {
+  if (typeof member === 'string') return quote(member);
+  if (member === null) return 'null';
+  if (Number.isSafeInteger(member)) return String(member);
+  return (
+    (name === 'parameters' ? canonicalTextOf(member) : undefined) ??
+    canonicalStoredMember(name, member)
+  );
 }
 
 /** Own keys, in creation order, of an event prepareEvent then chainEvent made. */
@@ -239,12 +279,11 @@ const CHAINED_KEYS_WITH_APPROVER_REASON = [
  * written field by field with the parameters' canonical text spliced in; or
  * null when the event is not exactly what chainEvent makes (another key set,
  * a field of another type, parameters whose text is not known), and the
- * caller falls back to canonicalJson. Keys are written in code-point order,
+ * caller falls back to recordText. Keys are written in code-point order,
  * the order canonicalJson sorts them in.
  */
 function canonicalEventText(event: AuditEvent, withHash: boolean): string | null {
-  const parameters =
-    event.parameters === null ? 'null' : canonicalParametersOf.get(event.parameters);
+  const parameters = event.parameters === null ? 'null' : canonicalTextOf(event.parameters);
   if (parameters === undefined) return null;
   const keys = Object.keys(event);
   const expected =

@@ -102,20 +102,24 @@ export class AuditLog {
 
   /**
    * Appends an event; resolves with it, chained, once it is durable. Rejects
-   * with `CanonicalJsonError` (parameters that cannot be hashed: nothing is
-   * written) or `AuditStoreError` (the store failed: the log then refuses
+   * with `InvalidParametersError` (parameters that cannot be hashed: nothing
+   * is written) or `AuditStoreError` (the store failed: the log then refuses
    * every later append until reopened, since it no longer knows what the
    * store holds).
    *
-   * `canonicalParameters`: `canonicalJson(input.parameters ?? null)` when the
-   * caller has just computed it from the same object (see prepareEvent), so
-   * the parameters are not written a second time. Trusted, not checked.
+   * Parameters the walker normalised (the engine's) are not walked again:
+   * their canonical text is remembered with them (canonicalTextOf). Any others
+   * are walked here, under the same rules.
+   *
+   * `_canonicalParameters` is deprecated since 0.2 and ignored: a text handed
+   * in by the caller was trusted unchecked, and could disagree with the
+   * parameters it claimed to be.
    */
-  append(input: AuditEventInput, canonicalParameters?: string): Promise<AuditEvent> {
+  append(input: AuditEventInput, _canonicalParameters?: string): Promise<AuditEvent> {
     if (this.closed) return Promise.reject(new AuditStoreError(null, AuditMessages.storeClosed()));
     let event: UnchainedAuditEvent;
     try {
-      event = prepareEvent(input, new Date(), canonicalParameters);
+      event = prepareEvent(input, new Date());
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,18 +1,14 @@
-import { ProvenanceError } from '../../protocol/provenance.errors';
+import { InvalidParametersError, ProvenanceError } from '../../protocol/provenance.errors';
 
 /**
- * A value cannot be written as canonical JSON. `path` names the offending
- * value the way a reader finds it (`$.items[3].amount`), because the value is
- * usually a tool call's parameters and the caller needs to know which one.
+ * @deprecated since 0.2: a value that cannot be written as canonical JSON is
+ * refused with `InvalidParametersError`, the one error of the one JSON walker;
+ * `CanonicalJsonError` is that same class (so `instanceof` either name holds,
+ * and `new CanonicalJsonError(path, message)` still works). Removed in 0.3.
  */
-export class CanonicalJsonError extends ProvenanceError {
-  readonly path: string;
-
-  constructor(path: string, message: string) {
-    super(message);
-    this.path = path;
-  }
-}
+export const CanonicalJsonError = InvalidParametersError;
+/** @deprecated since 0.2: use `InvalidParametersError`. */
+export type CanonicalJsonError = InvalidParametersError;
 
 /**
  * The audit store cannot be read or written, or what it holds is not a chain

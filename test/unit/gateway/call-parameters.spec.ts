@@ -1,5 +1,6 @@
 import { InvalidParametersError } from '../../../lib/protocol/provenance.errors';
 import { MAX_PARAMETER_DEPTH, normalizeParameters } from '../../../lib/protocol/call-parameters';
+import { canonicalJson, canonicalTextOf } from '../../../lib/protocol/canonical-json';
 
 const MB = 1024 * 1024;
 const norm = (value: unknown, max = MB) => normalizeParameters('t.act', value, max);
@@ -106,5 +107,48 @@ describe('normalizeParameters', () => {
     expect(refusal({ s: 'x'.repeat(200) }, 100).message).toContain('maxParametersBytes (100');
     expect(refusal({ s: 'x'.repeat(10 * MB) }).message).toContain('maxParametersBytes');
     expect(() => norm({ s: 'x'.repeat(90) }, 100)).not.toThrow();
+  });
+});
+
+describe('normalizeParameters: boxed primitives and canonical text', () => {
+  it('unwraps boxed primitives as JSON.stringify does', () => {
+    const out = norm({
+      n: new Number(5),
+      s: new String('x'),
+      b: new Boolean(false),
+      l: [new Number(-0)],
+    });
+    expect(JSON.stringify(out)).toBe('{"n":5,"s":"x","b":false,"l":[0]}');
+    expect(refusal({ n: new Number(NaN) }).path).toBe('$.n');
+  });
+
+  it('records the canonical text of the value it returns, byte for byte canonicalJson', () => {
+    const input = { z: [1, 2.5e-7, null], a: { é: new Date(0) }, m: undefined };
+    const out = norm(input) as Record<string, unknown>;
+    expect(canonicalTextOf(out)).toBe(canonicalJson(input));
+    expect(canonicalTextOf(out)).toBe(
+      '{"a":{"\\u00e9":"1970-01-01T00:00:00.000Z"},"z":[1,2.5e-07,null]}',
+    );
+    // The value keeps the caller's key order; only the text is sorted.
+    expect(Object.keys(out)).toEqual(['z', 'a']);
+  });
+
+  it('knows no text for anything it did not return: the input, a copy, a parsed look-alike', () => {
+    const input = { a: 1 };
+    const out = norm(input) as Record<string, unknown>;
+    expect(canonicalTextOf(input)).toBeUndefined();
+    expect(canonicalTextOf({ ...out })).toBeUndefined();
+    expect(canonicalTextOf(JSON.parse('{"a":1}'))).toBeUndefined();
+    expect(canonicalTextOf((norm({ x: { y: 1 } }) as { x: object }).x)).toBeUndefined();
+  });
+
+  it('names odd keys in the path the way canonicalJson does', () => {
+    expect(refusal({ 'x y': [1, NaN] }).path).toBe('$["x y"][1]');
+  });
+
+  it('refuses parameters whose toJSON returns something other than an object', () => {
+    expect(refusal({ toJSON: () => 'text' }).path).toBe('$');
+    expect(norm({ toJSON: () => null })).toBeNull();
+    expect(JSON.stringify(norm({ toJSON: () => ({ a: 1 }) }))).toBe('{"a":1}');
   });
 });

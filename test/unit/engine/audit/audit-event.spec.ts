@@ -3,11 +3,14 @@ import {
   chainEvent,
   computeEventHash,
   prepareEvent,
+  releaseCanonicalText,
   serializeEvent,
   type AuditEventInput,
 } from '../../../../lib/engine/audit/audit-event';
 import { CanonicalJsonError } from '../../../../lib/engine/audit/audit.errors';
-import { canonicalJson, canonicalMemberJson } from '../../../../lib/protocol/canonical-json';
+import { MAX_PARAMETER_DEPTH, normalizeParameters } from '../../../../lib/protocol/call-parameters';
+import { canonicalJson, canonicalTextOf } from '../../../../lib/protocol/canonical-json';
+import { InvalidParametersError } from '../../../../lib/protocol/provenance.errors';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const PREV = 'f'.repeat(64);
@@ -70,27 +73,80 @@ describe('audit event text', () => {
   });
 });
 
-describe('canonicalMemberJson', () => {
-  it('writes the member as the enclosing object would', () => {
-    const value = { z: [1, 2.5, null], a: { '\u{1F600}': -0 } };
-    expect(canonicalMemberJson('parameters', value)).toBe(
-      '{"a":{"\\ud83d\\ude00":0},"z":[1,2.5,null]}',
+describe('event parameters and their canonical text', () => {
+  const nest = (levels: number) => {
+    let value: unknown = 1;
+    for (let i = 0; i < levels; i++) value = { d: value };
+    return value as Record<string, unknown>;
+  };
+
+  it('splices the text the walker remembered for the parameters, and forgets it once stored', () => {
+    const event = chainEvent(
+      prepareEvent({ ...input, parameters: { z: [1, 2.5, null], a: -0 } }),
+      0,
+      PREV,
+    );
+    expect(canonicalTextOf(event.parameters)).toBe('{"a":0,"z":[1,2.5,null]}');
+    expect(serializeEvent(event)).toContain(',"parameters":{"a":0,"z":[1,2.5,null]},');
+    releaseCanonicalText([event]);
+    expect(canonicalTextOf(event.parameters)).toBeUndefined();
+    // Without the remembered text the same line is written, member by member.
+    expect(serializeEvent(event)).toContain(',"parameters":{"a":0,"z":[1,2.5,null]},');
+    expect(computeEventHash(event)).toBe(event.hash);
+  });
+
+  it('reuses the text of parameters normalizeParameters returned, without walking them', () => {
+    const normalised = normalizeParameters('x.y', { b: 1.5, a: 'é' }, 1024) as Record<
+      string,
+      unknown
+    >;
+    const keys = jest.spyOn(Object, 'keys');
+    try {
+      const event = prepareEvent({ ...input, parameters: normalised });
+      expect(keys.mock.calls.some(([value]) => value === normalised)).toBe(false);
+      expect(event.payloadHash).toBe(sha256('{"a":"\\u00e9","b":1.5}'));
+      expect(event.parameters).not.toBe(normalised);
+    } finally {
+      keys.mockRestore();
+    }
+  });
+
+  it('hashes parameters MAX_PARAMETER_DEPTH deep inside the event that encloses them', () => {
+    // nest(n): n objects, the parameters object being the first.
+    const event = chainEvent(
+      prepareEvent({ ...input, parameters: nest(MAX_PARAMETER_DEPTH) }),
+      0,
+      PREV,
+    );
+    releaseCanonicalText([event]);
+    expect(computeEventHash(structuredClone(event))).toBe(event.hash);
+    expect(serializeEvent(event)).toBe(`${canonicalTextOfRecord(event)}\n`);
+    expect(() => prepareEvent({ ...input, parameters: nest(MAX_PARAMETER_DEPTH + 1) })).toThrow(
+      InvalidParametersError,
     );
   });
 
-  it('names the path under the member and counts the enclosing object in the depth', () => {
-    expect(() => canonicalMemberJson('parameters', { a: [1, () => 1] })).toThrow(
-      expect.objectContaining({ path: '$.parameters.a[1]' }),
+  it('still hashes a stored record with deeper parameters, as an engine before 0.2 could write', () => {
+    // 0.1 accepted parameters up to 999 levels: verifying its logs must not fail on them.
+    const { hash: _hash, ...record } = { ...chained(), parameters: nest(999) };
+    expect(computeEventHash(record)).toBe(sha256(canonicalTextOfRecord(record)));
+  });
+
+  it('refuses what cannot be hashed with InvalidParametersError (CanonicalJsonError is the same)', () => {
+    expect(() => prepareEvent({ ...input, parameters: { a: [1, () => 1] } })).toThrow(
+      expect.objectContaining({ path: '$.a[1]', action: 'x.y' }),
     );
-    const nest = (levels: number) => {
-      let value: unknown = 1;
-      for (let i = 0; i < levels; i++) value = { d: value };
-      return value;
-    };
-    // MAX_CANONICAL_DEPTH (1000) containers at most, the enclosing object being one of them:
-    // 1000 levels are fine at the root, not under a member.
-    expect(canonicalJson(nest(1000))).toContain('{"d":1}');
-    expect(() => canonicalMemberJson('p', nest(1000))).toThrow(CanonicalJsonError);
-    expect(canonicalMemberJson('p', nest(999))).toBe(canonicalJson(nest(999)));
+    expect(() => prepareEvent({ ...input, parameters: { n: 1n } })).toThrow(CanonicalJsonError);
   });
 });
+
+/** canonicalJson of a record, written independently of the library (JSON.stringify sorts nothing). */
+function canonicalTextOfRecord(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalTextOfRecord).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalTextOfRecord(record[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -5,6 +5,8 @@ import {
   canonicalJson,
   payloadHash,
 } from '../../../../lib/protocol/canonical-json';
+import { MAX_PARAMETER_DEPTH } from '../../../../lib/protocol/call-parameters';
+import { InvalidParametersError } from '../../../../lib/protocol/provenance.errors';
 
 // Every expected string below was produced once, while writing this test, by
 // Python 3.11: json.dumps(json.loads(<the JSON JavaScript writes for the value>),
@@ -144,7 +146,37 @@ describe('canonicalJson', () => {
       };
       expect(canonicalJson(nest(MAX_CANONICAL_DEPTH))).toHaveLength(2 * MAX_CANONICAL_DEPTH + 1);
       expect(() => canonicalJson(nest(MAX_CANONICAL_DEPTH + 1))).toThrow(CanonicalJsonError);
-      expect(() => canonicalJson(nest(10_000))).toThrow(/deeper than 1000 levels/);
+      expect(() => canonicalJson(nest(10_000))).toThrow(/nested more than 100 levels deep/);
+    });
+  });
+
+  describe('one walker with the call parameters', () => {
+    it('unwraps every boxed primitive', () => {
+      expect(canonicalJson({ n: new Number(5), s: new String('x'), b: new Boolean(false) })).toBe(
+        '{"b":false,"n":5,"s":"x"}',
+      );
+    });
+
+    it('has one depth limit, MAX_PARAMETER_DEPTH (MAX_CANONICAL_DEPTH is its deprecated alias)', () => {
+      expect(MAX_CANONICAL_DEPTH).toBe(MAX_PARAMETER_DEPTH);
+      expect(MAX_PARAMETER_DEPTH).toBe(100);
+    });
+
+    it('refuses with InvalidParametersError; CanonicalJsonError is the same class', () => {
+      let caught: unknown;
+      try {
+        canonicalJson({ a: [1, NaN] });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(InvalidParametersError);
+      expect(CanonicalJsonError).toBe(InvalidParametersError);
+      expect((caught as InvalidParametersError).path).toBe('$.a[1]');
+      expect((caught as InvalidParametersError).action).toBe('');
+      // The 0.1 constructor still works.
+      const old = new CanonicalJsonError('$.x', '$.x is wrong');
+      expect(old).toBeInstanceOf(InvalidParametersError);
+      expect([old.path, old.message, old.action]).toEqual(['$.x', '$.x is wrong', '']);
     });
   });
 });
