@@ -70,24 +70,8 @@ export const PolicyMessages = {
     `'${operator}' with an empty list: ${operator === 'in' ? 'never passes' : 'always passes'}`,
 } as const;
 
-/** Canonical JSON and the audit log: hashing, stores, verification. */
+/** The audit log: stores, verification. (Canonical JSON refusals: ParameterMessages in lib/protocol.) */
 export const AuditMessages = {
-  // ---- canonical JSON (the path is the JSONPath-like location of the value, `$` is the root)
-  notFinite: (path: string, value: number) =>
-    `${path}: ${String(value)} cannot be hashed: JSON has no NaN or Infinity`,
-  bigint: (path: string) =>
-    `${path}: a BigInt cannot be hashed: JSON has no BigInt (convert it to a string or a number first)`,
-  notJsonValue: (path: string, type: string) =>
-    `${path}: a ${type} is not a JSON value; JSON.stringify would silently drop it, ` +
-    'so the audit log refuses it rather than record a different call than the one made',
-  collection: (path: string, type: string) =>
-    `${path}: a ${type} is not a JSON value (JSON.stringify would write it as {} and lose its ` +
-    'content); convert it to an object or an array first',
-  undefinedRoot: () => '$: undefined is not a JSON value (use null)',
-  cycle: (path: string) => `${path}: circular reference: the value contains itself`,
-  tooDeep: (path: string, limit: number) =>
-    `${path}: nested deeper than ${limit} levels; the audit log refuses values this deep`,
-
   // ---- stores
   readFailed: (why: string) => `cannot read the audit log: ${why}`,
   writeFailed: (why: string) => `cannot write the audit log: ${why}`,
