@@ -151,4 +151,33 @@ describe('normalizeParameters: boxed primitives and canonical text', () => {
     expect(norm({ toJSON: () => null })).toBeNull();
     expect(JSON.stringify(norm({ toJSON: () => ({ a: 1 }) }))).toBe('{"a":1}');
   });
+
+  it('gives toJSON the member key, resolves its result again, and bounds a toJSON chain', () => {
+    const keys: string[] = [];
+    const spy = { toJSON: (key: string) => (keys.push(key), { n: new Number(1) }) };
+    expect(JSON.stringify(norm({ a: spy, list: [spy] }))).toBe('{"a":{"n":1},"list":[{"n":1}]}');
+    expect(keys).toEqual(['a', '0']);
+    const self = {
+      toJSON(): unknown {
+        return this;
+      },
+    };
+    expect(refusal({ self }).message).toMatch(/cycle/);
+    const endless = (): unknown => ({ toJSON: endless });
+    expect(refusal({ e: endless() }).message).toMatch(/toJSON\(\) that keeps returning/);
+  });
+
+  it('refuses a Proxy whose getPrototypeOf trap throws, naming the path', () => {
+    const trap = new Proxy(
+      {},
+      {
+        getPrototypeOf: () => {
+          throw new Error('no proto');
+        },
+      },
+    );
+    const error = refusal({ p: trap });
+    expect(error.path).toBe('$.p');
+    expect(error.message).toContain('no proto');
+  });
 });
