@@ -13,6 +13,7 @@ import {
 import type { EscalationEvent } from '../../lib/protocol/escalation-event';
 import type { PolicyDocument } from '../../lib/engine/policy/policy.types';
 import { bootToolApp } from './reliability.fixture';
+import { trackOwnedHandles, type OwnedHandles } from './owned-handles';
 
 const CALLS = Number(process.env.RELIABILITY_RACE_CALLS ?? 1000);
 const TIMEOUT_MS = 300;
@@ -24,23 +25,14 @@ const policy: PolicyDocument = {
 
 type Ending = 'approved' | 'rejected' | 'expired';
 
-/** Timers and sockets, counted by kind: what could keep the process alive. */
-function handles(): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const kind of process.getActiveResourcesInfo()) {
-    if (kind === 'Timeout' || kind.startsWith('TCP') || kind === 'Immediate') {
-      counts[kind] = (counts[kind] ?? 0) + 1;
-    }
-  }
-  return counts;
-}
-
-const settle = (): Promise<void> => new Promise((done) => setImmediate(done));
-
 describe('approve, reject and expiry racing on 1000 escalations (item 7)', () => {
+  let owned: OwnedHandles | undefined;
+  // Also when an assertion failed halfway: the hook must not outlive this test.
+  afterEach(() => owned?.stop());
+
   it('each ends exactly once, seen the same way by caller, stream, reviewer and audit; nothing is left running', async () => {
-    await settle();
-    const before = handles();
+    // Every timer, immediate and socket created from here on, by the app or by this test.
+    owned = trackOwnedHandles();
     const { app, gateway } = await bootToolApp({
       agentId: 'agent-races',
       policy,
@@ -182,10 +174,9 @@ describe('approve, reject and expiry racing on 1000 escalations (item 7)', () =>
     await app.close();
     await streamDone;
     expect(reviewTimers.size).toBe(0);
-    await settle();
-    // No more of any kind than before the app started (jest's own may have ended meanwhile).
-    const after = handles();
-    const extra = Object.entries(after).filter(([kind, count]) => count > (before[kind] ?? 0));
-    expect({ extra, after, before }).toEqual({ extra: [], after, before });
+    // None of them is left: every timer ran or was cleared (unref'd ones too), every socket closed.
+    const left = await owned.alive();
+    owned.stop();
+    expect(left).toEqual([]);
   }, 60_000);
 });
