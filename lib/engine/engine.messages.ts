@@ -6,7 +6,7 @@
 
 /** Policy documents: validation, evaluation reasons, lint findings. */
 export const PolicyMessages = {
-  // ---- evaluation reasons: PROTOCOL.md "Policy document" fixes this wording
+  // ---- evaluation reasons: docs/policy.md ("Reasons") fixes this wording
   defaultAllow: () => 'No rule matched; default ALLOW',
   ruleMatched: (glob: string) => `Rule matched: ${glob} | conditions satisfied`,
   conditionFailed: (field: string, operator: string, value: string, actual: string) =>
@@ -112,7 +112,7 @@ export const EscalationMessages = {
 
 /** The embedded gateway: reasons it returns and requests it refuses. */
 export const EmbeddedGatewayMessages = {
-  // ---- reasons: PROTOCOL.md "POST /v1/gateway/execute" fixes this wording
+  // ---- reasons: docs/protocol.md ("Held escalation") fixes this wording
   approved: (approverId: string) => `Escalation APPROVED by ${approverId}`,
   rejected: () => 'Escalation REJECT — action blocked',
   expired: () => 'Escalation TIMEOUT — action blocked',

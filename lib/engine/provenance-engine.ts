@@ -26,7 +26,7 @@ interface IdempotencyEntry {
 }
 
 /**
- * The gateway of PROTOCOL.md in this process: evaluates the policy, records
+ * The gateway of docs/protocol.md, in this process: evaluates the policy, records
  * every decision in the audit log before answering, and holds escalated calls
  * until a human decides or the deadline passes. No Nest, no rxjs: the
  * embedded transport adapts it to the GatewayTransport seam.

@@ -11,7 +11,7 @@ import { ParameterMessages } from './provenance.messages';
  * Its rules are the table on normalizeParameters; the text is byte for byte
  * what the reference server computes with `json.dumps(obj, sort_keys=True,
  * separators=(",", ":"), ensure_ascii=True)` after parsing the JSON the value
- * becomes (PROTOCOL.md "Hashes").
+ * becomes (docs/protocol.md, "Hashes").
  */
 
 /**

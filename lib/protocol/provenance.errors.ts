@@ -126,7 +126,7 @@ export class GatewayError extends ProvenanceError {
     this.cause = details.cause;
   }
 
-  /** DESIGN.md: fail open only when the gateway could not be reached or answered 5xx. */
+  /** docs/protocol.md, "Fail-open": only a failure that says the gateway never decided may let a call through. */
   get failOpenEligible(): boolean {
     return this.kind === 'unreachable' || (this.kind === 'status' && (this.status ?? 0) >= 500);
   }

@@ -138,7 +138,7 @@ export const ReviewerMessages = {
 } as const;
 
 /**
- * What the gateway server answers (PROTOCOL.md wording where the reference
+ * What the gateway server answers (docs/protocol.md wording where the reference
  * server has one) and prints. None of them contains an API key.
  */
 export const ServerMessages = {

@@ -2,7 +2,7 @@ import { isDecision } from './decision';
 import type { EscalationOutcome, EscalationRecord, EscalationStatus, GatewayRequest, GatewayResponse, ReviewOutcome, ReviewVerdict } from './gateway.types';
 
 /*
- * The wire format of PROTOCOL.md (snake_case JSON) and its mapping to the
+ * The wire format of docs/protocol.md (snake_case JSON) and its mapping to the
  * camelCase types of the transport seam. Pure functions, no I/O: both the HTTP
  * transport and our own server use them, so the two cannot drift apart.
  * Parsers throw `WireFormatError`; the caller decides what that means
@@ -31,7 +31,7 @@ export interface WireExecuteResponse {
 
 /**
  * The 202 body of `POST /v1/gateway/execute` under the async escalation
- * extension (ours, DESIGN.md): the request carried `Prefer: respond-async` and
+ * extension (ours, docs/protocol.md "Async escalation"): the request carried `Prefer: respond-async` and
  * the policy said ESCALATE. The client then long-polls
  * `GET /v1/escalations/{escalation_id}/wait?timeout_ms=N` (200: a
  * `WireExecuteResponse`; 204: not decided yet, poll again).

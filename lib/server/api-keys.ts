@@ -41,7 +41,7 @@ export function apiKeyDigest(key: string): string {
 }
 
 /**
- * The server's API keys, as PROTOCOL.md describes the reference server's:
+ * The server's API keys, as docs/protocol.md ("Authentication") describes them:
  * only SHA-256 digests are kept, found by the key's prefix, and compared in
  * constant time. The prefix is not secret (it is what a log may show); a
  * prefix shared by several keys is fine, each candidate is compared.

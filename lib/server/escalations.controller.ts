@@ -32,7 +32,7 @@ import { parseDecideBody, queryInteger } from './validation';
 type Query = Record<string, unknown>;
 
 /**
- * Escalation review (PROTOCOL.md) and the long poll of the async extension.
+ * Escalation review (docs/protocol.md, "Escalation review") and the long poll of the async extension.
  * Tenant scoping: a key sees and decides only its own tenant's escalations.
  * Naming another tenant in `tenant_id` is a 403; an escalation id of another
  * tenant is answered exactly like an unknown one (404), so ids do not leak.

@@ -16,7 +16,7 @@ import { parseExecuteBody } from './validation';
 
 const RESPOND_ASYNC = /(?:^|[\s,;])respond-async(?:$|[\s,;=])/i;
 
-/** `POST /v1/gateway/execute`, PROTOCOL.md, plus the async escalation extension of DESIGN.md. */
+/** `POST /v1/gateway/execute` (docs/protocol.md), with the async escalation extension ("Async escalation"). */
 @Controller('v1/gateway')
 @UseGuards(ApiKeyGuard)
 @UseFilters(WireExceptionFilter)

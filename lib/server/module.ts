@@ -18,7 +18,7 @@ import { WireReply } from './reply';
 import { GatewayServerTenants } from './tenants';
 
 /**
- * Serves the Provenance wire protocol (PROTOCOL.md) from embedded gateways,
+ * Serves the Provenance wire protocol (docs/protocol.md) from embedded gateways,
  * one per tenant, so that the Python `provenance-client`, the reference
  * TypeScript client, this package's HTTP transport or plain `curl` can use it:
  * `POST /v1/gateway/execute`, `GET /v1/escalations/pending`,

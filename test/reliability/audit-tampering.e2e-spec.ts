@@ -4,7 +4,7 @@
  * insertion and a cut tail must be found by `gateway.audit.verify()` and by
  * `provenance audit verify FILE` (in-process and as a real child process),
  * which must name the first broken position. The expected position is worked
- * out from the edit itself (PROTOCOL.md: "verification names the first broken
+ * out from the edit itself (docs/protocol.md: "verification names the first broken
  * position"), never read from the verifier.
  *
  * What the design cannot detect (asserted below, so that a change is noticed):
@@ -351,7 +351,7 @@ describe('tampering with the audit file of a real app (item 5)', () => {
   });
 });
 
-/** Python's json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=True) for JSON values, written here from PROTOCOL.md. */
+/** Python's json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=True) for JSON values, written here from docs/protocol.md. */
 function canonicalJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

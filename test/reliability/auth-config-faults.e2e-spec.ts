@@ -1,6 +1,6 @@
 /*
  * Issue 7, item 2: 401, 403, 404 and 422 are configuration errors. They raise
- * GatewayError even with onGatewayError 'open' (DESIGN.md), say what to fix,
+ * GatewayError even with onGatewayError 'open' (docs/protocol.md, "Fail-open"), say what to fix,
  * and never carry the API key, even when the server echoes it back.
  */
 import { inspect } from 'node:util';

@@ -1,5 +1,5 @@
 /*
- * Issue 7, item 6: "an append that was acknowledged is never lost" (DESIGN.md),
+ * Issue 7, item 6: "an append that was acknowledged is never lost" (docs/reliability.md),
  * end to end. A child process runs a real Nest app with the embedded gateway
  * and the durable file store, gating calls at full speed and printing every
  * eventId it was given; it is killed with SIGKILL at a random moment, again

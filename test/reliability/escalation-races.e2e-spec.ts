@@ -1,5 +1,5 @@
 /*
- * Issue 7, item 7: "every held escalation ends exactly once" (DESIGN.md), with
+ * Issue 7, item 7: "every held escalation ends exactly once" (docs/architecture.md), with
  * approve, reject and the 300 ms expiry racing on each of 1000 escalations,
  * through the module (embedded gateway). Checked from four sides: the caller,
  * `escalations$`, the reviewer's own calls, and the audit log. Afterwards no

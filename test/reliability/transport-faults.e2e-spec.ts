@@ -2,7 +2,7 @@
  * Issue 7, item 1: every way an HTTP gateway can fail, through a real Nest app
  * and a @Guarded method, with onGatewayError 'closed' and 'open'.
  *
- * Expected outcomes come from DESIGN.md ("fail open only when the gateway
+ * Expected outcomes come from docs/protocol.md ("Fail-open": "fail open only when the gateway
  * could not be reached or answered 5xx") and the mapping table in
  * lib/transport/http/http-gateway.errors.ts, not from running the code.
  */
@@ -293,7 +293,7 @@ describe('transport faults through a real Nest app and @Guarded (item 1)', () =>
     expect(logger.warnings()).toEqual([]);
   });
 
-  it('the counts add up: every case is either fail-open eligible or not, as DESIGN.md lists', () => {
+  it('the counts add up: every case is either fail-open eligible or not, as docs/protocol.md lists', () => {
     // Only unreachable and 5xx (before any 202) may fail open.
     expect(CASES.filter((fault) => fault.failsOpen).map((fault) => fault.name)).toEqual([
       'connection refused',

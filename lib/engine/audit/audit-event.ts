@@ -29,7 +29,7 @@ export const AUDIT_EVENT_KINDS: readonly AuditEventKind[] = [
 ];
 
 /**
- * One line of the audit log. `hash` covers every other field (PROTOCOL.md:
+ * One line of the audit log. `hash` covers every other field (docs/protocol.md, "Event hash and the chain":
  * "our chain covers every field of every event"), `prevHash` is the previous
  * event's `hash`, and `position` is the 0-based index in the log, so removing,
  * inserting or moving an event breaks the chain where it happened.

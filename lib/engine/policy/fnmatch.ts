@@ -1,6 +1,6 @@
 /**
  * Python's `fnmatch.fnmatchcase` in TypeScript: the glob syntax of policy
- * `action` fields (PROTOCOL.md). The translation follows CPython's
+ * `action` fields (docs/policy.md, "Action globs"). The translation follows CPython's
  * `fnmatch.translate` step by step, including its corner cases:
  * - `*` matches any run of characters, dots and the empty run included;
  * - `?` matches exactly one character (one code point: an emoji is one);

@@ -1,5 +1,5 @@
 /**
- * How condition values compare (PROTOCOL.md, last paragraph of "Policy
+ * How condition values compare (docs/policy.md, "Values and types"; was "Policy
  * document"): JSON values, no coercion. Numbers compare numerically and
  * strings by Unicode code point; the ordering operators compare nothing else
  * (a boolean is not a number, arrays are not ordered). Equality is deep for

@@ -13,7 +13,7 @@ import type {
 } from './policy.types';
 
 /**
- * Loading and validation of policy documents (PROTOCOL.md "Policy document").
+ * Loading and validation of policy documents (docs/policy.md).
  *
  * Strict where a mistake would silently change decisions:
  * - outcomes are the upper-case wire words only (`allow` is rejected, not guessed);

@@ -1,4 +1,4 @@
-/** The policy document of PROTOCOL.md ("Policy document"), after validation. */
+/** The policy document of docs/policy.md, after validation. */
 export type Outcome = 'ALLOW' | 'BLOCK' | 'ESCALATE';
 
 export type Operator = '==' | '!=' | '<' | '>' | '<=' | '>=' | 'in' | 'not_in';

@@ -11,7 +11,7 @@ import { SseClient } from './sse.client';
 /**
  * The sample agent backend over real HTTP on loopback, on the embedded
  * gateway with a real audit file in a temp dir. Expected decisions and
- * reasons come from sample/policy.yml's rules and PROTOCOL.md's wording.
+ * reasons come from sample/policy.yml's rules and docs/policy.md's wording.
  */
 describe('sample agent backend (HTTP)', () => {
   let dir: string;

@@ -11,7 +11,7 @@ export type Platform = 'express' | 'fastify';
 export const PLATFORMS: Platform[] = ['express', 'fastify'];
 
 /**
- * The policy of these tests. Expected answers, by PROTOCOL.md's rules:
+ * The policy of these tests. Expected answers, by docs/policy.md's rules:
  * - payments.initiate with amount <= 100 → ALLOW "Small payments are fine";
  *   amount > 100 (or missing: null fails `<=`) → ESCALATE, same reason;
  * - data.delete → BLOCK "Deleting data is not allowed";

@@ -33,7 +33,7 @@ const chained = () => {
 };
 
 describe('audit event text', () => {
-  // Written by hand from PROTOCOL.md: keys sorted, ASCII only, no spaces.
+  // Written by hand from docs/protocol.md: keys sorted, ASCII only, no spaces.
   const parameters = '{"a":"\\u00e9","b":1.5}';
   const head =
     '{"action":"x.y","actorHumanId":null,"agentId":"a","decision":"ALLOW","escalationId":null';

@@ -14,7 +14,7 @@ function policy(...rules: PolicyRule[]): PolicyDocument {
 
 const catchAllBlock: PolicyRule = { action: '*', on_match: 'BLOCK', reason: 'catch-all' };
 
-describe('evaluatePolicy: PROTOCOL.md evaluation steps', () => {
+describe('evaluatePolicy: docs/policy.md evaluation steps', () => {
   it('step 1: skips rules whose glob does not match the whole action', () => {
     const p = compilePolicy(
       policy({ action: 'payments', on_match: 'BLOCK' }, { action: 'pay*', on_match: 'ESCALATE' }),
@@ -423,7 +423,7 @@ describe('reason text prints values as Python str() does', () => {
 });
 
 describe('loading through compilePolicy', () => {
-  it('compiles the YAML fixture in the reference spelling and decides as PROTOCOL.md says', () => {
+  it('compiles the YAML fixture in the reference spelling and decides as docs/policy.md says', () => {
     const p = compilePolicy(path.join(FIXTURES, 'payments.yml'));
     expect(p.source).toBe(path.join(FIXTURES, 'payments.yml'));
     expect(p.document.name).toBe('payments');

@@ -17,7 +17,7 @@ const answer = {
   actor_human_id: null,
 };
 
-describe('wire mapping (PROTOCOL.md)', () => {
+describe('wire mapping (docs/protocol.md)', () => {
   describe('toWireRequest', () => {
     it('snake_cases the fields and leaves optional ones out when absent', () => {
       expect(
