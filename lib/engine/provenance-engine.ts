@@ -5,12 +5,22 @@ import {
   InvalidParametersError,
   ProvenanceError,
 } from '../protocol/provenance.errors';
-import type { EscalationRecord, EscalationTicket, GatewayRequest, GatewayResponse, ReviewInput, ReviewOutcome, ReviewVerdict } from '../protocol/gateway.types';
+import type {
+  EscalationRecord,
+  EscalationTicket,
+  GatewayRequest,
+  GatewayResponse,
+  ReviewInput,
+  ReviewOutcome,
+  ReviewVerdict,
+} from '../protocol/gateway.types';
 import type { AuditVerification } from './audit/audit-chain';
 import type { AuditEventInput } from './audit/audit-event';
 import type { AuditLog } from './audit/audit-log';
 import { acceptParameters } from '../protocol/call-parameters';
-import { canonicalTextOf, quote, sha256Hex } from '../protocol/canonical-json';
+import { sha256Hex } from '../protocol/canonical-json';
+import { canonicalTextOf } from '../protocol/canonical-stamp';
+import { quote } from '../protocol/python-json';
 import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
 import { EscalationHolds, validateTimeout, type HoldOutcome } from './escalation/escalation-holds';
 import type {

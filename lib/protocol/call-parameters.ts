@@ -1,4 +1,5 @@
-import { MAX_PARAMETER_DEPTH, canonicalTextOf, walkParameters } from './canonical-json';
+import { MAX_PARAMETER_DEPTH, walkParameters } from './canonical-json';
+import { canonicalTextOf } from './canonical-stamp';
 import { InvalidParametersError } from './provenance.errors';
 import { Messages, ParameterMessages } from './provenance.messages';
 

@@ -1,5 +1,13 @@
 import { isDecision } from './decision';
-import type { EscalationOutcome, EscalationRecord, EscalationStatus, GatewayRequest, GatewayResponse, ReviewOutcome, ReviewVerdict } from './gateway.types';
+import type {
+  EscalationOutcome,
+  EscalationRecord,
+  EscalationStatus,
+  GatewayRequest,
+  GatewayResponse,
+  ReviewOutcome,
+  ReviewVerdict,
+} from './gateway.types';
 
 /*
  * The wire format of docs/protocol.md (snake_case JSON) and its mapping to the

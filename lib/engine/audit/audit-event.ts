@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../../protocol/decision';
+import { canonicalStoredMember, canonicalTextFor, sha256Hex } from '../../protocol/canonical-json';
 import {
-  canonicalStoredMember,
-  canonicalTextFor,
   canonicalTextOf,
-  compareCodePoints,
   forgetCanonicalText,
   parseCanonical,
-  quote,
-  sha256Hex,
-} from '../../protocol/canonical-json';
+} from '../../protocol/canonical-stamp';
+import { compareCodePoints, quote } from '../../protocol/python-json';
 import { ParameterMessages } from '../../protocol/provenance.messages';
 
 /** What an event records: a decision, or one step of an escalation. */
