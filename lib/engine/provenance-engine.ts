@@ -18,9 +18,7 @@ import type { AuditVerification } from './audit/audit-chain';
 import type { AuditEventInput } from './audit/audit-event';
 import type { AuditLog } from './audit/audit-log';
 import { acceptParameters } from '../protocol/call-parameters';
-import { sha256Hex } from '../protocol/canonical-json';
-import { canonicalTextOf } from '../protocol/canonical-stamp';
-import { quote } from '../protocol/python-json';
+import { IdempotencyCache } from './idempotency-cache';
 import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
 import { EscalationHolds, validateTimeout, type HoldOutcome } from './escalation/escalation-holds';
 import type {
@@ -29,11 +27,6 @@ import type {
   ExecuteHooks,
 } from './provenance-engine.types';
 import type { CompiledPolicy } from './policy/policy.types';
-
-interface IdempotencyEntry {
-  fingerprint: string;
-  response: Promise<GatewayResponse>;
-}
 
 /**
  * The gateway of docs/protocol.md, in this process: evaluates the policy, records
@@ -51,8 +44,7 @@ export class ProvenanceEngine {
   private readonly audit: AuditLog;
   private readonly timeoutMs: number;
   private readonly holds = new EscalationHolds();
-  private readonly idempotency = new Map<string, IdempotencyEntry>();
-  private readonly idempotencyLimit: number;
+  private readonly idempotency: IdempotencyCache;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | null = null;
 
@@ -62,7 +54,7 @@ export class ProvenanceEngine {
     this.timeoutMs = options.escalationTimeoutMs ?? 60_000;
     validateTimeout(this.timeoutMs);
     this.tenantId = options.tenantId ?? 'local';
-    this.idempotencyLimit = Math.max(0, options.idempotencyCacheSize ?? 10_000);
+    this.idempotency = new IdempotencyCache(Math.max(0, options.idempotencyCacheSize ?? 10_000));
   }
 
   /**
@@ -84,34 +76,17 @@ export class ProvenanceEngine {
       return Promise.reject(error);
     }
     const key = request.idempotencyKey;
-    if (key === undefined || key === null || this.idempotencyLimit === 0) {
+    if (key === undefined || key === null || !this.idempotency.enabled) {
       return this.track(this.decideCall(request, parameters, hooks));
     }
-    const fingerprint = fingerprintOf(request, parameters);
-    const seen = this.idempotency.get(key);
-    if (seen !== undefined) {
-      // Refresh its place in the LRU order.
-      this.idempotency.delete(key);
-      this.idempotency.set(key, seen);
-      if (seen.fingerprint === fingerprint) return seen.response;
-      return this.track(
-        this.record(
-          request,
-          Decision.BLOCK,
-          EmbeddedGatewayMessages.idempotencyConflict(),
-          parameters,
-        ),
-      );
+    const seen = this.idempotency.lookup(key, request, parameters);
+    if (seen.kind === 'replay') return seen.response;
+    if (seen.kind === 'conflict') {
+      const reason = EmbeddedGatewayMessages.idempotencyConflict();
+      return this.track(this.record(request, Decision.BLOCK, reason, parameters));
     }
     const response = this.track(this.decideCall(request, parameters, hooks));
-    this.idempotency.set(key, { fingerprint, response });
-    if (this.idempotency.size > this.idempotencyLimit) {
-      this.idempotency.delete(this.idempotency.keys().next().value as string);
-    }
-    // A failed call was never answered: let a retry with the same key try again.
-    response.catch(() => {
-      if (this.idempotency.get(key)?.response === response) this.idempotency.delete(key);
-    });
+    this.idempotency.remember(key, seen.fingerprint, response);
     return response;
   }
 
@@ -342,21 +317,4 @@ export class ProvenanceEngine {
       approverReason: fields.approverReason,
     };
   }
-}
-
-/**
- * sha256 of canonicalJson({ sessionId, agentId, action, parameters }) with the
- * parameters' remembered text spliced in: the other members are validated
- * strings, and the keys are in code-point order.
- */
-function fingerprintOf(
-  request: GatewayRequest,
-  parameters: Record<string, unknown> | null,
-): string {
-  const canonicalParameters =
-    parameters === null ? 'null' : (canonicalTextOf(parameters) as string);
-  return sha256Hex(
-    `{"action":${quote(request.action)},"agentId":${quote(request.agentId)}` +
-      `,"parameters":${canonicalParameters},"sessionId":${quote(request.sessionId)}}`,
-  );
 }
