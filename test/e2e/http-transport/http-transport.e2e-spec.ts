@@ -584,9 +584,9 @@ describe('HttpTransport against a reference gateway', () => {
     it.each(['ftp://gateway', 'not a url', 'http://gateway/?x=1', ''])(
       'rejects gatewayUrl %p',
       (gatewayUrl) => {
-        expect(
-          () => new HttpTransport({ gatewayUrl, apiKey: 'pk_test_x', timeout: 1000 }),
-        ).toThrow(ProvenanceConfigError);
+        expect(() => new HttpTransport({ gatewayUrl, apiKey: 'pk_test_x', timeout: 1000 })).toThrow(
+          ProvenanceConfigError,
+        );
       },
     );
 
@@ -594,9 +594,9 @@ describe('HttpTransport against a reference gateway', () => {
       expect(
         () => new HttpTransport({ gatewayUrl: 'http://g', apiKey: '', timeout: 1000 }),
       ).toThrow(/apiKey/);
-      expect(
-        () => new HttpTransport({ gatewayUrl: 'http://g', apiKey: 'k', timeout: 0 }),
-      ).toThrow(/timeout/);
+      expect(() => new HttpTransport({ gatewayUrl: 'http://g', apiKey: 'k', timeout: 0 })).toThrow(
+        /timeout/,
+      );
     });
 
     it('target names the gateway without credentials or a trailing slash', async () => {
@@ -613,10 +613,7 @@ describe('HttpTransport against a reference gateway', () => {
 
   describe('the API key never appears in an error', () => {
     const scenarios: Array<
-      [
-        string,
-        (g: ReferenceGateway) => Partial<ConstructorParameters<typeof HttpTransport>[0]>,
-      ]
+      [string, (g: ReferenceGateway) => Partial<ConstructorParameters<typeof HttpTransport>[0]>]
     > = [
       ['401', () => ({ apiKey: 'pk_test_notTheRightKeyButStillSecret000000000000000' })],
       [
