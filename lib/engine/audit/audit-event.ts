@@ -9,13 +9,23 @@ import {
 import { compareCodePoints, quote } from '../../protocol/python-json';
 import { ParameterMessages } from '../../protocol/provenance.messages';
 
-/** What an event records: a decision, or one step of an escalation. */
+/**
+ * What an event records: a decision, one step of an escalation, a grant's
+ * life (created, used by a call, revoked), an idempotent replay of an earlier
+ * answer, or a call refused after its decision (its arguments changed).
+ */
 export type AuditEventKind =
   | 'decision'
   | 'escalation.pending'
   | 'escalation.approved'
   | 'escalation.rejected'
-  | 'escalation.expired';
+  | 'escalation.expired'
+  | 'escalation.withdrawn'
+  | 'grant.created'
+  | 'grant.used'
+  | 'grant.revoked'
+  | 'decision.replayed'
+  | 'call.refused';
 
 export const AUDIT_EVENT_KINDS: readonly AuditEventKind[] = [
   'decision',
@@ -23,6 +33,12 @@ export const AUDIT_EVENT_KINDS: readonly AuditEventKind[] = [
   'escalation.approved',
   'escalation.rejected',
   'escalation.expired',
+  'escalation.withdrawn',
+  'grant.created',
+  'grant.used',
+  'grant.revoked',
+  'decision.replayed',
+  'call.refused',
 ];
 
 /**
