@@ -21,6 +21,8 @@ export interface EngineSetup {
   escalationTimeoutMs?: number;
   /** Recorded in every event and escalation. Default `local`. */
   tenantId?: string;
+  /** How many calls may be held for a human at once; one more is refused. Default 10 000. */
+  maxPendingEscalations?: number;
   /**
    * A policy with no rules decides nothing, so every call falls through to the
    * default ALLOW (the reference server's behaviour). Refused unless this is
@@ -50,6 +52,7 @@ export function createEngine(setup: EngineSetup): BuiltEngine {
     audit,
     escalationTimeoutMs: setup.escalationTimeoutMs,
     tenantId: setup.tenantId,
+    maxPendingEscalations: setup.maxPendingEscalations,
   });
   return { engine, audit, policy };
 }

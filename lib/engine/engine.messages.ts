@@ -103,6 +103,8 @@ export const AuditMessages = {
 
 /** Escalation holds: a human decides within a deadline. */
 export const EscalationMessages = {
+  tooManyPending: (limit: number) =>
+    `${limit} calls are already held for a human (maxPendingEscalations); this one is refused until some are decided`,
   closedReason: () => 'gateway closed',
   badTimeout: (got: string) =>
     `escalationTimeoutMs must be an integer number of milliseconds from 1 to 2147483647; got ${got}`,
@@ -116,9 +118,30 @@ export const EmbeddedGatewayMessages = {
   approved: (approverId: string) => `Escalation APPROVED by ${approverId}`,
   rejected: () => 'Escalation REJECT — action blocked',
   expired: () => 'Escalation TIMEOUT — action blocked',
+  withdrawn: () => 'Escalation WITHDRAWN — the caller stopped waiting; action blocked',
+  approvedForRetry: (approverId: string, grantId: string) =>
+    `Escalation APPROVED by ${approverId} after the caller stopped waiting: ` +
+    `the identical call is allowed once more (single-use grant ${grantId})`,
+  replayed: (eventId: string | null) =>
+    `Idempotent replay of event ${eventId ?? '(none)'}: the first answer, not decided again`,
+  selfApproval: (approverId: string) =>
+    `'${approverId}' is the agent whose call this is and cannot approve it (four eyes): another reviewer must`,
   idempotencyConflict: () =>
     'idempotency_key was already used for a different call; blocked rather than answered twice',
 
   badField: (field: string, expected: string) => `${field} must be ${expected}`,
   closed: () => 'the embedded gateway is closed',
 } as const;
+
+export const GrantMessages = {
+  notFound: (grantId: string) =>
+    `No active grant with id '${grantId}' (unknown, revoked, used up or expired)`,
+  tooMany: (limit: number) =>
+    `This gateway already keeps ${limit} active grants; revoke some or let them expire before granting more`,
+  badField: (field: string, expected: string, got: unknown) =>
+    `grant.${field} must be ${expected}; got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
+  selfGrant: (principal: string) =>
+    `'${principal}' cannot grant approvals for its own calls (four eyes): another reviewer must`,
+  used: (grantId: string, grantedBy: string) => `Allowed by grant ${grantId} from ${grantedBy}`,
+};
+

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Decision } from '../protocol/decision';
 import {
+  ApprovalForbiddenError,
   EscalationError,
+  EscalationNotFoundError,
   InvalidParametersError,
   ProvenanceError,
 } from '../protocol/provenance.errors';
+import type { GrantInput, GrantRecord } from '../protocol/grant.types';
+import { sha256Hex } from '../protocol/canonical-json';
+import { canonicalTextOf } from '../protocol/canonical-stamp';
 import type {
   EscalationRecord,
   EscalationTicket,
@@ -15,10 +20,11 @@ import type {
   ReviewVerdict,
 } from '../protocol/gateway.types';
 import type { AuditVerification } from './audit/audit-chain';
-import type { AuditEventInput } from './audit/audit-event';
 import type { AuditLog } from './audit/audit-log';
 import { acceptParameters } from '../protocol/call-parameters';
 import { IdempotencyCache } from './idempotency-cache';
+import { EngineRecorder } from './engine-recorder';
+import { GrantBook } from './grants/grant-book';
 import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
 import { EscalationHolds, validateTimeout, type HoldOutcome } from './escalation/escalation-holds';
 import type {
@@ -43,7 +49,9 @@ export class ProvenanceEngine {
   private readonly policy: CompiledPolicy;
   private readonly audit: AuditLog;
   private readonly timeoutMs: number;
-  private readonly holds = new EscalationHolds();
+  private readonly holds: EscalationHolds;
+  private readonly grantBook: GrantBook;
+  private readonly recorder: EngineRecorder;
   private readonly idempotency: IdempotencyCache;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | null = null;
@@ -54,6 +62,9 @@ export class ProvenanceEngine {
     this.timeoutMs = options.escalationTimeoutMs ?? 60_000;
     validateTimeout(this.timeoutMs);
     this.tenantId = options.tenantId ?? 'local';
+    this.holds = new EscalationHolds({ maxPending: options.maxPendingEscalations });
+    this.grantBook = new GrantBook(this.tenantId);
+    this.recorder = new EngineRecorder(this.tenantId, this.audit);
     this.idempotency = new IdempotencyCache(Math.max(0, options.idempotencyCacheSize ?? 10_000));
   }
 
@@ -80,10 +91,18 @@ export class ProvenanceEngine {
       return this.track(this.decideCall(request, parameters, hooks));
     }
     const seen = this.idempotency.lookup(key, request, parameters);
-    if (seen.kind === 'replay') return seen.response;
+    if (seen.kind === 'replay') {
+      // The first answer again, not decided again; the replay itself is audited.
+      return this.track(
+        seen.response.then(async (response) => {
+          await this.recorder.replayed(request, parameters, response);
+          return response;
+        }),
+      );
+    }
     if (seen.kind === 'conflict') {
       const reason = EmbeddedGatewayMessages.idempotencyConflict();
-      return this.track(this.record(request, Decision.BLOCK, reason, parameters));
+      return this.track(this.recorder.decision(request, Decision.BLOCK, reason, parameters));
     }
     const response = this.track(this.decideCall(request, parameters, hooks));
     this.idempotency.remember(key, seen.fingerprint, response);
@@ -125,12 +144,79 @@ export class ProvenanceEngine {
     }
     const reason = input.reason ?? null;
     const decision = { approverId: input.approverId, reason };
+    const held = this.holds.get(escalationId);
+    if (held === undefined || held.status !== 'PENDING') {
+      throw new EscalationNotFoundError(escalationId);
+    }
+    if (verdict === 'APPROVE' && held.agentId === input.approverId) {
+      throw new ApprovalForbiddenError(
+        escalationId,
+        input.approverId,
+        EmbeddedGatewayMessages.selfApproval(input.approverId),
+      );
+    }
     if (verdict === 'APPROVE') this.holds.approve(escalationId, decision);
     else this.holds.reject(escalationId, decision);
     return { escalationId, decision: verdict, approverId: input.approverId, reason };
   }
 
-  /** Subscribes to escalation steps (pending, approved, rejected, expired); returns the unsubscribe. */
+  /**
+   * The caller gave up on purpose (unsubscribed, aborted): the hold ends as
+   * withdrawn (audited, BLOCK), so no reviewer can approve a call that will
+   * never run. False when it had already ended.
+   */
+  withdraw(escalationId: string): boolean {
+    return this.holds.withdraw(escalationId) !== null;
+  }
+
+  /**
+   * The caller stopped waiting without withdrawing (its connection closed, its
+   * client timed out): the hold stays for a human, and an approval becomes a
+   * single-use grant for the identical call. False when it had already ended.
+   */
+  detach(escalationId: string): boolean {
+    return this.holds.detach(escalationId);
+  }
+
+  /**
+   * A reviewer's standing grant: calls the policy escalates that match it are
+   * allowed without a hold, `maxUses` times, until it expires. Recorded in the
+   * audit log; each use is too.
+   */
+  async grant(input: GrantInput, grantedBy: string): Promise<GrantRecord> {
+    if (this.closing !== null) throw new ProvenanceError(EmbeddedGatewayMessages.closed());
+    const grant = this.grantBook.grant(input, grantedBy);
+    await this.recorder.grantChanged('grant.created', grant, grantedBy);
+    return grant;
+  }
+
+  /** Ends a grant before its time; `GrantNotFoundError` when it is not active. */
+  async revokeGrant(grantId: string, revokedBy: string): Promise<GrantRecord> {
+    const grant = this.grantBook.revoke(grantId);
+    await this.recorder.grantChanged('grant.revoked', grant, revokedBy);
+    return grant;
+  }
+
+  /**
+   * Records a decided call that was refused before its body ran (its
+   * arguments changed after the decision); resolves with the event id.
+   */
+  recordRefusal(request: GatewayRequest, reason: string): Promise<string> {
+    let parameters: Record<string, unknown> | null;
+    try {
+      parameters = this.validate(request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.track(this.recorder.refused(request, parameters, reason));
+  }
+
+  /** The active grants, oldest first. */
+  grants(): GrantRecord[] {
+    return this.grantBook.list();
+  }
+
+  /** Subscribes to escalation steps (pending, approved, rejected, expired, withdrawn); returns the unsubscribe. */
   onEscalation(listener: EscalationLifecycleListener): () => void {
     return this.holds.onEvent(listener);
   }
@@ -204,17 +290,22 @@ export class ProvenanceEngine {
   ): Promise<GatewayResponse> {
     const verdict = this.policy.evaluate(request.action, parameters);
     if (verdict.decision !== Decision.ESCALATE) {
-      return this.record(request, verdict.decision, verdict.reason, parameters);
+      return this.recorder.decision(request, verdict.decision, verdict.reason, parameters);
     }
+    // A grant only ever stands in for a human: it never overrides a BLOCK.
+    const grant = this.grantBook.use({
+      request,
+      parameters,
+      parametersHash: () => parametersHashOf(parameters),
+    });
+    if (grant !== null) return this.recorder.grantUsed(request, parameters, grant);
 
     const escalationId = randomUUID();
-    const pendingEvent = await this.audit.append(
-      this.eventInput(request, parameters, {
-        decision: Decision.ESCALATE,
-        reason: verdict.reason,
-        kind: 'escalation.pending',
-        escalationId,
-      }),
+    const pendingEvent = await this.recorder.pending(
+      request,
+      parameters,
+      verdict.reason,
+      escalationId,
     );
     const createdAt = pendingEvent.timestamp;
     const ticket: EscalationTicket = {
@@ -249,72 +340,25 @@ export class ProvenanceEngine {
         EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
       );
     }
-    return this.recordOutcome(request, parameters, escalationId, await outcome);
+    const ended = await outcome;
+    // Approved with no caller left to answer: the identical call, retried, is allowed once.
+    const retryGrant =
+      ended.status === 'approved' && !ended.callerWaiting
+        ? this.grantBook.singleUseFor(
+            { ...request, parametersHash: ended.parametersHash },
+            escalationId,
+            ended.approverId as string,
+            ended.reason,
+          )
+        : null;
+    if (retryGrant !== null) {
+      await this.recorder.grantChanged('grant.created', retryGrant, retryGrant.grantedBy);
+    }
+    return this.recorder.outcome(request, parameters, ended, retryGrant);
   }
+}
 
-  private async recordOutcome(
-    request: GatewayRequest,
-    parameters: Record<string, unknown> | null,
-    escalationId: string,
-    outcome: HoldOutcome,
-  ): Promise<GatewayResponse> {
-    const approved = outcome.status === 'approved';
-    const decision = approved ? Decision.ALLOW : Decision.BLOCK;
-    const reason = approved
-      ? EmbeddedGatewayMessages.approved(outcome.approverId as string)
-      : outcome.status === 'rejected'
-        ? EmbeddedGatewayMessages.rejected()
-        : EmbeddedGatewayMessages.expired();
-    const event = await this.audit.append(
-      this.eventInput(request, parameters, {
-        decision,
-        reason,
-        kind: `escalation.${outcome.status}`,
-        escalationId,
-        actorHumanId: outcome.approverId,
-        approverReason: outcome.reason,
-      }),
-    );
-    return {
-      eventId: event.id,
-      decision,
-      reason,
-      escalationId,
-      actorHumanId: outcome.approverId,
-      escalationOutcome: outcome.status,
-    };
-  }
-
-  private async record(
-    request: GatewayRequest,
-    decision: Decision,
-    reason: string,
-    parameters: Record<string, unknown> | null,
-  ): Promise<GatewayResponse> {
-    const event = await this.audit.append(
-      this.eventInput(request, parameters, { decision, reason, kind: 'decision' }),
-    );
-    return { eventId: event.id, decision, reason, escalationId: null, actorHumanId: null };
-  }
-
-  /** Written out rather than spread: V8 makes `{ ...base, more }` microseconds slower. */
-  private eventInput(
-    request: GatewayRequest,
-    parameters: Record<string, unknown> | null,
-    fields: Omit<AuditEventInput, 'tenantId' | 'sessionId' | 'agentId' | 'action' | 'parameters'>,
-  ): AuditEventInput {
-    return {
-      tenantId: this.tenantId,
-      sessionId: request.sessionId,
-      agentId: request.agentId,
-      action: request.action,
-      parameters,
-      decision: fields.decision,
-      reason: fields.reason,
-      kind: fields.kind,
-      escalationId: fields.escalationId,
-      actorHumanId: fields.actorHumanId,
-      approverReason: fields.approverReason,
-    };
-  }
+/** sha256 of a normalised value's canonical text: the payload hash a single-use grant is bound to. */
+function parametersHashOf(parameters: Record<string, unknown> | null): string {
+  return sha256Hex(parameters === null ? 'null' : (canonicalTextOf(parameters) as string));
 }

@@ -11,6 +11,8 @@ export interface ProvenanceEngineOptions {
   escalationTimeoutMs?: number;
   /** Recorded in every event and escalation. Default 'local'. */
   tenantId?: string;
+  /** How many calls may be held for a human at once; one more is refused (EscalationLimitError). Default 10 000. */
+  maxPendingEscalations?: number;
   /** How many idempotency keys are remembered (least recently used go first). Default 10 000. */
   idempotencyCacheSize?: number;
 }

@@ -15,6 +15,11 @@ export interface GateCall {
   options?: ExecuteOptions;
   /** Record into this session and use its id (a session handle's own calls). */
   session?: ProvenanceSession;
+  /**
+   * @internal Set by the decision path: the request as it was sent, so that
+   * the gate can check the body's arguments against what was decided.
+   */
+  sent?: GatewayRequest;
 }
 
 /** What a call is sent with: the gateway service's settings. */

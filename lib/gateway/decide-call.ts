@@ -35,6 +35,7 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
       return;
     }
     const { request, session } = prepared;
+    call.sent = request;
     const { transport } = context;
     let decided = false;
     const inner = transport.execute(request).subscribe({

@@ -15,10 +15,39 @@ import type { ExecutionResult } from '../protocol/execution-result';
 import { PolicyBlockedError, ProvenanceError } from '../protocol/provenance.errors';
 import type { GateCall } from './call-request';
 import { SessionContext } from '../session/session.context';
+import { normalizeParameters } from '../protocol/call-parameters';
+import { canonicalTextOf } from '../protocol/canonical-stamp';
 
 /** The one thing a guarded call needs of a gateway: its single decision path. */
 export interface GateDecider {
   decide$(call: GateCall): Observable<ExecutionResult>;
+  /**
+   * The body's arguments are no longer those that were decided: record the
+   * refusal (where the gateway can) and return the error to throw.
+   */
+  refuseChangedArguments(call: GateCall, result: ExecutionResult): Promise<Error>;
+}
+
+/**
+ * Checks, right before the body runs, that the arguments it is about to run
+ * with are still, byte for byte, the canonical parameters that were decided:
+ * the walker reads them again (getters included) and the two texts are
+ * compared. A body whose arguments were changed while a human looked, or
+ * whose getter answers differently the second time, does not run.
+ */
+function argumentsChanged(call: GateCall): boolean {
+  const sent = call.sent;
+  if (sent === undefined) return false;
+  let now: string;
+  try {
+    const current = normalizeParameters(call.action, call.parameters, Infinity);
+    now = current === null ? 'null' : (canonicalTextOf(current) as string);
+  } catch {
+    // A getter that throws now did not throw when the call was decided.
+    return true;
+  }
+  const decided = sent.parameters === null ? 'null' : canonicalTextOf(sent.parameters);
+  return now !== decided;
 }
 
 /** One call, ready to be gated: who decides, what is asked, and the body to run on ALLOW. */
@@ -44,6 +73,9 @@ export async function gatePromise(invocation: GatedInvocation): Promise<unknown>
     throw error;
   }
   assertAllowed(result, invocation.call.action);
+  if (argumentsChanged(invocation.call)) {
+    throw await invocation.gateway.refuseChangedArguments(invocation.call, result);
+  }
   const value = await invocation.body();
   result.toolResult = value;
   return value;
@@ -89,6 +121,11 @@ export function gateObservable(prepare: () => GatedInvocation): Observable<unkno
     ),
     switchMap((result) => {
       assertAllowed(result, invocation.call.action);
+      if (argumentsChanged(invocation.call)) {
+        return from(invocation.gateway.refuseChangedArguments(invocation.call, result)).pipe(
+          switchMap((error) => throwError(() => error)),
+        );
+      }
       return asObservable(invocation.body()).pipe(
         tap((value) => {
           result.toolResult = value;

@@ -4,10 +4,15 @@ import type { AuditLog } from '../engine/audit/audit-log';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import type { ExecutionResult } from '../protocol/execution-result';
 import {
+  ArgumentsChangedError,
   GatewayError,
   ProvenanceConfigError,
   ProvenanceError,
 } from '../protocol/provenance.errors';
+import type { GatewayRequest } from '../protocol/gateway.types';
+import { normalizeParameters } from '../protocol/call-parameters';
+import { sha256Hex } from '../protocol/canonical-json';
+import { canonicalTextOf } from '../protocol/canonical-stamp';
 import { Messages } from '../protocol/provenance.messages';
 import { isValidSessionId, newSessionId } from '../protocol/session-id';
 import {
@@ -222,6 +227,33 @@ export class ProvenanceGateway implements SessionGateway {
     return decideCall(this.decisions, call);
   }
 
+  /** @internal GateDecider: the body's arguments changed after the decision. */
+  async refuseChangedArguments(call: GateCall, result: ExecutionResult): Promise<Error> {
+    const sent = call.sent as GatewayRequest;
+    const decidedHash = hashOf(sent.parameters);
+    let currentHash = '(unreadable)';
+    try {
+      currentHash = hashOf(normalizeParameters(call.action, call.parameters, Infinity));
+    } catch {
+      // A getter or toJSON that throws now; the hash stays unreadable.
+    }
+    const reason = Messages.argumentsChanged(call.action, decidedHash, currentHash);
+    const error = new ArgumentsChangedError(result, decidedHash, currentHash, reason);
+    try {
+      const eventId = await this.transport.recordRefusal(sent, reason);
+      if (eventId === null)
+        this.logger.warn(Messages.refusalNotRecorded(reason, this.transport.target));
+    } catch (recordError) {
+      this.logger.error(
+        Messages.refusalNotRecorded(
+          `${reason} (${recordError instanceof Error ? recordError.message : String(recordError)})`,
+          this.transport.target,
+        ),
+      );
+    }
+    return error;
+  }
+
   /** Closes the gateway: escalation streams complete, sockets and files are released. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -254,4 +286,8 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+function hashOf(parameters: Record<string, unknown> | null): string {
+  return sha256Hex(parameters === null ? 'null' : (canonicalTextOf(parameters) as string));
 }

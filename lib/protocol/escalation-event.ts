@@ -1,7 +1,7 @@
 import type { EscalationRecord } from './gateway.types';
 
 /** Where an escalation is in its life. `pending` comes first; exactly one of the others ends it. */
-export type EscalationEventType = 'pending' | 'approved' | 'rejected' | 'expired';
+export type EscalationEventType = 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
 
 /** One step of an escalation this app raised, as `gateway.escalations$` emits it. */
 export interface EscalationEvent {

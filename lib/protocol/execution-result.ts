@@ -8,6 +8,8 @@ export interface ExecutionResultInit<T = unknown> {
   sessionId: string;
   escalationId?: string | null;
   actorHumanId?: string | null;
+  /** The human's own words with an approval or rejection, where the gateway passes them on. */
+  approverReason?: string | null;
   toolResult?: T;
   /** True when the call was let through because the gateway could not be reached (`onGatewayError: 'open'`). */
   failedOpen?: boolean;
@@ -26,6 +28,8 @@ export class ExecutionResult<T = unknown> {
   readonly sessionId: string;
   readonly escalationId: string | null;
   readonly actorHumanId: string | null;
+  /** The reviewer's reason for an approval or rejection; null otherwise. */
+  readonly approverReason: string | null;
   readonly failedOpen: boolean;
   toolResult: T | undefined;
 
@@ -37,6 +41,7 @@ export class ExecutionResult<T = unknown> {
     this.sessionId = init.sessionId;
     this.escalationId = init.escalationId ?? null;
     this.actorHumanId = init.actorHumanId ?? null;
+    this.approverReason = init.approverReason ?? null;
     this.failedOpen = init.failedOpen ?? false;
     this.toolResult = init.toolResult;
   }
@@ -63,6 +68,7 @@ export class ExecutionResult<T = unknown> {
       sessionId: this.sessionId,
       escalationId: this.escalationId,
       actorHumanId: this.actorHumanId,
+      approverReason: this.approverReason,
       failedOpen: this.failedOpen,
       toolResult: this.toolResult,
     };

@@ -13,7 +13,7 @@ export interface GatewayRequest {
 }
 
 /** How an escalation ended, when the answer came from one. */
-export type EscalationOutcome = 'approved' | 'rejected' | 'expired';
+export type EscalationOutcome = 'approved' | 'rejected' | 'expired' | 'withdrawn';
 
 /** The final answer of `POST /v1/gateway/execute`, camelCased and validated. */
 export interface GatewayResponse {
@@ -23,6 +23,8 @@ export interface GatewayResponse {
   reason: string;
   escalationId: string | null;
   actorHumanId: string | null;
+  /** The reviewer's own reason with an approval or rejection, where the gateway says. */
+  approverReason?: string | null;
   /** Set when the call was escalated; the HTTP transport reads it from the reason text of a reference server. */
   escalationOutcome?: EscalationOutcome | null;
 }
@@ -44,7 +46,7 @@ export type GatewayEvent =
   | { type: 'escalated'; escalation: EscalationTicket }
   | { type: 'decided'; response: GatewayResponse };
 
-export type EscalationStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'TIMEOUT';
+export type EscalationStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'TIMEOUT' | 'WITHDRAWN';
 
 /** An escalation record, as `GET /v1/escalations/pending` lists it (camelCased). */
 export interface EscalationRecord {

@@ -15,6 +15,8 @@ export class PolicyBlockedError extends ProvenanceError {
   readonly eventId: string | null;
   readonly escalationId: string | null;
   readonly actorHumanId: string | null;
+  /** A rejecting reviewer's own reason (the policy's reason is `reason`); null otherwise. */
+  readonly approverReason: string | null;
   /** The BLOCK result, as a session records it. */
   readonly result: ExecutionResult;
 
@@ -25,6 +27,7 @@ export class PolicyBlockedError extends ProvenanceError {
     this.eventId = result.eventId;
     this.escalationId = result.escalationId;
     this.actorHumanId = result.actorHumanId;
+    this.approverReason = result.approverReason;
     this.result = result;
   }
 }
@@ -37,7 +40,8 @@ export class EscalationRejectedError extends PolicyBlockedError {
   constructor(result: ExecutionResult) {
     super(
       result,
-      `Escalation ${result.escalationId ?? ''} of '${result.action}' was rejected: ${result.reason}`,
+      `Escalation ${result.escalationId ?? ''} of '${result.action}' was rejected: ${result.reason}` +
+        (result.approverReason ? ` (${result.approverReason})` : ''),
     );
   }
 }
@@ -90,6 +94,65 @@ export class EscalationNotFoundError extends EscalationError {
 }
 
 /**
+ * A review decision the reviewer may not make: the approver is the agent whose
+ * call it is (four eyes), or the credential's principal differs from the
+ * approver named. Nothing was decided.
+ */
+export class ApprovalForbiddenError extends EscalationError {
+  readonly approverId: string;
+
+  constructor(escalationId: string | null, approverId: string, message: string) {
+    super(message, { escalationId });
+    this.approverId = approverId;
+  }
+}
+
+/**
+ * The gateway holds as many escalations as it may (`maxPendingEscalations`):
+ * the call is refused (never allowed) until some are decided.
+ */
+export class EscalationLimitError extends EscalationError {
+  readonly limit: number;
+
+  constructor(action: string, limit: number, message: string) {
+    super(message, { action });
+    this.limit = limit;
+  }
+}
+
+/**
+ * The arguments a guarded body was about to run with are not the ones that
+ * were decided (they were changed while a human looked, or a getter answers
+ * differently the second time). The body did not run.
+ */
+export class ArgumentsChangedError extends ProvenanceError {
+  readonly action: string;
+  /** The decision's result (ALLOW) that no longer applies. */
+  readonly result: ExecutionResult;
+  /** sha256 of the canonical parameters that were decided, and of those found now. */
+  readonly decidedHash: string;
+  readonly currentHash: string;
+
+  constructor(result: ExecutionResult, decidedHash: string, currentHash: string, message: string) {
+    super(message);
+    this.action = result.action;
+    this.result = result;
+    this.decidedHash = decidedHash;
+    this.currentHash = currentHash;
+  }
+}
+
+/** A grant id that is unknown, revoked, used up or expired. */
+export class GrantNotFoundError extends ProvenanceError {
+  readonly grantId: string;
+
+  constructor(grantId: string, message: string) {
+    super(message);
+    this.grantId = grantId;
+  }
+}
+
+/**
  * How a gateway call failed:
  * - `unreachable`: no answer came back because the connection failed (refused, reset, DNS);
  * - `status`: the gateway answered with an HTTP error status (see `status`);
@@ -101,7 +164,7 @@ export class EscalationNotFoundError extends EscalationError {
  *   holding it for a human;
  * - `internal`: the embedded gateway could not decide or record (the audit
  *   log could not be written, the gateway is closed).
- * Only `unreachable` and `status` >= 500 may fail open: a timeout may hide a
+ * Only `unreachable` and a 503 `status` may fail open: a timeout may hide a
  * call that was recorded or held for a human, and an embedded failure means
  * the audit trail would be incomplete.
  */
@@ -128,7 +191,10 @@ export class GatewayError extends ProvenanceError {
 
   /** docs/protocol.md, "Fail-open": only a failure that says the gateway never decided may let a call through. */
   get failOpenEligible(): boolean {
-    return this.kind === 'unreachable' || (this.kind === 'status' && (this.status ?? 0) >= 500);
+    // A 502 or 504 may come from a proxy in front of a gateway that still
+    // holds the call for a human; a 500 may follow a recorded decision. Only
+    // a 503 says the gateway did not take the call.
+    return this.kind === 'unreachable' || (this.kind === 'status' && this.status === 503);
   }
 }
 

@@ -42,6 +42,12 @@ export const Messages = {
     `${where} is guarded, but ${count} Provenance gateways are running in this process and this ` +
     'instance is not managed by any of them; call it from within a request or a runInSession() of the ' +
     'gateway that should decide. The method did not run.',
+  argumentsChanged: (action: string, decided: string, current: string) =>
+    `'${action}' was decided for other arguments than it was about to run with ` +
+    `(decided sha256 ${decided}, now ${current}): they changed after the decision, ` +
+    'so the body did not run. Pass arguments that stay as they are until the call returns.',
+  refusalNotRecorded: (reason: string, target: string) =>
+    `${reason} The gateway at ${target} cannot record this refusal in its audit log.`,
   gatewayClosed: () => 'This ProvenanceGateway is closed; no call can be gated through it.',
   sessionSummary: (
     id: string,

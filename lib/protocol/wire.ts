@@ -35,6 +35,8 @@ export interface WireExecuteResponse {
   reason: string;
   escalation_id: string | null;
   actor_human_id: string | null;
+  /** Ours: the reviewer's own reason with an approval or rejection; absent otherwise. */
+  approver_reason?: string | null;
 }
 
 /**
@@ -100,8 +102,16 @@ export class WireFormatError extends Error {
 
 /** A reference server tells a timed-out escalation from a rejected one only by this text. */
 const TIMEOUT_REASON = /Escalation TIMEOUT/i;
+/** Ours: a hold its caller withdrew. */
+const WITHDRAWN_REASON = /^Escalation WITHDRAWN/;
 
-const STATUSES: ReadonlySet<string> = new Set(['PENDING', 'APPROVED', 'REJECTED', 'TIMEOUT']);
+const STATUSES: ReadonlySet<string> = new Set([
+  'PENDING',
+  'APPROVED',
+  'REJECTED',
+  'TIMEOUT',
+  'WITHDRAWN',
+]);
 
 /** Optional fields are left out rather than sent as null, as the Python SDK does. */
 export function toWireRequest(request: GatewayRequest): WireExecuteRequest {
@@ -140,12 +150,14 @@ export function fromWireResponse(body: unknown): GatewayResponse {
   const eventId = optionalString(object, 'event_id');
   const escalationId = optionalString(object, 'escalation_id');
   const actorHumanId = optionalString(object, 'actor_human_id');
+  const approverReason = optionalString(object, 'approver_reason');
   return {
     eventId,
     decision,
     reason,
     escalationId,
     actorHumanId,
+    approverReason,
     escalationOutcome: escalationOutcomeOf(decision, reason, escalationId),
   };
 }
@@ -158,6 +170,7 @@ export function toWireResponse(response: GatewayResponse): WireExecuteResponse {
     reason: response.reason,
     escalation_id: response.escalationId,
     actor_human_id: response.actorHumanId,
+    ...(response.approverReason != null ? { approver_reason: response.approverReason } : {}),
   };
 }
 
@@ -279,11 +292,14 @@ export function escalationOutcomeOf(
 ): EscalationOutcome | null {
   if (escalationId === null) return null;
   if (decision === 'ALLOW') return 'approved';
-  if (decision === 'BLOCK') return TIMEOUT_REASON.test(reason) ? 'expired' : 'rejected';
+  if (decision === 'BLOCK') {
+    if (WITHDRAWN_REASON.test(reason)) return 'withdrawn';
+    return TIMEOUT_REASON.test(reason) ? 'expired' : 'rejected';
+  }
   return null;
 }
 
-function asObject(body: unknown, what: string): Record<string, unknown> {
+export function asObject(body: unknown, what: string): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new WireFormatError(
       `${what} is not a JSON object (got ${Array.isArray(body) ? 'an array' : preview(body)})`,
@@ -292,7 +308,7 @@ function asObject(body: unknown, what: string): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function optionalString(object: Record<string, unknown>, key: string): string | null {
+export function optionalString(object: Record<string, unknown>, key: string): string | null {
   const value = object[key];
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string')
@@ -300,14 +316,18 @@ function optionalString(object: Record<string, unknown>, key: string): string | 
   return value;
 }
 
-function requiredString(object: Record<string, unknown>, key: string, where: string): string {
+export function requiredString(
+  object: Record<string, unknown>,
+  key: string,
+  where: string,
+): string {
   const value = object[key];
   if (typeof value !== 'string') throw new WireFormatError(`${where} has no string \`${key}\``);
   return value;
 }
 
 /** Enough of an unexpected value to debug with, bounded so a huge body cannot flood a log. */
-function preview(value: unknown): string {
+export function preview(value: unknown): string {
   if (value === undefined) return 'undefined';
   let text: string;
   try {

@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { AuditLog } from '../engine/audit/audit-log';
 import type { EscalationEvent } from '../protocol/escalation-event';
+import type { GrantInput, GrantRecord } from '../protocol/grant.types';
 import type {
   EscalationRecord,
   GatewayEvent,
@@ -27,7 +28,8 @@ export interface PendingFilter {
  * abandons the call (an HTTP request is aborted; nothing is approved). It
  * emits at most one `escalated` event, then exactly one `decided` event, then
  * completes; or it errors with a `GatewayError` (or the `ProvenanceError` that
- * refused the call).
+ * refused the call). Unsubscribing after `escalated` and before `decided`
+ * withdraws the escalation where the gateway allows it.
  *
  * An escalation's life: `escalations$` emits `pending` once for every
  * escalation the transport learns of, then exactly one ending (`approved`,
@@ -72,6 +74,21 @@ export abstract class GatewayTransport {
     verdict: ReviewVerdict,
     input: ReviewInput,
   ): Promise<ReviewOutcome>;
+
+  /**
+   * Records that a decided call was refused before its body ran (its
+   * arguments changed). Resolves with the event id, or null where the
+   * gateway has no way to record it (a remote one).
+   */
+  abstract recordRefusal(request: GatewayRequest, reason: string): Promise<string | null>;
+
+  /** A standing grant (docs/security.md, "Grants"), given by `grantedBy`. */
+  abstract grant(input: GrantInput, grantedBy: string): Promise<GrantRecord>;
+
+  abstract revokeGrant(grantId: string, revokedBy: string): Promise<GrantRecord>;
+
+  /** The active grants of the gateway. */
+  abstract grants(): Promise<GrantRecord[]>;
 
   /** Releases sockets, timers and files; ends held calls; completes `escalations$`. Idempotent. */
   abstract close(): Promise<void>;

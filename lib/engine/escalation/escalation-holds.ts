@@ -1,5 +1,6 @@
 import {
   EscalationError,
+  EscalationLimitError,
   EscalationNotFoundError,
   ProvenanceConfigError,
 } from '../../protocol/provenance.errors';
@@ -25,7 +26,7 @@ export interface HoldTicket {
   createdAt?: string;
 }
 
-export type HoldStatus = 'approved' | 'rejected' | 'expired';
+export type HoldStatus = 'approved' | 'rejected' | 'expired' | 'withdrawn';
 
 export interface HoldOutcome {
   escalationId: string;
@@ -37,6 +38,12 @@ export interface HoldOutcome {
   decidedAt: string;
   /** The call this outcome is bound to. */
   parametersHash: string;
+  /**
+   * False when the caller had stopped waiting before the hold ended (its
+   * connection closed without withdrawing): an approval then has no caller
+   * to answer, and the engine turns it into a single-use grant.
+   */
+  callerWaiting: boolean;
 }
 
 export interface HoldDecisionInput {
@@ -56,6 +63,8 @@ export type HoldListener = (event: HoldEvent) => void;
 export interface EscalationHoldsOptions {
   /** How many ended escalations `get()` still knows. Default 10 000. */
   keepResolved?: number;
+  /** How many calls may be held at once; one more is refused with EscalationLimitError. Default 10 000. */
+  maxPending?: number;
   now?: () => Date;
 }
 
@@ -63,6 +72,7 @@ const STATUS_OF: Record<HoldStatus, EscalationStatus> = {
   approved: 'APPROVED',
   rejected: 'REJECTED',
   expired: 'TIMEOUT',
+  withdrawn: 'WITHDRAWN',
 };
 
 /**
@@ -74,6 +84,7 @@ class Hold {
     readonly record: EscalationRecord,
     readonly resolve: (outcome: HoldOutcome) => void,
     public timer: NodeJS.Timeout | null,
+    public callerWaiting = true,
   ) {}
 }
 
@@ -92,11 +103,13 @@ export class EscalationHolds {
   private readonly resolved = new Map<string, EscalationRecord>();
   private readonly listeners = new Set<HoldListener>();
   private readonly keepResolved: number;
+  readonly maxPending: number;
   private readonly now: () => Date;
   private closed = false;
 
   constructor(options: EscalationHoldsOptions = {}) {
     this.keepResolved = Math.max(0, options.keepResolved ?? 10_000);
+    this.maxPending = Math.max(1, options.maxPending ?? 10_000);
     this.now = options.now ?? (() => new Date());
   }
 
@@ -113,6 +126,15 @@ export class EscalationHolds {
           action: ticket.action,
           escalationId: ticket.escalationId,
         }),
+      );
+    }
+    if (this.holds.size >= this.maxPending) {
+      return Promise.reject(
+        new EscalationLimitError(
+          ticket.action,
+          this.maxPending,
+          EscalationMessages.tooManyPending(this.maxPending),
+        ),
       );
     }
     const createdAt = ticket.createdAt ?? this.now().toISOString();
@@ -151,6 +173,28 @@ export class EscalationHolds {
 
   reject(escalationId: string, input: HoldDecisionInput): HoldOutcome {
     return this.decide(escalationId, 'rejected', input);
+  }
+
+  /**
+   * The caller gave up on purpose (unsubscribed, aborted): the hold ends as
+   * withdrawn, so no reviewer can approve a call that will never run. Returns
+   * null when it had already ended.
+   */
+  withdraw(escalationId: string, reason: string | null = null): HoldOutcome | null {
+    return this.end(escalationId, 'withdrawn', null, reason);
+  }
+
+  /**
+   * The caller stopped waiting without withdrawing (a connection that closed,
+   * a client that timed out): the hold stays for a human, and an approval
+   * becomes a single-use grant for the identical call. Returns false when the
+   * hold had already ended.
+   */
+  detach(escalationId: string): boolean {
+    const hold = this.holds.get(escalationId);
+    if (hold === undefined) return false;
+    hold.callerWaiting = false;
+    return true;
   }
 
   /** The held escalations, oldest first (copies). */
@@ -223,6 +267,7 @@ export class EscalationHolds {
       reason,
       decidedAt,
       parametersHash: record.parametersHash as string,
+      callerWaiting: hold.callerWaiting,
     };
     hold.resolve(outcome);
     this.emit({ type: status, record: { ...record } });

@@ -12,6 +12,7 @@ import type {
   ReviewOutcome,
   ReviewVerdict,
 } from '../../protocol/gateway.types';
+import type { GrantInput, GrantRecord } from '../../protocol/grant.types';
 import { GatewayError, ProvenanceError } from '../../protocol/provenance.errors';
 import { EscalationFeed } from '../escalation-feed';
 import { GatewayTransport, type PendingFilter } from '../gateway-transport';
@@ -56,24 +57,31 @@ export class EmbeddedTransport extends GatewayTransport {
   execute(request: GatewayRequest): Observable<GatewayEvent> {
     return new Observable<GatewayEvent>((subscriber) => {
       let active = true;
+      let held: string | null = null;
       this.engine
         .execute(request, {
           onEscalated: (escalation) => {
+            held = escalation.escalationId;
             if (active) subscriber.next({ type: 'escalated', escalation });
           },
         })
         .then(
           (response) => {
+            held = null;
             if (!active) return;
             subscriber.next({ type: 'decided', response });
             subscriber.complete();
           },
           (error: unknown) => {
+            held = null;
             if (active) subscriber.error(asGatewayError(error));
           },
         );
       return () => {
         active = false;
+        // The caller gave up on a held call: withdraw it, so that no one
+        // approves a call that will never run.
+        if (held !== null) this.engine.withdraw(held);
       };
     });
   }
@@ -103,6 +111,22 @@ export class EmbeddedTransport extends GatewayTransport {
     input: ReviewInput,
   ): Promise<ReviewOutcome> {
     return this.engine.decide(escalationId, verdict, input);
+  }
+
+  recordRefusal(request: GatewayRequest, reason: string): Promise<string | null> {
+    return this.engine.recordRefusal(request, reason);
+  }
+
+  grant(input: GrantInput, grantedBy: string): Promise<GrantRecord> {
+    return this.engine.grant(input, grantedBy);
+  }
+
+  revokeGrant(grantId: string, revokedBy: string): Promise<GrantRecord> {
+    return this.engine.revokeGrant(grantId, revokedBy);
+  }
+
+  async grants(): Promise<GrantRecord[]> {
+    return this.engine.grants();
   }
 
   close(): Promise<void> {

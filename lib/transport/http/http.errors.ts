@@ -2,12 +2,16 @@ import { GatewayError } from '../../protocol/provenance.errors';
 
 /*
  * How an HTTP exchange with the gateway maps to a GatewayError. Only
- * `unreachable` and `status` >= 500 are fail-open eligible, so the question
- * for every row is: could the gateway have recorded (or decided) this call?
+ * `unreachable` (the request certainly never reached a gateway) and a 503
+ * (the gateway said it is unavailable, before deciding) are fail-open
+ * eligible, so the question for every row is: could the gateway have
+ * recorded (or decided, or be holding) this call?
  *
  * | what happened                                          | kind        | status |
  * |--------------------------------------------------------|-------------|--------|
- * | connection refused, DNS failure, host/net unreachable  | unreachable | null   |
+ * | connection refused, DNS failure, host/net unreachable, | unreachable | null   |
+ * |   TLS handshake failure (before the request is sent)   |             |        |
+ * | ETIMEDOUT from the OS (may be an established socket)   | interrupted | null   |
  * | reset / socket hang up before any response header      | interrupted | null   |
  * | no complete answer within the `timeout` option         | timeout     | null   |
  * | 200 whose body is not the wire format (see wire.ts)     | protocol    | 200    |
@@ -16,7 +20,9 @@ import { GatewayError } from '../../protocol/provenance.errors';
  * | 3xx (redirects are never followed: the API key would   | protocol    | 3xx    |
  * |   go to wherever Location points)                      |             |        |
  * | 401, 403, 404, 422, other 4xx                          | status      | 4xx    |
- * | 5xx                                                    | status      | 5xx    |
+ * | 503                                                    | status      | 503    |
+ * | 500, 502, 504, other 5xx (a proxy's 502/504 may stand  | status      | 5xx    |
+ * |   in front of a gateway that still holds the call)     |             |        |
  * | any failure after a 202 said the call is escalated     | protocol    | -      |
  *
  * A reset before the headers is not `unreachable` either: the request was
@@ -49,11 +55,27 @@ const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
   'ENETUNREACH',
   'ENETDOWN',
   'EHOSTDOWN',
-  'ETIMEDOUT', // the OS gave up connecting; our own timeout is reported separately
+  // TLS: the handshake failed, so no request byte was sent.
+  'EPROTO',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 
 /** The connection broke after the request went out: it may have been recorded or held. */
-const INTERRUPTED_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+// ETIMEDOUT: the OS gave up, which on a reused keep-alive socket can happen
+// after the request was written; our own timeout is reported separately.
+const INTERRUPTED_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+]);
 
 export function statusError(ctx: ExchangeContext, status: number, body: string): GatewayError {
   const where = `${ctx.method} ${ctx.url}`;

@@ -13,7 +13,13 @@ import type {
   ReviewOutcome,
   ReviewVerdict,
 } from '../../protocol/gateway.types';
-import { EscalationNotFoundError } from '../../protocol/provenance.errors';
+import type { GrantInput, GrantRecord } from '../../protocol/grant.types';
+import {
+  ApprovalForbiddenError,
+  EscalationNotFoundError,
+  GrantNotFoundError,
+} from '../../protocol/provenance.errors';
+import { fromWireGrant, fromWireGrantList, toWireGrantRequest } from '../../protocol/wire-grants';
 import {
   fromWireDecideResponse,
   fromWireEscalationAccepted,
@@ -119,9 +125,9 @@ export class HttpTransport extends GatewayTransport {
       return () => {
         first.unsubscribe();
         wait?.unsubscribe();
-        // The caller stopped waiting: this process will never see the end,
-        // so it must not stay listed as pending here.
-        if (!decided && heldId !== null) this.feed.forget(heldId);
+        // The caller stopped waiting on a held call: withdraw it at the
+        // gateway, so that no one approves a call that will never run.
+        if (!decided && heldId !== null) this.withdraw(heldId);
       };
     });
   }
@@ -158,10 +164,47 @@ export class HttpTransport extends GatewayTransport {
     const data = toWireDecideRequest(verdict, input.approverId, input.reason);
     const { ctx, response } = await lastValueFrom(this.exchange.request('POST', path, { data }));
     if (response.status === 404) throw new EscalationNotFoundError(escalationId);
+    if (response.status === 403) {
+      throw new ApprovalForbiddenError(escalationId, input.approverId, detailOf(response.text));
+    }
     if (response.status !== 200) throw statusError(ctx, response.status, response.text);
     return this.exchange.parse(ctx, response, (body) =>
       fromWireDecideResponse(body, { escalationId, verdict }),
     );
+  }
+
+  /** The wire protocol has no route for it: the gateway service logs the refusal instead. */
+  async recordRefusal(): Promise<string | null> {
+    return null;
+  }
+
+  /** `POST /v1/grants` with this transport's (reviewer) key; the gateway records its principal as `grantedBy`. */
+  async grant(input: GrantInput, grantedBy: string): Promise<GrantRecord> {
+    const data = { ...toWireGrantRequest(input), granted_by: grantedBy };
+    const { ctx, response } = await lastValueFrom(
+      this.exchange.request('POST', '/v1/grants', { data }),
+    );
+    if (response.status === 403) {
+      throw new ApprovalForbiddenError(null, grantedBy, detailOf(response.text));
+    }
+    if (response.status !== 200) throw statusError(ctx, response.status, response.text);
+    return this.exchange.parse(ctx, response, (body) => fromWireGrant(body));
+  }
+
+  async revokeGrant(grantId: string, revokedBy: string): Promise<GrantRecord> {
+    const path = `/v1/grants/${encodeURIComponent(grantId)}/revoke`;
+    const { ctx, response } = await lastValueFrom(
+      this.exchange.request('POST', path, { data: { revoked_by: revokedBy } }),
+    );
+    if (response.status === 404) throw new GrantNotFoundError(grantId, detailOf(response.text));
+    if (response.status !== 200) throw statusError(ctx, response.status, response.text);
+    return this.exchange.parse(ctx, response, (body) => fromWireGrant(body));
+  }
+
+  async grants(): Promise<GrantRecord[]> {
+    const { ctx, response } = await lastValueFrom(this.exchange.request('GET', '/v1/grants', {}));
+    if (response.status !== 200) throw statusError(ctx, response.status, response.text);
+    return this.exchange.parse(ctx, response, fromWireGrantList);
   }
 
   async close(): Promise<void> {
@@ -208,13 +251,26 @@ export class HttpTransport extends GatewayTransport {
     throw statusError(ctx, response.status, response.text);
   }
 
+  /**
+   * Best effort, after the caller left: a gateway without the route (a
+   * reference server) keeps the hold until it expires; nothing waits here.
+   */
+  private withdraw(escalationId: string): void {
+    const pending = this.feed.get(escalationId);
+    if (pending !== undefined) {
+      this.feed.publish({ ...pending, type: 'withdrawn', decidedAt: new Date().toISOString() });
+    }
+    const path = `/v1/escalations/${encodeURIComponent(escalationId)}/withdraw`;
+    this.exchange.request('POST', path, { data: {} }).subscribe({ error: () => undefined });
+  }
+
   private escalationEnded(request: GatewayRequest, response: GatewayResponse): void {
     const id = response.escalationId as string;
     const type =
       response.decision === Decision.ALLOW
         ? 'approved'
-        : response.escalationOutcome === 'expired'
-          ? 'expired'
+        : response.escalationOutcome === 'expired' || response.escalationOutcome === 'withdrawn'
+          ? response.escalationOutcome
           : 'rejected';
     this.feed.publish({
       type,
@@ -246,3 +302,16 @@ function pendingEvent(request: GatewayRequest, ticket: EscalationTicket): Escala
   };
 }
 export type { HttpTransportOptions } from './http-transport.options';
+
+/** The message of a reference-style error body (`{"detail":{"message":…}}`), or a generic one. */
+function detailOf(text: string): string {
+  try {
+    const body = JSON.parse(text) as { detail?: { message?: unknown } | string };
+    const detail = body.detail;
+    if (typeof detail === 'string') return detail;
+    if (typeof detail?.message === 'string') return detail.message;
+  } catch {
+    // not JSON
+  }
+  return 'the gateway refused this review decision (403)';
+}

@@ -6,6 +6,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { firstValueFrom, lastValueFrom, toArray, filter } from 'rxjs';
 import {
+  EscalationNotFoundError,
   EscalationRejectedError,
   EscalationTimeoutError,
   PolicyBlockedError,
@@ -195,7 +196,7 @@ describe('escalation expiry and shutdown', () => {
 });
 
 describe('escalations$ follows each hold to its end', () => {
-  it('reports the end of an escalation whose caller stopped waiting', async () => {
+  it('withdraws the escalation of a caller that stopped waiting: no one can approve a call that will never run', async () => {
     const app = await boot();
     const gateway = app.get(ProvenanceGateway);
     const events: EscalationEvent[] = [];
@@ -205,13 +206,20 @@ describe('escalations$ follows each hold to its end', () => {
       .subscribe({ error: () => undefined });
     const { escalationId } = await waitForPending(gateway);
     sub.unsubscribe();
-    await gateway.gatewayTransport.decide(escalationId, 'APPROVE', { approverId: 'carol' });
+    await expect(
+      gateway.gatewayTransport.decide(escalationId, 'APPROVE', { approverId: 'carol' }),
+    ).rejects.toBeInstanceOf(EscalationNotFoundError);
     expect(events.map((e) => [e.type, e.escalationId])).toEqual([
       ['pending', escalationId],
-      ['approved', escalationId],
+      ['withdrawn', escalationId],
     ]);
-    expect(events[1].approverId).toBe('carol');
+    expect(events[1].approverId).toBeNull();
     expect(gateway.pendingEscalationEvents()).toEqual([]);
+    await eventuallyTrue(async () =>
+      (await gateway.audit!.list()).some((e) => e.kind === 'escalation.withdrawn'),
+    );
+    const withdrawn = (await gateway.audit!.list()).find((e) => e.kind === 'escalation.withdrawn');
+    expect(withdrawn).toMatchObject({ decision: 'BLOCK', escalationId, actorHumanId: null });
     await app.close();
   });
 
@@ -324,4 +332,12 @@ function waitForPending(gateway: ProvenanceGateway): Promise<EscalationEvent> {
   const known = gateway.pendingEscalationEvents();
   if (known.length > 0) return Promise.resolve(known[0]);
   return firstValueFrom(gateway.escalations$.pipe(filter((e) => e.type === 'pending')));
+}
+
+async function eventuallyTrue(check: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

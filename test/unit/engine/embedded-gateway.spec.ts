@@ -198,18 +198,26 @@ describe('ProvenanceEngine', () => {
     );
   });
 
-  it('answers a repeated idempotency key once, and blocks the key reused for another call', async () => {
+  it('answers a repeated idempotency key once (each replay audited as one), and blocks the key reused for another call', async () => {
     const first = gateway.execute(request({ idempotencyKey: 'k1' }));
     const again = gateway.execute(request({ idempotencyKey: 'k1' }));
-    expect(again).toBe(first);
     const response = await first;
+    expect(await again).toEqual(response);
     await expect(gateway.execute(request({ idempotencyKey: 'k1' }))).resolves.toEqual(response);
-    expect(await audit.count()).toBe(1);
+    // Decided once; the two replays are recorded as replays of that event, not decided again.
+    const events = await audit.list();
+    expect(events.map((e) => e.kind)).toEqual([
+      'decision',
+      'decision.replayed',
+      'decision.replayed',
+    ]);
+    expect(events[1].reason).toContain(response.eventId as string);
+    expect(events[1].decision).toBe(response.decision);
 
     const other = await gateway.execute(request({ idempotencyKey: 'k1', action: 'files.delete' }));
     expect(other.decision).toBe('BLOCK');
     expect(other.reason).toMatch(/idempotency_key was already used/);
-    expect(await audit.count()).toBe(2);
+    expect(await audit.count()).toBe(4);
   });
 
   it('shares one in-flight escalation between calls with the same idempotency key', async () => {
@@ -224,7 +232,12 @@ describe('ProvenanceEngine', () => {
     await waitFor(() => ticket !== null);
     await gateway.decide(ticket!.escalationId, 'APPROVE', { approverId: 'alice' });
     expect(await a).toEqual(await b);
-    expect(await audit.count()).toBe(2);
+    // One hold (pending, approved), and b's answer recorded as a replay of it.
+    expect((await audit.list()).map((e) => e.kind)).toEqual([
+      'escalation.pending',
+      'escalation.approved',
+      'decision.replayed',
+    ]);
   });
 
   it('validates the request minimally', async () => {

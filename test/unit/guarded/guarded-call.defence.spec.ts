@@ -17,6 +17,7 @@ function deciderAnswering(decision: 'BLOCK' | 'ESCALATE'): GateDecider {
           sessionId: 'sess_test',
         }),
       ),
+    refuseChangedArguments: async () => new Error('not reached: the decision was not an ALLOW'),
   };
 }
 

@@ -1,0 +1,210 @@
+import { Decision } from '../protocol/decision';
+import type { GatewayRequest, GatewayResponse } from '../protocol/gateway.types';
+import type { GrantRecord } from '../protocol/grant.types';
+import type { AuditEventInput, AuditEventKind } from './audit/audit-event';
+import type { AuditLog } from './audit/audit-log';
+import { EmbeddedGatewayMessages, GrantMessages } from './engine.messages';
+import type { HoldOutcome } from './escalation/escalation-holds';
+
+type EventFields = Omit<
+  AuditEventInput,
+  'tenantId' | 'sessionId' | 'agentId' | 'action' | 'parameters'
+>;
+
+/**
+ * What the engine writes to its audit log, one method per kind of event, and
+ * the answer each becomes. Every answer is returned only after its event is
+ * durable (the log's append resolves then).
+ */
+export class EngineRecorder {
+  constructor(
+    private readonly tenantId: string,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** A policy decision (or a refusal of the engine's own, such as an idempotency conflict). */
+  async decision(
+    request: GatewayRequest,
+    decision: Decision,
+    reason: string,
+    parameters: Record<string, unknown> | null,
+  ): Promise<GatewayResponse> {
+    const event = await this.audit.append(
+      this.input(request, parameters, { decision, reason, kind: 'decision' }),
+    );
+    return { eventId: event.id, decision, reason, escalationId: null, actorHumanId: null };
+  }
+
+  /** The end of a hold; `retryGrant` when an approval came after the caller stopped waiting. */
+  async outcome(
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    outcome: HoldOutcome,
+    retryGrant: GrantRecord | null,
+  ): Promise<GatewayResponse> {
+    const approved = outcome.status === 'approved';
+    const decision = approved ? Decision.ALLOW : Decision.BLOCK;
+    const reason = reasonOf(outcome, retryGrant);
+    const event = await this.audit.append(
+      this.input(request, parameters, {
+        decision,
+        reason,
+        kind: `escalation.${outcome.status}`,
+        escalationId: outcome.escalationId,
+        actorHumanId: outcome.approverId,
+        approverReason: outcome.reason,
+      }),
+    );
+    return {
+      eventId: event.id,
+      decision,
+      reason,
+      escalationId: outcome.escalationId,
+      actorHumanId: outcome.approverId,
+      approverReason: outcome.status === 'expired' ? null : outcome.reason,
+      escalationOutcome: outcome.status,
+    };
+  }
+
+  /** A call the policy escalated that a grant lets through without a hold. */
+  async grantUsed(
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    grant: GrantRecord,
+  ): Promise<GatewayResponse> {
+    const reason = GrantMessages.used(grant.id, grant.grantedBy);
+    const event = await this.audit.append(
+      this.input(request, parameters, {
+        decision: Decision.ALLOW,
+        reason,
+        kind: 'grant.used',
+        escalationId: grant.escalationId,
+        actorHumanId: grant.grantedBy,
+        approverReason: grant.reason,
+      }),
+    );
+    return {
+      eventId: event.id,
+      decision: Decision.ALLOW,
+      reason,
+      escalationId: grant.escalationId,
+      actorHumanId: grant.grantedBy,
+      approverReason: grant.reason,
+    };
+  }
+
+  /**
+   * A grant given or revoked: recorded with the grant's terms as the event's
+   * parameters, the reviewer as its human, ALLOW for a grant and BLOCK for a
+   * revocation.
+   */
+  async grantChanged(
+    kind: 'grant.created' | 'grant.revoked',
+    grant: GrantRecord,
+    by: string,
+  ): Promise<void> {
+    await this.audit.append({
+      tenantId: this.tenantId,
+      sessionId: grant.sessionId ?? '',
+      agentId: grant.agentId ?? '',
+      action: grant.action,
+      parameters: {
+        grantId: grant.id,
+        kind: grant.kind,
+        conditions: grant.conditions,
+        maxUses: grant.maxUses,
+        expiresAt: grant.expiresAt,
+        escalationId: grant.escalationId,
+        parametersHash: grant.parametersHash,
+      },
+      decision: kind === 'grant.created' ? Decision.ALLOW : Decision.BLOCK,
+      reason: `${kind === 'grant.created' ? 'Grant' : 'Revoked grant'} ${grant.id} by ${by}`,
+      kind,
+      escalationId: grant.escalationId,
+      actorHumanId: by,
+      approverReason: grant.reason,
+    });
+  }
+
+  /** A repeated idempotency key: its first answer again, recorded as a replay of that event. */
+  async replayed(
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    response: GatewayResponse,
+  ): Promise<void> {
+    await this.audit.append(
+      this.input(request, parameters, {
+        decision: response.decision,
+        reason: EmbeddedGatewayMessages.replayed(response.eventId),
+        kind: 'decision.replayed',
+        escalationId: response.escalationId,
+        actorHumanId: response.actorHumanId,
+      }),
+    );
+  }
+
+  /** A call refused after its decision, before its body ran. */
+  async refused(
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    reason: string,
+  ): Promise<string> {
+    const event = await this.audit.append(
+      this.input(request, parameters, { decision: Decision.BLOCK, reason, kind: 'call.refused' }),
+    );
+    return event.id;
+  }
+
+  /** The pending event of a new hold. */
+  pending(
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    reason: string,
+    escalationId: string,
+  ) {
+    return this.audit.append(
+      this.input(request, parameters, {
+        decision: Decision.ESCALATE,
+        reason,
+        kind: 'escalation.pending',
+        escalationId,
+      }),
+    );
+  }
+
+  /** Written out rather than spread: V8 makes `{ ...base, more }` microseconds slower. */
+  private input(
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    fields: EventFields,
+  ): AuditEventInput {
+    return {
+      tenantId: this.tenantId,
+      sessionId: request.sessionId,
+      agentId: request.agentId,
+      action: request.action,
+      parameters,
+      decision: fields.decision,
+      reason: fields.reason,
+      kind: fields.kind as AuditEventKind,
+      escalationId: fields.escalationId,
+      actorHumanId: fields.actorHumanId,
+      approverReason: fields.approverReason,
+    };
+  }
+}
+
+function reasonOf(outcome: HoldOutcome, retryGrant: GrantRecord | null): string {
+  switch (outcome.status) {
+    case 'approved':
+      return retryGrant === null
+        ? EmbeddedGatewayMessages.approved(outcome.approverId as string)
+        : EmbeddedGatewayMessages.approvedForRetry(outcome.approverId as string, retryGrant.id);
+    case 'rejected':
+      return EmbeddedGatewayMessages.rejected();
+    case 'withdrawn':
+      return EmbeddedGatewayMessages.withdrawn();
+    default:
+      return EmbeddedGatewayMessages.expired();
+  }
+}

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import type { GatewayRequest } from '../../protocol/gateway.types';
+import type { GrantCondition, GrantInput, GrantRecord } from '../../protocol/grant.types';
+import { GrantNotFoundError, ProvenanceError } from '../../protocol/provenance.errors';
+import { GrantMessages } from '../engine.messages';
+import { compileGlob, type GlobMatcher } from '../policy/fnmatch';
+import {
+  compileCondition,
+  firstFailedCondition,
+  type CompiledCondition,
+} from '../policy/policy.condition';
+import { checkGrantInput } from './grant-input';
+
+/** How long a single-use grant waits for its retry, when nothing else is said: one hour. */
+export const SINGLE_USE_GRANT_MS = 60 * 60_000;
+
+class Entry {
+  constructor(
+    readonly record: GrantRecord,
+    readonly matchesAction: GlobMatcher,
+    readonly conditions: readonly CompiledCondition[],
+    readonly expiresAt: number,
+  ) {}
+}
+
+/** What a grant lets through: the call, and its parameters' hash where a single-use grant needs it. */
+export interface GrantedCall {
+  request: GatewayRequest;
+  parameters: Record<string, unknown> | null;
+  /** Computed only when asked: most calls never meet a single-use grant. */
+  parametersHash: () => string;
+}
+
+/**
+ * The engine's grants (see protocol/grant.types.ts): kept per tenant, used at
+ * most `maxUses` times each, and consulted only when the policy says
+ * ESCALATE, so a grant never turns a BLOCK into an ALLOW and costs nothing
+ * on the calls the policy decides alone. All on the one JS thread: a use is
+ * counted exactly once.
+ */
+export class GrantBook {
+  private readonly active = new Map<string, Entry>();
+  private readonly ended = new Map<string, GrantRecord>();
+  private singleUse = 0;
+
+  constructor(
+    private readonly tenantId: string,
+    private readonly options: { maxGrants?: number; keepEnded?: number; now?: () => number } = {},
+  ) {}
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  /** A reviewer's standing grant. Throws for input that names no clear grant (the error names the field). */
+  grant(input: GrantInput, grantedBy: string): GrantRecord {
+    const checked = checkGrantInput(input, grantedBy);
+    const now = this.now();
+    return this.add(
+      {
+        id: randomUUID(),
+        kind: 'standing',
+        tenantId: this.tenantId,
+        action: checked.action,
+        conditions: checked.conditions,
+        agentId: checked.agentId,
+        sessionId: checked.sessionId,
+        parametersHash: null,
+        escalationId: null,
+        grantedBy,
+        reason: checked.reason,
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + checked.expiresInMs).toISOString(),
+        maxUses: checked.maxUses,
+        uses: 0,
+        status: 'ACTIVE',
+      },
+      checked.conditions,
+    );
+  }
+
+  /** The approval of a call whose caller had stopped waiting: the identical call, once. */
+  singleUseFor(
+    call: { action: string; agentId: string; sessionId: string; parametersHash: string },
+    escalationId: string,
+    grantedBy: string,
+    reason: string | null,
+  ): GrantRecord {
+    const now = this.now();
+    this.singleUse++;
+    return this.add(
+      {
+        id: randomUUID(),
+        kind: 'single-use',
+        tenantId: this.tenantId,
+        action: call.action,
+        conditions: [],
+        agentId: call.agentId,
+        sessionId: null,
+        parametersHash: call.parametersHash,
+        escalationId,
+        grantedBy,
+        reason,
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + SINGLE_USE_GRANT_MS).toISOString(),
+        maxUses: 1,
+        uses: 0,
+        status: 'ACTIVE',
+      },
+      [],
+    );
+  }
+
+  /**
+   * Uses the first grant that covers this call (single-use grants first, then
+   * standing ones, oldest first) and returns it with the use counted; null
+   * when none does.
+   */
+  use(call: GrantedCall): GrantRecord | null {
+    if (this.active.size === 0) return null;
+    const now = this.now();
+    let hash: string | null = null;
+    let found: Entry | null = null;
+    for (const entry of this.active.values()) {
+      if (entry.expiresAt <= now) {
+        this.end(entry, 'EXPIRED');
+        continue;
+      }
+      if (!this.covers(entry, call)) continue;
+      if (entry.record.kind === 'single-use') {
+        hash ??= call.parametersHash();
+        if (entry.record.parametersHash !== hash) continue;
+        found = entry;
+        break;
+      }
+      found ??= entry;
+      if (this.singleUse === 0) break;
+    }
+    if (found === null) return null;
+    found.record.uses++;
+    const used = { ...found.record };
+    if (found.record.uses >= found.record.maxUses) this.end(found, 'USED_UP');
+    return used;
+  }
+
+  revoke(grantId: string): GrantRecord {
+    const entry = this.active.get(grantId);
+    if (entry === undefined) throw new GrantNotFoundError(grantId, GrantMessages.notFound(grantId));
+    this.end(entry, 'REVOKED');
+    return { ...entry.record };
+  }
+
+  /** Active grants (copies), oldest first; expired ones are ended on the way. */
+  list(): GrantRecord[] {
+    const now = this.now();
+    const out: GrantRecord[] = [];
+    for (const entry of this.active.values()) {
+      if (entry.expiresAt <= now) this.end(entry, 'EXPIRED');
+      else out.push({ ...entry.record, conditions: [...entry.record.conditions] });
+    }
+    return out;
+  }
+
+  /** An active or recently ended grant (a copy). */
+  get(grantId: string): GrantRecord | undefined {
+    const record = this.active.get(grantId)?.record ?? this.ended.get(grantId);
+    return record === undefined ? undefined : { ...record };
+  }
+
+  private covers(entry: Entry, call: GrantedCall): boolean {
+    const { record } = entry;
+    const { request } = call;
+    if (record.agentId !== null && record.agentId !== request.agentId) return false;
+    if (record.sessionId !== null && record.sessionId !== request.sessionId) return false;
+    if (!entry.matchesAction(request.action)) return false;
+    return firstFailedCondition(entry.conditions, call.parameters) === -1;
+  }
+
+  private add(record: GrantRecord, conditions: GrantCondition[]): GrantRecord {
+    const limit = this.options.maxGrants ?? 10_000;
+    if (this.active.size >= limit) {
+      if (record.kind === 'single-use') this.singleUse--;
+      throw new ProvenanceError(GrantMessages.tooMany(limit));
+    }
+    const matcher =
+      record.kind === 'single-use'
+        ? (action: string) => action === record.action
+        : compileGlob(record.action);
+    const compiled = conditions.map((condition) =>
+      compileCondition(condition as Parameters<typeof compileCondition>[0]),
+    );
+    this.active.set(record.id, new Entry(record, matcher, compiled, Date.parse(record.expiresAt)));
+    return { ...record };
+  }
+
+  private end(entry: Entry, status: GrantRecord['status']): void {
+    if (!this.active.delete(entry.record.id)) return;
+    if (entry.record.kind === 'single-use') this.singleUse--;
+    entry.record.status = status;
+    const keep = this.options.keepEnded ?? 1000;
+    if (keep === 0) return;
+    this.ended.set(entry.record.id, entry.record);
+    if (this.ended.size > keep) this.ended.delete(this.ended.keys().next().value as string);
+  }
+}
