@@ -18,6 +18,7 @@ import type {
   ReviewVerdict,
 } from '../protocol/gateway.types';
 import type { PendingFilter } from '../transport/gateway-transport';
+import type { GrantInput, GrantRecord } from '../protocol/grant.types';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import { escalationsWithPending$ } from './escalation.streams';
 
@@ -122,6 +123,37 @@ export class ProvenanceReviewer {
   /** Blocks the held call (it raises `EscalationRejectedError`). Same errors as `approve`. */
   reject(escalationId: string, input: ReviewInput): Promise<ReviewOutcome> {
     return this.decide('reject', escalationId, 'REJECT', input);
+  }
+
+  /**
+   * A standing approval: calls the policy would escalate that match it run
+   * without a hold, `maxUses` times, until it expires — for example
+   * `grant({ action: 'payments.initiate', conditions: [{ field: 'recipient_id',
+   * operator: '==', value: 'rec_abc' }, { field: 'amount', operator: '<=',
+   * value: 1000 }], sessionId, expiresInMs: 3_600_000, maxUses: 5, grantedBy:
+   * 'cfo@example.com' })`. It never overrides a BLOCK. Given, used and revoked
+   * grants are all audited. `grantedBy` may not be the agent it is for.
+   */
+  grant(input: GrantInput & { grantedBy: string }): Promise<GrantRecord> {
+    const { grantedBy, ...grant } = input ?? ({} as GrantInput & { grantedBy: string });
+    if (typeof grantedBy !== 'string' || grantedBy.trim() === '') {
+      return Promise.reject(new ProvenanceError(ReviewerMessages.badApprover('grant', grantedBy)));
+    }
+    return this.gateway.gatewayTransport.grant(grant, grantedBy);
+  }
+
+  /** Ends a grant before its time (`GrantNotFoundError` when it is not active); audited. */
+  revokeGrant(grantId: string, input: { revokedBy: string }): Promise<GrantRecord> {
+    const revokedBy = input?.revokedBy;
+    if (typeof revokedBy !== 'string' || revokedBy.trim() === '') {
+      return Promise.reject(new ProvenanceError(ReviewerMessages.badApprover('revoke', revokedBy)));
+    }
+    return this.gateway.gatewayTransport.revokeGrant(grantId, revokedBy);
+  }
+
+  /** The gateway's active grants, oldest first. */
+  grants(): Promise<GrantRecord[]> {
+    return this.gateway.gatewayTransport.grants();
   }
 
   private async decide(

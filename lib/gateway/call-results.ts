@@ -45,6 +45,7 @@ export function finalResult(
     sessionId: request.sessionId,
     escalationId: response.escalationId,
     actorHumanId: response.actorHumanId,
+    approverReason: response.approverReason ?? null,
   });
   if (response.decision === Decision.ALLOW) return result;
   if (response.decision === Decision.BLOCK) {

@@ -25,7 +25,11 @@ export interface GateDecider {
    * The body's arguments are no longer those that were decided: record the
    * refusal (where the gateway can) and return the error to throw.
    */
-  refuseChangedArguments(call: GateCall, result: ExecutionResult): Promise<Error>;
+  refuseChangedArguments(
+    call: GateCall,
+    result: ExecutionResult,
+    changed: ChangedArguments,
+  ): Promise<Error>;
 }
 
 /**
@@ -35,19 +39,26 @@ export interface GateDecider {
  * compared. A body whose arguments were changed while a human looked, or
  * whose getter answers differently the second time, does not run.
  */
-function argumentsChanged(call: GateCall): boolean {
+function changedArguments(invocation: GatedInvocation): ChangedArguments | null {
+  const { call } = invocation;
   const sent = call.sent;
-  if (sent === undefined) return false;
-  let now: string;
+  if (sent === undefined) return null;
+  let current: Record<string, unknown> | null;
   try {
-    const current = normalizeParameters(call.action, call.parameters, Infinity);
-    now = current === null ? 'null' : (canonicalTextOf(current) as string);
+    const live = invocation.readParameters ? invocation.readParameters() : call.parameters;
+    current = normalizeParameters(call.action, live, Infinity);
   } catch {
     // A getter that throws now did not throw when the call was decided.
-    return true;
+    return { current: undefined };
   }
+  const now = current === null ? 'null' : canonicalTextOf(current);
   const decided = sent.parameters === null ? 'null' : canonicalTextOf(sent.parameters);
-  return now !== decided;
+  return now === decided ? null : { current };
+}
+
+/** What the arguments read as now: normalised, or undefined when they could not be read. */
+export interface ChangedArguments {
+  current: Record<string, unknown> | null | undefined;
 }
 
 /** One call, ready to be gated: who decides, what is asked, and the body to run on ALLOW. */
@@ -55,6 +66,11 @@ export interface GatedInvocation {
   readonly gateway: GateDecider;
   readonly call: GateCall;
   readonly raiseOnBlock: boolean;
+  /**
+   * Reads the audit parameters again from the live arguments, right before
+   * the body runs; without it, `call.parameters` is read again.
+   */
+  readonly readParameters?: () => unknown;
   readonly body: () => unknown;
 }
 
@@ -73,8 +89,9 @@ export async function gatePromise(invocation: GatedInvocation): Promise<unknown>
     throw error;
   }
   assertAllowed(result, invocation.call.action);
-  if (argumentsChanged(invocation.call)) {
-    throw await invocation.gateway.refuseChangedArguments(invocation.call, result);
+  const changed = changedArguments(invocation);
+  if (changed !== null) {
+    throw await invocation.gateway.refuseChangedArguments(invocation.call, result, changed);
   }
   const value = await invocation.body();
   result.toolResult = value;
@@ -121,10 +138,11 @@ export function gateObservable(prepare: () => GatedInvocation): Observable<unkno
     ),
     switchMap((result) => {
       assertAllowed(result, invocation.call.action);
-      if (argumentsChanged(invocation.call)) {
-        return from(invocation.gateway.refuseChangedArguments(invocation.call, result)).pipe(
-          switchMap((error) => throwError(() => error)),
-        );
+      const changed = changedArguments(invocation);
+      if (changed !== null) {
+        return from(
+          invocation.gateway.refuseChangedArguments(invocation.call, result, changed),
+        ).pipe(switchMap((error) => throwError(() => error)));
       }
       return asObservable(invocation.body()).pipe(
         tap((value) => {

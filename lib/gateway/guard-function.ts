@@ -47,13 +47,13 @@ export function guardFunction(
       throw new ProvenanceError(GuardedMessages.notAFunction(action, fn));
     const naming = namingFor(parseParameterNames(fn));
     const guarded = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
-      const parameters = checked.params
-        ? checked.params.apply(this, args)
-        : auditParameters(naming, args);
+      const read = (): unknown =>
+        checked.params ? checked.params.apply(this, args) : auditParameters(naming, args);
       return gatePromise({
         gateway,
-        call: { action, parameters, options: gateOptions },
+        call: { action, parameters: read(), options: gateOptions },
         raiseOnBlock,
+        readParameters: read,
         body: () => fn.apply(this, args),
       });
     };

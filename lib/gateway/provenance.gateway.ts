@@ -10,7 +10,6 @@ import {
   ProvenanceError,
 } from '../protocol/provenance.errors';
 import type { GatewayRequest } from '../protocol/gateway.types';
-import { normalizeParameters } from '../protocol/call-parameters';
 import { sha256Hex } from '../protocol/canonical-json';
 import { canonicalTextOf } from '../protocol/canonical-stamp';
 import { Messages } from '../protocol/provenance.messages';
@@ -26,6 +25,7 @@ import type { GuardOptions } from '../call/guard.options';
 import type { CallDefaults, GateCall } from './call-request';
 import { decideCall, type DecisionContext } from './decide-call';
 import { GatewayRegistry } from './gateway.registry';
+import type { ChangedArguments } from './gate';
 import { guardFunction, type GuardedFunction } from './guard-function';
 import { ProvenanceClient } from './provenance.client';
 import type { ProvenanceClientOptions } from './provenance-client.options';
@@ -228,15 +228,14 @@ export class ProvenanceGateway implements SessionGateway {
   }
 
   /** @internal GateDecider: the body's arguments changed after the decision. */
-  async refuseChangedArguments(call: GateCall, result: ExecutionResult): Promise<Error> {
+  async refuseChangedArguments(
+    call: GateCall,
+    result: ExecutionResult,
+    changed: ChangedArguments,
+  ): Promise<Error> {
     const sent = call.sent as GatewayRequest;
     const decidedHash = hashOf(sent.parameters);
-    let currentHash = '(unreadable)';
-    try {
-      currentHash = hashOf(normalizeParameters(call.action, call.parameters, Infinity));
-    } catch {
-      // A getter or toJSON that throws now; the hash stays unreadable.
-    }
+    const currentHash = changed.current === undefined ? '(unreadable)' : hashOf(changed.current);
     const reason = Messages.argumentsChanged(call.action, decidedHash, currentHash);
     const error = new ArgumentsChangedError(result, decidedHash, currentHash, reason);
     try {

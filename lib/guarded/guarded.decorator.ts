@@ -98,13 +98,15 @@ export function Guarded(
       // Read on first call: Nest's parameter decorators are all applied by then.
       skip ??= unauditableArguments(target, propertyKey);
       naming ??= namingFor(specs, skip);
-      const parameters = options.params
-        ? options.params.apply(self, args)
-        : auditParameters(naming, args, skip);
+      const read = (): unknown =>
+        options.params
+          ? options.params.apply(self, args)
+          : auditParameters(naming as ArgumentNaming, args, skip);
       return {
         gateway,
-        call: { action, parameters, options: gateOptions },
+        call: { action, parameters: read(), options: gateOptions },
         raiseOnBlock,
+        readParameters: read,
         body: () => method.apply(self, args),
       };
     };
