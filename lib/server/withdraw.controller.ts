@@ -1,0 +1,41 @@
+import { Controller, Inject, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { ServerMessages } from '../protocol/provenance.messages';
+import { ApiKeyGuard, scopeOf } from './auth.guard';
+import { WireHttpError } from './errors';
+import { WireExceptionFilter } from './exception-filter';
+import { WireReply } from './reply';
+import { RequireRole } from './roles';
+import { GatewayServerTenants } from './tenants';
+
+/**
+ * `POST /v1/escalations/{id}/withdraw` (ours): the agent whose call is held
+ * stopped waiting on purpose, so the hold ends as withdrawn (audited, BLOCK)
+ * and no reviewer can approve a call that will never run. Only an agent key
+ * of the tenant, and when the key names its agent, only that agent's calls.
+ */
+@Controller('v1/escalations')
+@UseGuards(ApiKeyGuard)
+@UseFilters(WireExceptionFilter)
+export class GatewayWithdrawController {
+  constructor(
+    @Inject(GatewayServerTenants) private readonly tenants: GatewayServerTenants,
+    @Inject(WireReply) private readonly reply: WireReply,
+  ) {}
+
+  @Post(':id/withdraw')
+  @RequireRole('agent')
+  withdraw(@Req() req: unknown, @Param('id') id: string, @Res() res: unknown): void {
+    const scope = scopeOf(req);
+    const tenant = this.tenants.get(scope.tenantId);
+    if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
+    const record = tenant.gateway.escalation(id);
+    const foreign =
+      record === undefined ||
+      record.tenantId !== tenant.id ||
+      (scope.agentId !== null && record.agentId !== scope.agentId);
+    if (foreign || record.status !== 'PENDING' || !tenant.gateway.withdraw(id)) {
+      throw WireHttpError.message(404, ServerMessages.escalationNotFound(id));
+    }
+    this.reply.send(res, 200, { escalation_id: id, status: 'WITHDRAWN' });
+  }
+}
