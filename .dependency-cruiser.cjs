@@ -15,6 +15,8 @@ const LAYERS = {
   gateway: ['protocol', 'engine', 'transport', 'session', 'call'],
   escalation: ['protocol', 'engine', 'transport', 'session', 'gateway'],
   guarded: ['protocol', 'call', 'session', 'gateway'],
+  // ProvenanceReviewModule: the review page and API over escalation/ (never server/ or cli/).
+  review: ['protocol', 'engine', 'transport', 'session', 'call', 'gateway', 'escalation'],
   module: [
     'protocol',
     'engine',

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { LogLevel, LoggerService } from '@nestjs/common';
 import type { AuditOptions, ProvenanceModuleOptions } from '../lib';
+import { reviewerTokensFromEnv, type ReviewerTokens } from './review/reviewer-tokens';
 import { sampleFile } from './sample.paths';
 
 /** What `createSampleApp()` accepts. Everything has a default that runs with no server. */
@@ -16,6 +17,11 @@ export interface SampleAppOptions {
   /** A remote gateway to use instead of the embedded one (with `apiKey`). */
   gatewayUrl?: string;
   apiKey?: string;
+  /**
+   * Who may use the review page and API at /review: token → principal. Default
+   * DEMO_REVIEWER_TOKENS (sample/review/reviewer-tokens.ts), for the demo only.
+   */
+  reviewers?: ReviewerTokens;
   /** Nest's logger setting. Default: Nest's own. */
   logger?: false | LogLevel[] | LoggerService;
 }
@@ -28,7 +34,8 @@ export const DEFAULT_AUDIT_FILE = path.join('.provenance', 'sample-audit.jsonl')
  * - PROVENANCE_GATEWAY_URL (+ PROVENANCE_API_KEY): use that gateway;
  * - PROVENANCE_AGENT_ID, PROVENANCE_POLICY: as the library reads them;
  * - PROVENANCE_AUDIT=memory: keep the audit log in memory (else .provenance/sample-audit.jsonl);
- * - PROVENANCE_ESCALATION_TIMEOUT_MS: how long escalations wait for a reviewer.
+ * - PROVENANCE_ESCALATION_TIMEOUT_MS: how long escalations wait for a reviewer;
+ * - SAMPLE_REVIEWER_TOKENS: who may review, as `token=principal,...` (else the demo tokens).
  */
 export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SampleAppOptions {
   const timeout = Number(env.PROVENANCE_ESCALATION_TIMEOUT_MS);
@@ -39,6 +46,7 @@ export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Samp
     apiKey: env.PROVENANCE_API_KEY || undefined,
     audit: env.PROVENANCE_AUDIT === 'memory' ? { store: 'memory' } : undefined,
     escalationTimeout: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
+    reviewers: reviewerTokensFromEnv(env.SAMPLE_REVIEWER_TOKENS),
   };
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { filter, firstValueFrom, lastValueFrom, map, timeout, toArray } from 'rxjs';
 import {
+  EscalationError,
   PolicyBlockedError,
   ProvenanceGateway,
   ProvenanceReviewer,
@@ -12,6 +13,7 @@ import {
   type EscalationRecord,
 } from '../../lib';
 import type { AgentRunReport } from '../agent/agent-run.report';
+import { DEMO_REVIEWER_TOKENS } from '../review/reviewer-tokens';
 import { createSampleApp } from '../sample.app';
 import { DataService } from '../tools/data.service';
 import { EmailService } from '../tools/email.service';
@@ -27,6 +29,10 @@ import { DemoReport, expectEqual, expectTrue } from './demo.report';
  */
 
 const AGENT_SESSION = 'sess_demo_agent';
+// The CFO's reviewer token (sample/review/reviewer-tokens.ts): the review API answers 401 without one.
+const CFO_TOKEN = Object.keys(DEMO_REVIEWER_TOKENS).find(
+  (token) => DEMO_REVIEWER_TOKENS[token] === 'cfo@example.com',
+) as string;
 // A hung step must not hang CI: give up well inside a minute.
 const DEMO_DEADLINE_MS = 50_000;
 // The timeout step waits this long for a reviewer who never comes.
@@ -169,10 +175,30 @@ async function main(): Promise<boolean> {
         payments.initiated.some((p) => p.amount === 800),
         false,
       );
-      await reviewer.approve(held.id, {
-        approverId: 'cfo@example.com',
-        reason: 'Verified with CFO',
+      // The review API (ProvenanceReviewModule at /review) wants a reviewer's credentials.
+      const approveUrl = `${url}/review/escalations/${encodeURIComponent(held.id)}/approve`;
+      const anonymous = await fetch(approveUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{}',
       });
+      say(`POST /review/escalations/<id>/approve without a reviewer token → ${anonymous.status}`);
+      expectEqual('approving without a token', anonymous.status, 401);
+      // Four eyes: the agent can never approve its own call.
+      const selfApproval: unknown = await reviewer
+        .approve(held.id, { approverId: 'sample-agent' })
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+      say(`approving as the agent itself → ${(selfApproval as Error | null)?.name ?? 'approved!'}`);
+      expectTrue('the agent cannot approve its own call', selfApproval instanceof EscalationError);
+      const outcome = await postJson<{ approverId: string }>(
+        approveUrl,
+        { reason: 'Verified with CFO' },
+        { Authorization: `Bearer ${CFO_TOKEN}` },
+      );
+      say(`approved over HTTP with the CFO's token, as ${outcome.approverId}`);
       const step = (await agentCall).steps[0];
       say(`agent's step → ${step.decision} by ${step.actorHumanId}: ${step.reason}`);
       expectEqual('decision', step.decision, 'ALLOW');
