@@ -3,7 +3,9 @@
 // projects: NestJS 11 from CommonJS (require) and NestJS 12, which is
 // ESM-only, from an ES module (import). Each boots a Nest application context
 // with the embedded gateway, gates an allowed and a blocked call, and runs the
-// `provenance` bin. Needs the npm registry; run by .ci/run as `npm run test:package`.
+// `provenance` bin. The NestJS 11 one also serves ProvenanceReviewModule over
+// HTTP (Express) and fetches its page (shipped in dist/lib as a TS string
+// module) and a route that must answer 401 without a principal. Needs the npm registry; run by .ci/run as `npm run test:package`.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,13 +55,24 @@ try {
     {
       name: 'nest11-cjs',
       pkg: { name: 'smoke-cjs', private: true },
-      deps: ['@nestjs/common@^11', '@nestjs/core@^11', '@nestjs/axios@^4'],
+      deps: [
+        '@nestjs/common@^11',
+        '@nestjs/core@^11',
+        '@nestjs/axios@^4',
+        '@nestjs/platform-express@^11',
+      ],
       file: 'app.cjs',
       source: `require('reflect-metadata');
 const { Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { ProvenanceModule, ProvenanceGateway, PolicyBlockedError, Guarded } = require('nestjs-provenance');
 ${appBody('require')}`,
+      reviewFile: 'review.cjs',
+      reviewSource: `require('reflect-metadata');
+const { Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { ProvenanceModule, ProvenanceReviewModule } = require('nestjs-provenance');
+${reviewBody()}`,
     },
     {
       name: 'nest12-esm',
@@ -73,6 +86,39 @@ import { ProvenanceModule, ProvenanceGateway, PolicyBlockedError, Guarded } from
 ${appBody('import')}`,
     },
   ];
+
+  // The review module in an HTTP app: the page (200, text/html, CSP) and a data route (401 without a principal).
+  function reviewBody() {
+    return `
+const policy = ${JSON.stringify(policy)};
+class ReviewAppModule {}
+Module({
+  imports: [
+    ProvenanceModule.forRoot({ agentId: 'smoke-agent', policy, audit: { store: 'memory' } }),
+    ProvenanceReviewModule.forRoot({ path: 'review', authorize: (req) => (req.headers.authorization === 'Bearer smoke' ? 'smoke-reviewer' : null) }),
+  ],
+})(ReviewAppModule);
+(async () => {
+  const app = await NestFactory.create(ReviewAppModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const base = 'http://127.0.0.1:' + app.getHttpServer().address().port + '/review';
+  const page = await fetch(base);
+  const html = await page.text();
+  const anonymous = await fetch(base + '/escalations/pending');
+  const me = await fetch(base + '/me', { headers: { authorization: 'Bearer smoke' } }).then((r) => r.json());
+  await app.close();
+  console.log(JSON.stringify({
+    exported: typeof ProvenanceReviewModule === 'function',
+    pageStatus: page.status,
+    pageType: page.headers.get('content-type'),
+    csp: page.headers.get('content-security-policy'),
+    hasPage: html.includes('data-testid="signed-in-as"'),
+    anonymousStatus: anonymous.status,
+    principal: me.principal,
+  }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+  }
 
   function appBody() {
     return `
@@ -127,6 +173,29 @@ Module({
     writeFileSync(join(dir, v.file), v.source);
     writeFileSync(join(dir, 'policy.json'), JSON.stringify(policy));
     let out = '';
+    if (v.reviewFile) {
+      writeFileSync(join(dir, v.reviewFile), v.reviewSource);
+      try {
+        const review = run('node', [v.reviewFile], dir).trim().split('\n').pop();
+        const got = JSON.parse(review);
+        check(`${v.name}: ProvenanceReviewModule is exported`, got.exported === true, review);
+        check(
+          `${v.name}: the review page is served from the package`,
+          got.pageStatus === 200 &&
+            /^text\/html/.test(got.pageType ?? '') &&
+            got.hasPage === true &&
+            (got.csp ?? '').includes("frame-ancestors 'none'"),
+          review,
+        );
+        check(
+          `${v.name}: the review API wants a principal (401), and knows one`,
+          got.anonymousStatus === 401 && got.principal === 'smoke-reviewer',
+          review,
+        );
+      } catch (error) {
+        check(`${v.name}: review app runs`, false, String(error.message || error).slice(0, 500));
+      }
+    }
     try {
       out = run('node', [v.file], dir).trim().split('\n').pop();
       const got = JSON.parse(out);

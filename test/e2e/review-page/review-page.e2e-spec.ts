@@ -8,9 +8,11 @@ import { PaymentsService } from '../../../sample/tools/payments.service';
 import { CHROMIUM_PATH, describeWithChromium } from '../../fixtures/chromium.fixture';
 
 /**
- * The review page in real headless Chromium: an agent's call escalates, the
- * page shows it live (SSE), a click decides it, and the agent's HTTP call
- * completes with the human's decision. Set REVIEW_PAGE_SCREENSHOT=/some/file.png
+ * The review page in real headless Chromium: a reviewer signs in with a
+ * token, an agent's call escalates, the page shows it live (SSE), a click
+ * decides it, and the agent's HTTP call completes with the signed-in
+ * reviewer as the approver. Without a token the page says so and the API
+ * answers 401; the agent's own identity cannot approve its call. Set REVIEW_PAGE_SCREENSHOT=/some/file.png
  * to keep a picture of the page with an escalation on it. Without Chromium
  * (`apt-get install chromium`) it skips, except with CI set, where it fails.
  */
@@ -27,6 +29,13 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+// The reviewers of this test (token → principal); the last one is the agent's own id.
+const REVIEWERS = {
+  'page-alice-token': 'alice@example.com',
+  'page-bob-token': 'bob',
+  'page-agent-token': 'sample-agent',
+};
 
 describeWithChromium('review page (headless Chromium)', () => {
   let app: INestApplication;
@@ -56,6 +65,7 @@ describeWithChromium('review page (headless Chromium)', () => {
     app = await createSampleApp({
       audit: { store: 'memory' },
       escalationTimeout: 45_000,
+      reviewers: REVIEWERS,
       logger: false,
     });
     await app.listen(0, '127.0.0.1');
@@ -69,9 +79,17 @@ describeWithChromium('review page (headless Chromium)', () => {
       viewport: { width: 1100, height: 760 },
     });
     page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(`${url}/review`);
-    await page.locator('[data-testid="stream-status"][data-live="true"]').waitFor();
+    await signIn('page-alice-token', 'alice@example.com');
+    // The token left the address bar (and the history) at once.
+    expect(new URL(page.url()).hash).toBe('');
   });
+
+  /** Opens the page with a reviewer token in the address, as a reviewer's link would. */
+  const signIn = async (token: string, principal: string) => {
+    await page.goto(`${url}/review#token=${token}`);
+    await page.locator('[data-testid="stream-status"][data-live="true"]').waitFor();
+    expect(await page.getByTestId('signed-in-as').textContent()).toBe(principal);
+  };
 
   afterAll(async () => {
     await context?.close();
@@ -81,7 +99,10 @@ describeWithChromium('review page (headless Chromium)', () => {
 
   it('shows an escalated agent call live; Approve lets it through with the approver in the result', async () => {
     await page.getByTestId('pending-empty').waitFor();
-    await page.getByTestId('approver-input').fill('alice@example.com');
+    // Its own style applied (the CSP lets in only the page's own style and script, by hash).
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
+      'rgb(246, 247, 249)',
+    );
 
     const agentCall = runAgent(750, 'EUR', 'rec_supplier_7');
     const { card, id } = await heldCard();
@@ -114,7 +135,14 @@ describeWithChromium('review page (headless Chromium)', () => {
   });
 
   it('Reject blocks the held call, with the reviewer and the reason recorded', async () => {
-    await page.getByTestId('approver-input').fill('bob');
+    // Sign out, and in again as bob through the page's token field.
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('auth-error').waitFor();
+    await page.getByTestId('token-input').fill('page-bob-token');
+    await page.getByTestId('token-submit').click();
+    await page.locator('[data-testid="stream-status"][data-live="true"]').waitFor();
+    expect(await page.getByTestId('signed-in-as').textContent()).toBe('bob');
+
     const agentCall = runAgent(100, 'JPY', 'rec_jpy001');
     const { id } = await heldCard();
     await page.getByTestId(`reason-${id}`).fill('JPY not authorised');
@@ -131,5 +159,56 @@ describeWithChromium('review page (headless Chromium)', () => {
     expect(await page.getByTestId(`decided-${id}`).textContent()).toContain('rejected');
     // Only the approved payment of the first test went out.
     expect(app.get(PaymentsService).initiated.map((p) => p.currency)).toEqual(['EUR']);
+  });
+
+  it("refuses the agent's own identity approving its call (four eyes); the card says why", async () => {
+    await signIn('page-agent-token', 'sample-agent');
+    const agentCall = runAgent(900, 'GBP', 'rec_self_approval');
+    const { card, id } = await heldCard();
+    await page.getByTestId(`approve-${id}`).click();
+    const error = page.getByTestId(`error-${id}`);
+    await expect(error.textContent()).resolves.toMatch(/^Could not approve: .*sample-agent/);
+    // Still held, still on screen, nothing paid.
+    expect(await card.isVisible()).toBe(true);
+    const pending = await fetch(`${url}/review/escalations/pending`, {
+      headers: { Authorization: 'Bearer page-bob-token' },
+    }).then((r) => r.json() as Promise<Array<{ id: string }>>);
+    expect(pending.map((r) => r.id)).toContain(id);
+    expect(app.get(PaymentsService).initiated.map((p) => p.recipientId)).not.toContain(
+      'rec_self_approval',
+    );
+
+    await page.getByTestId(`reject-${id}`).click();
+    const report = await agentCall;
+    expect(report.steps[0]).toMatchObject({ outcome: 'rejected', decision: 'BLOCK' });
+  });
+
+  it('without a token the page says it is not signed in, and the API answers 401', async () => {
+    const anonymous = await context.newPage();
+    try {
+      await anonymous.goto(`${url}/review`);
+      const error = anonymous.getByTestId('auth-error');
+      await error.waitFor();
+      expect(await error.textContent()).toMatch(/^Not signed in \(401\): No reviewer principal/);
+      expect(await anonymous.getByTestId('signed-in-as').textContent()).toBe('nobody');
+      expect(await anonymous.getByTestId('stream-status').getAttribute('data-live')).toBe('false');
+      await anonymous.getByTestId('token-input').waitFor();
+
+      for (const route of [
+        '/review/me',
+        '/review/escalations/pending',
+        '/review/escalations/stream',
+      ]) {
+        const reply = await fetch(`${url}${route}`);
+        expect([route, reply.status]).toEqual([route, 401]);
+      }
+      // A wrong token is no better.
+      await anonymous.goto(`${url}/review#token=not-a-reviewer`);
+      // Signed out again, now with a token to sign out of.
+      await anonymous.getByTestId('sign-out').waitFor();
+      expect(await anonymous.getByTestId('auth-error').textContent()).toContain('401');
+    } finally {
+      await anonymous.close();
+    }
   });
 });

@@ -5,8 +5,11 @@ export interface JsonReply<T = any> {
   body: T;
 }
 
-export async function getJson<T = any>(url: string): Promise<JsonReply<T>> {
-  const response = await fetch(url);
+export async function getJson<T = any>(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<JsonReply<T>> {
+  const response = await fetch(url, { headers });
   return { status: response.status, headers: response.headers, body: (await response.json()) as T };
 }
 

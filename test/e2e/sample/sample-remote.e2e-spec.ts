@@ -26,6 +26,9 @@ describe('sample agent backend on a remote gateway', () => {
         ],
         audit: { store: 'memory' },
         escalationTimeoutMs: 30_000,
+        // The sample reviews through its one client, the agent's key: a gateway that
+        // separates the roles refuses that (test/security/separation-of-duties.e2e-spec.ts).
+        reviewAnyKey: true,
       },
       { logger: false },
     );
@@ -35,6 +38,7 @@ describe('sample agent backend on a remote gateway', () => {
       PROVENANCE_GATEWAY_URL: baseUrl(gatewayServer.getHttpServer()),
       PROVENANCE_API_KEY: key,
       PROVENANCE_AGENT_ID: 'remote-agent',
+      SAMPLE_REVIEWER_TOKENS: 'remote-cfo-token=cfo@example.com',
     });
     app = await createSampleApp({ ...options, logger: false });
     await app.listen(0, '127.0.0.1');
@@ -47,7 +51,8 @@ describe('sample agent backend on a remote gateway', () => {
   });
 
   it('gets its decisions from the remote gateway, and reviews its escalations there', async () => {
-    const stream = await SseClient.open(`${url}/escalations/stream`);
+    const cfo = { Authorization: 'Bearer remote-cfo-token' };
+    const stream = await SseClient.open(`${url}/review/escalations/stream`, cfo);
     try {
       const agentCall = postJson(`${url}/agent/run`, {
         plan: [
@@ -59,13 +64,14 @@ describe('sample agent backend on a remote gateway', () => {
       const pending = JSON.parse((await stream.next((e) => e.event === 'pending')).data);
       expect(pending).toMatchObject({ action: 'payments.initiate', agentId: 'remote-agent' });
 
-      const listed = await getJson(`${url}/escalations/pending`);
+      const listed = await getJson(`${url}/review/escalations/pending`, cfo);
       expect(listed.body.map((r: any) => r.id)).toContain(pending.escalationId);
 
-      const decided = await postJson(`${url}/escalations/${pending.escalationId}/approve`, {
-        approverId: 'cfo@example.com',
-        reason: 'Verified',
-      });
+      const decided = await postJson(
+        `${url}/review/escalations/${pending.escalationId}/approve`,
+        { approverId: 'cfo@example.com', reason: 'Verified' },
+        cfo,
+      );
       expect(decided.status).toBe(200);
 
       const reply = await agentCall;

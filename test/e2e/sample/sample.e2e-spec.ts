@@ -3,10 +3,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createSampleApp } from '../../../sample/sample.app';
+import type { ReviewerTokens } from '../../../sample/review/reviewer-tokens';
 import { DataService } from '../../../sample/tools/data.service';
 import { PaymentsService } from '../../../sample/tools/payments.service';
 import { baseUrl, getJson, postJson } from './sample-http';
 import { SseClient } from './sse.client';
+
+/** The sample's reviewers in these tests: token → principal. */
+const REVIEWERS: ReviewerTokens = {
+  'e2e-cfo-token': 'cfo@example.com',
+  'e2e-alice-token': 'alice',
+  'e2e-bob-token': 'bob',
+};
+const as = (principal: string) => ({
+  Authorization: `Bearer ${Object.keys(REVIEWERS).find((t) => REVIEWERS[t] === principal)}`,
+});
 
 /**
  * The sample agent backend over real HTTP on loopback, on the embedded
@@ -21,7 +32,7 @@ describe('sample agent backend (HTTP)', () => {
   const streams: SseClient[] = [];
 
   const openStream = async () => {
-    const stream = await SseClient.open(`${url}/escalations/stream`);
+    const stream = await SseClient.open(`${url}/review/escalations/stream`, as('alice'));
     streams.push(stream);
     return stream;
   };
@@ -38,6 +49,7 @@ describe('sample agent backend (HTTP)', () => {
     app = await createSampleApp({
       audit: { store: 'file', path: auditFile },
       escalationTimeout: 30_000,
+      reviewers: REVIEWERS,
       logger: false,
     });
     await app.listen(0, '127.0.0.1');
@@ -112,17 +124,18 @@ describe('sample agent backend (HTTP)', () => {
 
     // Held: nothing was paid yet, and the review API lists it.
     expect(app.get(PaymentsService).initiated.length).toBe(paymentsBefore);
-    const listed = await getJson(`${url}/escalations/pending`);
+    const listed = await getJson(`${url}/review/escalations/pending`, as('cfo@example.com'));
     expect(listed.body.map((r: any) => r.id)).toContain(id);
     expect(listed.body.find((r: any) => r.id === id)).toMatchObject({
       status: 'PENDING',
       action: 'payments.initiate',
     });
 
-    const decision = await postJson(`${url}/escalations/${id}/approve`, {
-      approverId: 'cfo@example.com',
-      reason: 'Verified with CFO',
-    });
+    const decision = await postJson(
+      `${url}/review/escalations/${id}/approve`,
+      { approverId: 'cfo@example.com', reason: 'Verified with CFO' },
+      as('cfo@example.com'),
+    );
     expect(decision.status).toBe(200);
     expect(decision.body).toEqual({
       escalationId: id,
@@ -148,9 +161,11 @@ describe('sample agent backend (HTTP)', () => {
       result: { amount: 800, currency: 'GBP', recipientId: 'rec_xyz789' },
     });
     expect(reply.body.counts).toEqual({ allowed: 1, blocked: 0, escalated: 1 });
-    expect((await getJson(`${url}/escalations/pending`)).body.map((r: any) => r.id)).not.toContain(
-      id,
-    );
+    expect(
+      (await getJson(`${url}/review/escalations/pending`, as('cfo@example.com'))).body.map(
+        (r: any) => r.id,
+      ),
+    ).not.toContain(id);
   });
 
   it('gives a late subscriber the pending escalations first; a rejection blocks the step', async () => {
@@ -158,7 +173,7 @@ describe('sample agent backend (HTTP)', () => {
     // Wait until it is held, without a stream: the review API says so.
     let id: string | undefined;
     for (let i = 0; i < 200 && id === undefined; i++) {
-      const list = (await getJson(`${url}/escalations/pending`)).body as any[];
+      const list = (await getJson(`${url}/review/escalations/pending`, as('alice'))).body as any[];
       id = list.find((r) => r.parameters?.recipientId === 'rec_jpy001')?.id;
       if (id === undefined) await new Promise((r) => setTimeout(r, 25));
     }
@@ -172,13 +187,27 @@ describe('sample agent backend (HTTP)', () => {
       reason: 'Payments in a currency other than GBP, USD or EUR need human approval',
     });
 
-    const missingApprover = await postJson(`${url}/escalations/${id}/reject`, { reason: 'no' });
-    expect(missingApprover.status).toBe(400);
+    // No reviewer token: refused. A malformed approver, or someone else's name: refused.
+    const anonymous = await postJson(`${url}/review/escalations/${id}/reject`, { reason: 'no' });
+    expect(anonymous.status).toBe(401);
+    const badApprover = await postJson(
+      `${url}/review/escalations/${id}/reject`,
+      { approverId: 42, reason: 'no' },
+      as('alice'),
+    );
+    expect(badApprover.status).toBe(400);
+    const otherApprover = await postJson(
+      `${url}/review/escalations/${id}/reject`,
+      { approverId: 'bob', reason: 'no' },
+      as('alice'),
+    );
+    expect(otherApprover.status).toBe(403);
 
-    const decision = await postJson(`${url}/escalations/${id}/reject`, {
-      approverId: 'alice',
-      reason: 'JPY not authorised',
-    });
+    const decision = await postJson(
+      `${url}/review/escalations/${id}/reject`,
+      { approverId: 'alice', reason: 'JPY not authorised' },
+      as('alice'),
+    );
     expect(decision.status).toBe(200);
     const rejected = JSON.parse((await stream.next((e) => e.event === 'rejected')).data);
     expect(rejected).toMatchObject({ escalationId: id, approverId: 'alice' });
@@ -193,9 +222,17 @@ describe('sample agent backend (HTTP)', () => {
     });
 
     // Decided once: a second decision is refused.
-    const again = await postJson(`${url}/escalations/${id}/approve`, { approverId: 'bob' });
+    const again = await postJson(
+      `${url}/review/escalations/${id}/approve`,
+      { approverId: 'bob' },
+      as('bob'),
+    );
     expect(again.status).toBe(404);
-    const unknown = await postJson(`${url}/escalations/esc_unknown/approve`, { approverId: 'bob' });
+    const unknown = await postJson(
+      `${url}/review/escalations/esc_unknown/approve`,
+      { approverId: 'bob' },
+      as('bob'),
+    );
     expect(unknown.status).toBe(404);
   });
 
@@ -243,9 +280,29 @@ describe('sample agent backend (HTTP)', () => {
     const response = await fetch(`${url}/review`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const html = await response.text();
-    expect(html).toContain('data-testid="approver-input"');
-    expect(html).toContain("new EventSource('/escalations/stream')");
+    // No approver field any more: the page decides as whoever signed in.
+    expect(html).toContain('data-testid="signed-in-as"');
+    expect(html).not.toContain('approver-input');
+    expect(html).toContain("api('/escalations/stream'");
+  });
+
+  it('opens the review API to reviewer tokens only', async () => {
+    for (const route of [
+      '/review/me',
+      '/review/escalations/pending',
+      '/review/escalations/stream',
+    ]) {
+      expect([route, (await fetch(`${url}${route}`)).status]).toEqual([route, 401]);
+      const wrong = await fetch(`${url}${route}`, { headers: { Authorization: 'Bearer nope' } });
+      expect([route, wrong.status]).toEqual([route, 401]);
+    }
+    expect((await getJson(`${url}/review/me`, as('cfo@example.com'))).body).toEqual({
+      principal: 'cfo@example.com',
+    });
+    // The review API of before is gone, not left open beside the new one.
+    expect((await fetch(`${url}/escalations/pending`)).status).toBe(404);
   });
 });
 
@@ -257,6 +314,7 @@ describe('sample agent backend: an escalation nobody decides', () => {
     app = await createSampleApp({
       audit: { store: 'memory' },
       escalationTimeout: 300,
+      reviewers: REVIEWERS,
       logger: false,
     });
     await app.listen(0, '127.0.0.1');
@@ -268,7 +326,7 @@ describe('sample agent backend: an escalation nobody decides', () => {
   });
 
   it('reports the step as expired (blocked) and streams an expired event', async () => {
-    const stream = await SseClient.open(`${url}/escalations/stream`);
+    const stream = await SseClient.open(`${url}/review/escalations/stream`, as('bob'));
     try {
       const reply = await postJson(`${url}/agent/run`, {
         plan: [

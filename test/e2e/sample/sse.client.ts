@@ -18,10 +18,10 @@ export class SseClient {
   private ended = false;
   response!: Response;
 
-  static async open(url: string): Promise<SseClient> {
+  static async open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
     const client = new SseClient();
     client.response = await fetch(url, {
-      headers: { Accept: 'text/event-stream' },
+      headers: { Accept: 'text/event-stream', ...headers },
       signal: client.abort.signal,
     });
     if (!client.response.ok || !client.response.body) {
