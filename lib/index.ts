@@ -62,6 +62,17 @@ export {
   type ProvenanceReviewerOptions,
 } from './escalation/provenance.reviewer';
 
+// The review page and its API, mounted in your app behind your authorize()
+export { ProvenanceReviewModule } from './review/provenance-review.module';
+export {
+  DEFAULT_REVIEW_PATH,
+  type ProvenanceReviewAuthOptions,
+  type ProvenanceReviewModuleOptions,
+  type ReviewAuthorize,
+  type ReviewPrincipal,
+  type ReviewRequest,
+} from './review/review-module.options';
+
 // The gateway server: the wire protocol served from the engine
 export * from './server';
 
