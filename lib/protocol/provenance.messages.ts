@@ -179,6 +179,37 @@ export const ServerMessages = {
   badEnvApiKey: () =>
     'PROVENANCE_API_KEY does not look like a Provenance key (pk_<env>_<at least 8 url-safe characters>); ' +
     'unset it to have one generated. The key itself is not shown.',
+  // Roles of the server's keys (lib/server/roles.ts, docs/server.md "Roles"). Never the key itself.
+  wrongRole: (role: string, needed: readonly string[]) =>
+    `This API key has the role '${role}'; this route needs ${needed.map((r) => `'${r}'`).join(' or ')} ` +
+    `(an agent key raises and waits on escalations, a reviewer key lists and decides them).`,
+  approverNotPrincipal: (principal: string) =>
+    `This reviewer key decides as '${clip(principal)}': leave approver_id out, or give exactly that; ` +
+    'a decision is recorded in the name of the credential that made it.',
+  agentNotBound: (bound: string, asked: string) =>
+    `This API key acts as agent '${clip(bound)}' and cannot act as agent '${clip(asked)}'.`,
+  keysAndApiKeys: () =>
+    'nestjs-provenance server: give the key list as `keys` or as `apiKeys` (another name for it), not both.',
+  reviewerTenantWithoutPolicy: (index: number, tenantId: string) =>
+    `nestjs-provenance server: keys[${index}] is a reviewer key of tenant '${clip(tenantId)}', but no ` +
+    'key of that tenant gives a policy; add an agent key { key, tenantId, policy } for it.',
+  reviewAnyKeyInsecure: () =>
+    "reviewAnyKey is set: INSECURE. Every API key, the agents' own included, may list escalations and " +
+    "decide them in whatever approver_id its body names (the reference server's behaviour); an agent can " +
+    'approve its own escalated calls. Use reviewer keys ({ role: "reviewer", principal }) instead.',
+  reviewerEnvPair: () =>
+    'PROVENANCE_REVIEWER_API_KEY and PROVENANCE_REVIEWER_ID go together (the reviewer key and the principal ' +
+    'it decides as): set both, or neither. The key itself is not shown.',
+  reviewerKeyIsAgentKey: () =>
+    'PROVENANCE_REVIEWER_API_KEY is the same key as PROVENANCE_API_KEY: a reviewer needs a key of its own ' +
+    '(an agent key can never decide). The key itself is not shown.',
+  badEnvReviewerKey: () =>
+    'PROVENANCE_REVIEWER_API_KEY does not look like a Provenance key (pk_<env>_<at least 8 url-safe ' +
+    'characters>). The key itself is not shown.',
+  noReviewerKey: () =>
+    'No reviewer key: POST /v1/escalations/{id}/decide (and the escalation lists) is refused for every key. ' +
+    'Set PROVENANCE_REVIEWER_API_KEY (e.g. a second generated key) and PROVENANCE_REVIEWER_ID (who decides, ' +
+    'e.g. cfo@example.com) to add one.',
   started: (url: string) => `Provenance gateway listening on ${url}`,
   builtInPolicy: (looked: string) =>
     `No policy file at ${looked}: using the built-in deny-by-default policy (every action BLOCKed). ` +

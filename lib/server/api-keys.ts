@@ -1,17 +1,103 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { ServerMessages } from '../protocol/provenance.messages';
-import type { GatewayServerApiKey } from './options';
+import type {
+  GatewayServerApiKey,
+  GatewayServerKeyRole,
+  ProvenanceGatewayServerOptions,
+} from './options';
 
 /** `pk_<env>_<body>`: env is alphanumeric, the body url-safe base64, at least 8 characters. */
 const KEY_PATTERN = /^pk_([A-Za-z0-9]+)_([A-Za-z0-9_-]{8,})$/;
 const PREFIX_PATTERN = /^pk_[A-Za-z0-9]+_[A-Za-z0-9_-]{8}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-/** Who a valid key acts for. Never carries the key. */
+/** Who a valid key acts for, and as what. Never carries the key. */
 export interface ApiKeyScope {
   tenantId: string;
   policyId: string;
+  /** `agent` (execute, wait) or `reviewer` (list, decide): lib/server/roles.ts. */
+  role: GatewayServerKeyRole;
+  /** A reviewer key's principal: the approver its decisions are recorded as. Null for agent keys. */
+  principal: string | null;
+  /** The only `agent_id` an agent key may act as, or null for any. Null for reviewer keys. */
+  agentId: string | null;
+}
+
+const ROLES: readonly GatewayServerKeyRole[] = ['agent', 'reviewer'];
+/** Principals and agent ids end up in the audit trail and in log lines: 1-256 characters, none a control character. */
+export function isPrintableName(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) return false;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
+
+/**
+ * The server's key list: `keys`, or `apiKeys` (another name for it). Both at
+ * once is a start-up error. Either may be missing here (the validator says so).
+ */
+export function serverKeys(options: ProvenanceGatewayServerOptions): GatewayServerApiKey[] {
+  const { keys, apiKeys } = options;
+  if (keys !== undefined && apiKeys !== undefined) {
+    throw new ProvenanceConfigError('apiKeys', ServerMessages.keysAndApiKeys());
+  }
+  return (keys ?? apiKeys) as GatewayServerApiKey[];
+}
+
+/**
+ * The role fields of one key entry, checked at start-up: `role` is `agent`
+ * (default) or `reviewer`; a reviewer names its `principal` and no `agentId`;
+ * an agent key has no `principal` and may name its `agentId`.
+ */
+export function checkKeyRole(
+  entry: GatewayServerApiKey,
+  index: number,
+): Pick<ApiKeyScope, 'role' | 'principal' | 'agentId'> {
+  const at = (field: string) => `keys[${index}].${field}`;
+  const refuse = (field: string, expected: string, got: unknown): never => {
+    throw new ProvenanceConfigError(
+      at(field),
+      ServerMessages.badServerOption(at(field), expected, got),
+    );
+  };
+  const role = entry.role ?? 'agent';
+  if (!ROLES.includes(role)) refuse('role', "'agent' or 'reviewer' (default 'agent')", entry.role);
+  if (role === 'reviewer') {
+    if (!isPrintableName(entry.principal)) {
+      refuse(
+        'principal',
+        'the name this reviewer key decides as (1-256 printable characters, e.g. cfo@example.com); ' +
+          'required for a reviewer key',
+        entry.principal,
+      );
+    }
+    if (entry.agentId !== undefined) {
+      refuse(
+        'agentId',
+        "left out on a reviewer key (a reviewer is not an agent; role 'agent')",
+        entry.agentId,
+      );
+    }
+    return { role, principal: entry.principal as string, agentId: null };
+  }
+  if (entry.principal !== undefined) {
+    refuse(
+      'principal',
+      "left out on an agent key (only a key with role 'reviewer' decides)",
+      entry.principal,
+    );
+  }
+  if (entry.agentId !== undefined && !isPrintableName(entry.agentId)) {
+    refuse(
+      'agentId',
+      'the agent_id this key may act as (1-256 printable characters)',
+      entry.agentId,
+    );
+  }
+  return { role, principal: null, agentId: entry.agentId ?? null };
 }
 
 interface StoredKey extends ApiKeyScope {
@@ -61,6 +147,7 @@ export class ApiKeyRing {
         digest,
         tenantId: entry.tenantId,
         policyId: entry.policyId ?? entry.tenantId,
+        ...checkKeyRole(entry, index),
       };
       const list = this.byPrefix.get(prefix);
       if (list === undefined) this.byPrefix.set(prefix, [stored]);
@@ -87,7 +174,9 @@ export class ApiKeyRing {
     for (const candidate of candidates) {
       if (timingSafeEqual(candidate.digest, digest) && found === null) found = candidate;
     }
-    return found === null ? null : { tenantId: found.tenantId, policyId: found.policyId };
+    if (found === null) return null;
+    const { tenantId, policyId, role, principal, agentId } = found;
+    return { tenantId, policyId, role, principal, agentId };
   }
 
   private static digestOf(

@@ -2,6 +2,7 @@ import {
   Controller,
   Get,
   Inject,
+  Logger,
   Param,
   Post,
   Query,
@@ -10,13 +11,14 @@ import {
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
-import { EscalationNotFoundError } from '../protocol/provenance.errors';
+import { ApprovalForbiddenError, EscalationNotFoundError } from '../protocol/provenance.errors';
 import { ServerMessages } from '../protocol/provenance.messages';
 import type { EscalationRecord } from '../protocol/gateway.types';
 import { toWireEscalationRecord, toWireResponse } from '../protocol/wire';
 import { ApiKeyGuard, scopeOf } from './auth.guard';
 import type { ApiKeyScope } from './api-keys';
 import { readJsonBody } from './body';
+import { RequireRole } from './roles';
 import { WireHttpError } from './errors';
 import { WireExceptionFilter } from './exception-filter';
 import { GATEWAY_SERVER_OPTIONS } from './module-definition';
@@ -33,6 +35,8 @@ type Query = Record<string, unknown>;
 
 /**
  * Escalation review (docs/protocol.md, "Escalation review") and the long poll of the async extension.
+ * Roles (lib/server/roles.ts): the lists and `/decide` need a reviewer key, `/wait` an agent key;
+ * a decision is recorded as the reviewer key's principal, whatever the body says.
  * Tenant scoping: a key sees and decides only its own tenant's escalations.
  * Naming another tenant in `tenant_id` is a 403; an escalation id of another
  * tenant is answered exactly like an unknown one (404), so ids do not leak.
@@ -51,10 +55,16 @@ export class GatewayEscalationsController {
   ) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    if (options.reviewAnyKey === true) {
+      (options.logger ?? new Logger('ProvenanceGatewayServer')).warn(
+        ServerMessages.reviewAnyKeyInsecure(),
+      );
+    }
   }
 
   /** `?tenant_id=&offset=0&limit=100`; `tenant_id` defaults to the key's tenant (the reference requires it). */
   @Get('pending')
+  @RequireRole('reviewer', { insecureAnyKey: true })
   pending(@Req() req: unknown, @Query() query: Query, @Res() res: unknown): void {
     const tenant = this.tenantFor(scopeOf(req), query);
     this.sendList(res, query, tenant.gateway.pending());
@@ -62,15 +72,30 @@ export class GatewayEscalationsController {
 
   /** Every escalation the server remembers for the tenant: pending, and the last 10 000 ended ones. */
   @Get()
+  @RequireRole('reviewer', { insecureAnyKey: true })
   all(@Req() req: unknown, @Query() query: Query, @Res() res: unknown): void {
     const tenant = this.tenantFor(scopeOf(req), query);
     this.sendList(res, query, this.tenants.escalationRecords(tenant));
   }
 
+  /**
+   * A reviewer key decides as its principal: `approver_id` may be left out
+   * (the principal is used) or given as exactly the principal; any other name
+   * is a 403 and nothing is decided. (With `reviewAnyKey`, an agent key
+   * decides as the reference server lets it: in the body's `approver_id`.)
+   */
   @Post(':id/decide')
+  @RequireRole('reviewer', { insecureAnyKey: true })
   async decide(@Req() req: unknown, @Param('id') id: string, @Res() res: unknown): Promise<void> {
-    const tenant = this.ownTenant(scopeOf(req));
-    const body = parseDecideBody(await readJsonBody(req, this.maxBodyBytes));
+    const scope = scopeOf(req);
+    const tenant = this.ownTenant(scope);
+    const raw = await readJsonBody(req, this.maxBodyBytes);
+    const body = parseDecideBody(
+      scope.principal === null ? raw : withApprover(raw, scope.principal),
+    );
+    if (scope.principal !== null && body.approverId !== scope.principal) {
+      throw WireHttpError.message(403, ServerMessages.approverNotPrincipal(scope.principal));
+    }
     if (tenant.gateway.escalation(id)?.tenantId !== tenant.id) {
       throw WireHttpError.message(404, ServerMessages.escalationNotFound(id));
     }
@@ -83,6 +108,8 @@ export class GatewayEscalationsController {
       if (error instanceof EscalationNotFoundError) {
         throw WireHttpError.message(404, ServerMessages.escalationNotFound(id));
       }
+      // Four eyes (the engine's rule): the agent whose call it is cannot approve it.
+      if (error instanceof ApprovalForbiddenError) throw WireHttpError.message(403, error.message);
       throw error;
     }
     this.reply.send(res, 200, {
@@ -99,6 +126,7 @@ export class GatewayEscalationsController {
    * pending, 404 for an escalation this key's tenant did not raise here.
    */
   @Get(':id/wait')
+  @RequireRole('agent')
   async wait(
     @Req() req: unknown,
     @Param('id') id: string,
@@ -165,4 +193,14 @@ export class GatewayEscalationsController {
       escalations: records.slice(offset, offset + limit).map(toWireEscalationRecord),
     });
   }
+}
+
+/**
+ * The decide body with the reviewer's principal as `approver_id` when the
+ * body leaves it out (absent, not null: a null is the reference's 422).
+ */
+function withApprover(raw: unknown, principal: string): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const body = raw as Record<string, unknown>;
+  return body.approver_id === undefined ? { ...body, approver_id: principal } : body;
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import {
   Catch,
   HttpException,
@@ -24,7 +25,15 @@ export class WireExceptionFilter implements ExceptionFilter {
   constructor(@Inject(WireReply) private readonly reply: WireReply) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<unknown>();
+    const http = host.switchToHttp();
+    const response = http.getResponse<unknown>();
+    if (clientWentAway(exception, http.getRequest<unknown>())) {
+      // Nobody to answer, and nothing failed on our side: not an error line per dropped socket.
+      this.logger.debug(
+        `client went away before its request was read (${String((exception as Error).message)}, ECONNRESET)`,
+      );
+      return;
+    }
     const error = this.toWire(exception);
     // A body left unread (too large) must not be read as the next request.
     const headers: Record<string, string> = error.status === 413 ? { Connection: 'close' } : {};
@@ -46,4 +55,19 @@ export class WireExceptionFilter implements ExceptionFilter {
     );
     return WireHttpError.message(500, ServerMessages.internal());
   }
+}
+
+/**
+ * The client hung up while its request was being read: Node fails the
+ * request stream with `Error('aborted')`, code `ECONNRESET`, and marks the
+ * request destroyed before it completed. Only that: an ECONNRESET from
+ * anywhere else (the request still open, or complete) is a real failure.
+ */
+function clientWentAway(exception: unknown, request: unknown): boolean {
+  // Not `instanceof Error`: the stream's error may come from another realm (a test's VM context).
+  if (typeof exception !== 'object' || exception === null) return false;
+  if ((exception as { code?: unknown }).code !== 'ECONNRESET') return false;
+  const raw = ((request as { raw?: IncomingMessage } | null)?.raw ?? request) as
+    Partial<IncomingMessage> | null | undefined;
+  return raw?.destroyed === true && raw.complete !== true;
 }

@@ -6,6 +6,7 @@ import { AuditStoreError } from '../engine/audit/audit.errors';
 import { toWireResponse, type WireEscalationAccepted } from '../protocol/wire';
 import { ApiKeyGuard, scopeOf } from './auth.guard';
 import { readJsonBody } from './body';
+import { RequireRole } from './roles';
 import { WireHttpError } from './errors';
 import { WireExceptionFilter } from './exception-filter';
 import { GATEWAY_SERVER_OPTIONS } from './module-definition';
@@ -36,12 +37,21 @@ export class GatewayExecuteController {
    * 200 with the decision. An escalation is held until a human decides or the
    * hold expires (the reference behaviour), unless the request says
    * `Prefer: respond-async`: then 202 with the escalation id at once, and the
-   * answer is collected at `GET /v1/escalations/{id}/wait`.
+   * answer is collected at `GET /v1/escalations/{id}/wait`. Agent keys only
+   * (a reviewer key is 403), and a key bound to an agent id acts as that agent only.
    */
   @Post('execute')
+  @RequireRole('agent')
   async execute(@Req() req: unknown, @Res() res: unknown): Promise<void> {
     const scope = scopeOf(req);
     const request = parseExecuteBody(await readJsonBody(req, this.maxBodyBytes));
+    // A key bound to an agent (`agentId` on its entry) cannot put another agent's name in the audit.
+    if (scope.agentId !== null && request.agentId !== scope.agentId) {
+      throw WireHttpError.message(
+        403,
+        ServerMessages.agentNotBound(scope.agentId, request.agentId),
+      );
+    }
     if (request.tenantPolicyId != null && request.tenantPolicyId !== scope.policyId) {
       // The reference answers an unknown scope with a 200 BLOCK, not an error status.
       this.reply.send(res, 200, {

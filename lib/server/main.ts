@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { ServerMessages } from '../protocol/provenance.messages';
 import type { PolicyDocument } from '../engine/policy/policy.types';
-import { apiKeyPrefix, generateApiKey } from './api-keys';
+import { apiKeyPrefix, generateApiKey, isPrintableName } from './api-keys';
 import { createGatewayServer } from './factory';
+import type { GatewayServerApiKey } from './options';
 
 /** Used when no policy file is given or found: fail closed, every action BLOCKed. */
 export const DENY_BY_DEFAULT_POLICY: PolicyDocument = {
@@ -27,13 +28,17 @@ export interface StandaloneGateway {
 }
 
 /**
- * The standalone gateway of `npm run gateway`: one tenant, one API key, the
- * sample policy, the audit trail in `.provenance/`. Reads
- * PORT (default 4587), HOST (default 127.0.0.1), PROVENANCE_POLICY,
- * PROVENANCE_API_KEY, PROVENANCE_TENANT_ID, PROVENANCE_ESCALATION_TIMEOUT_MS
- * PROVENANCE_AUDIT_DIR and PROVENANCE_ALLOW_EMPTY_POLICY (`true` accepts a policy
- * with no rules, which ALLOWs everything; refused otherwise); generates a key and a tenant id when not given
- * and prints what a client needs.
+ * The standalone gateway of `npm run gateway`: one tenant, one agent API key,
+ * optionally one reviewer key, the sample policy, the audit trail in
+ * `.provenance/`. Reads PORT (default 4587), HOST (default 127.0.0.1),
+ * PROVENANCE_POLICY, PROVENANCE_API_KEY (the agent's), PROVENANCE_TENANT_ID,
+ * PROVENANCE_ESCALATION_TIMEOUT_MS, PROVENANCE_AUDIT_DIR,
+ * PROVENANCE_ALLOW_EMPTY_POLICY (`true` accepts a policy with no rules, which
+ * ALLOWs everything; refused otherwise), PROVENANCE_REVIEWER_API_KEY +
+ * PROVENANCE_REVIEWER_ID (a reviewer key and the principal it decides as; both
+ * or neither) and PROVENANCE_INSECURE_ANY_KEY_DECIDES (`true`: the server
+ * option `reviewAnyKey`, insecure). Generates the agent key and a tenant id
+ * when not given and prints what a client needs; never prints a given key.
  */
 export async function startStandaloneGateway(
   env: Record<string, string | undefined> = process.env,
@@ -51,6 +56,8 @@ export async function startStandaloneGateway(
   }
   const apiKey = givenKey ?? generateApiKey('live');
   const tenantId = env.PROVENANCE_TENANT_ID?.trim() || randomUUID();
+  const reviewer = reviewerFromEnv(env);
+  const reviewAnyKey = flag(env, 'PROVENANCE_INSECURE_ANY_KEY_DECIDES');
 
   let policy: string | PolicyDocument;
   let policySource: string;
@@ -68,8 +75,14 @@ export async function startStandaloneGateway(
     }
   }
 
+  const keys: GatewayServerApiKey[] = [{ key: apiKey, tenantId, policy }];
+  if (reviewer !== null) {
+    if (reviewer.key === apiKey) throw new Error(ServerMessages.reviewerKeyIsAgentKey());
+    keys.push({ key: reviewer.key, tenantId, role: 'reviewer', principal: reviewer.principal });
+  }
   const app = await createGatewayServer({
-    keys: [{ key: apiKey, tenantId, policy }],
+    keys,
+    reviewAnyKey,
     escalationTimeoutMs: timeout,
     audit: { store: 'file', dir: env.PROVENANCE_AUDIT_DIR?.trim() || '.provenance' },
     allowEmptyPolicy: env.PROVENANCE_ALLOW_EMPTY_POLICY?.trim() === 'true',
@@ -84,7 +97,15 @@ export async function startStandaloneGateway(
   print(`  policy:     ${policySource}`);
   print(`  tenant id:  ${tenantId}`);
   // The key is printed only when this process made it up: a key from the environment is the user's already.
-  print(`  API key:    ${givenKey === undefined ? apiKey : '(from PROVENANCE_API_KEY)'}`);
+  print(
+    `  API key:    ${givenKey === undefined ? apiKey : '(from PROVENANCE_API_KEY)'} (role agent)`,
+  );
+  if (reviewer !== null) {
+    print(`  reviewer:   ${reviewer.principal} (key from PROVENANCE_REVIEWER_API_KEY)`);
+  } else {
+    print(`  reviewer:   none. ${ServerMessages.noReviewerKey()}`);
+  }
+  if (reviewAnyKey) print(`  WARNING:    ${ServerMessages.reviewAnyKeyInsecure()}`);
   print('');
   print('Try it:');
   print(
@@ -92,13 +113,60 @@ export async function startStandaloneGateway(
       `-H 'Content-Type: application/json' -d '{"session_id":"sess_0123456789abcdef","agent_id":"my-agent",` +
       `"action":"payments.initiate","parameters":{"amount":50,"currency":"GBP"},"decision":"ALLOW"}'`,
   );
+  if (reviewer !== null || reviewAnyKey) {
+    const decider = reviewer !== null ? '$PROVENANCE_REVIEWER_API_KEY' : '$PROVENANCE_API_KEY';
+    const body =
+      reviewer !== null
+        ? '{"decision":"APPROVE","reason":"Verified"}'
+        : '{"decision":"APPROVE","approver_id":"cfo@example.com","reason":"Verified"}';
+    print(`  curl -s ${url}/v1/escalations/pending -H 'X-PROVENANCE-API-KEY: ${decider}'`);
+    print(
+      `  curl -s ${url}/v1/escalations/<id>/decide -H 'X-PROVENANCE-API-KEY: ${decider}' ` +
+        `-H 'Content-Type: application/json' -d '${body}'`,
+    );
+  }
   print('');
   print(
     'Clients: PROVENANCE_GATEWAY_URL=' +
       url +
-      ' PROVENANCE_API_KEY=<the key> PROVENANCE_AGENT_ID=<agent>',
+      ' PROVENANCE_API_KEY=<the agent key> PROVENANCE_AGENT_ID=<agent>',
   );
+  if (reviewer !== null) {
+    print(
+      `Reviewers: the same URL with the reviewer key; decisions are recorded as ${reviewer.principal}.`,
+    );
+  }
   return { app, url, tenantId, policySource };
+}
+
+/** PROVENANCE_REVIEWER_API_KEY + PROVENANCE_REVIEWER_ID: both (a reviewer key) or neither (null). */
+function reviewerFromEnv(
+  env: Record<string, string | undefined>,
+): { key: string; principal: string } | null {
+  const key = env.PROVENANCE_REVIEWER_API_KEY?.trim() || undefined;
+  const principal = env.PROVENANCE_REVIEWER_ID?.trim() || undefined;
+  if (key === undefined && principal === undefined) return null;
+  if (key === undefined || principal === undefined)
+    throw new Error(ServerMessages.reviewerEnvPair());
+  if (apiKeyPrefix(key) === null) throw new Error(ServerMessages.badEnvReviewerKey());
+  if (!isPrintableName(principal)) {
+    throw new Error(
+      ServerMessages.badServerOption(
+        'PROVENANCE_REVIEWER_ID',
+        'the name the reviewer decides as, 1-256 printable characters',
+        principal,
+      ),
+    );
+  }
+  return { key, principal };
+}
+
+/** A true/false switch: unset, empty or `false` is off, `true` on, anything else a start-up error. */
+function flag(env: Record<string, string | undefined>, name: string): boolean {
+  const value = env[name]?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new Error(ServerMessages.badServerOption(name, 'true or false', value));
 }
 
 /** sample/policy.yml next to the sources (lib/server) or to the compiled files (dist/lib/server). */

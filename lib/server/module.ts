@@ -1,5 +1,5 @@
 import { Inject, Module, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ApiKeyRing } from './api-keys';
+import { ApiKeyRing, serverKeys } from './api-keys';
 import { ApiKeyGuard } from './auth.guard';
 import { GatewayAuditController } from './audit.controller';
 import { GatewayEscalationsController } from './escalations.controller';
@@ -43,7 +43,7 @@ import { GatewayServerTenants } from './tenants';
       inject: [GATEWAY_SERVER_OPTIONS],
       useFactory: (options: ProvenanceGatewayServerOptions) => {
         validateServerOptions(options);
-        return new ApiKeyRing(options.keys);
+        return new ApiKeyRing(serverKeys(options));
       },
     },
     {

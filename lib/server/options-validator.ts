@@ -1,9 +1,12 @@
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { ServerMessages } from '../protocol/provenance.messages';
+import { checkKeyRole, serverKeys } from './api-keys';
 import type { ProvenanceGatewayServerOptions } from './options';
 
 const KNOWN = [
   'keys',
+  'apiKeys',
+  'reviewAnyKey',
   'escalationTimeoutMs',
   'audit',
   'maxBodyBytes',
@@ -28,7 +31,7 @@ export function validateServerOptions(options: ProvenanceGatewayServerOptions): 
       );
     }
   }
-  validateKeys(options.keys);
+  validateKeys(serverKeys(options));
   validateLimits(options);
   validateAudit(options.audit);
 }
@@ -38,6 +41,7 @@ function fail(option: string, expected: string, got: unknown): never {
 }
 
 function validateKeys(keys: ProvenanceGatewayServerOptions['keys']): void {
+  // keys[i].role, .principal, .agentId: lib/server/api-keys.ts (checkKeyRole); a reviewer key needs no policy.
   if (!Array.isArray(keys) || keys.length === 0) {
     throw new ProvenanceConfigError('keys', ServerMessages.noKeys());
   }
@@ -52,7 +56,8 @@ function validateKeys(keys: ProvenanceGatewayServerOptions['keys']): void {
         ),
       );
     }
-    if (entry.policy === undefined || entry.policy === null) {
+    const { role } = checkKeyRole(entry, index);
+    if (role === 'agent' && (entry.policy === undefined || entry.policy === null)) {
       throw new ProvenanceConfigError(
         `keys[${index}].policy`,
         ServerMessages.badServerOption(
@@ -90,6 +95,9 @@ function validateLimits(options: ProvenanceGatewayServerOptions): void {
         ServerMessages.badServerOption(name, 'a positive whole number', value),
       );
     }
+  }
+  if (options.reviewAnyKey !== undefined && typeof options.reviewAnyKey !== 'boolean') {
+    fail('reviewAnyKey', 'true or false (true is INSECURE: any key decides)', options.reviewAnyKey);
   }
   if (options.allowEmptyPolicy !== undefined && typeof options.allowEmptyPolicy !== 'boolean') {
     throw new ProvenanceConfigError(

@@ -16,15 +16,40 @@ export interface GatewayServerApiKey {
   sha256?: string;
   /** The tenant this key acts for: its audit chain, its escalations. */
   tenantId: string;
-  /** The tenant's policy: a file path (YAML or JSON), a document, or a compiled policy. */
-  policy: string | PolicyDocument | CompiledPolicy;
+  /**
+   * The tenant's policy: a file path (YAML or JSON), a document, or a compiled
+   * policy. Required for an agent key; a reviewer key may leave it out (it
+   * reviews under its tenant's policy, given by the tenant's agent keys).
+   */
+  policy?: string | PolicyDocument | CompiledPolicy;
   /**
    * The key's scope, as a request's `tenant_policy_id` may name it. A request
    * naming another id is answered BLOCK "tenant_policy_id not found", as the
    * reference server does. Default: the tenant id.
    */
   policyId?: string;
+  /**
+   * What the key may do (docs/server.md, "Roles"): `agent` (default) calls
+   * `POST /v1/gateway/execute` and waits on its escalations; `reviewer` lists
+   * and decides escalations. Neither may do the other's part.
+   */
+  role?: GatewayServerKeyRole;
+  /**
+   * Reviewer keys only, and required for them: who decides with this key. A
+   * decision is recorded as this principal's; a body `approver_id` naming
+   * anyone else is refused (403).
+   */
+  principal?: string;
+  /**
+   * Agent keys only, optional: the one `agent_id` this key may act as. An
+   * execute naming another agent is refused (403), so an agent cannot write
+   * another agent's name into the audit trail. Unset: any `agent_id`.
+   */
+  agentId?: string;
 }
+
+/** The role of a server API key: see `GatewayServerApiKey.role`. */
+export type GatewayServerKeyRole = 'agent' | 'reviewer';
 
 export interface GatewayServerAuditOptions {
   /** `file` (default): one JSON-lines file per tenant; `memory`: lost on exit. */
@@ -37,7 +62,17 @@ export interface GatewayServerAuditOptions {
 
 /** Options of `ProvenanceGatewayServerModule.forRoot()` and `createGatewayServer()`. */
 export interface ProvenanceGatewayServerOptions {
-  keys: GatewayServerApiKey[];
+  /** The API keys; at least one. (`apiKeys` is another name for this list; give one of the two.) */
+  keys?: GatewayServerApiKey[];
+  /** Another name for `keys` (the name the security issue used); giving both is refused. */
+  apiKeys?: GatewayServerApiKey[];
+  /**
+   * INSECURE, the reference server's behaviour: any key (agent keys included)
+   * may list escalations and decide them in whatever `approver_id` its body
+   * names, so an agent can approve its own calls. Reviewer keys stay bound to
+   * their principal. Logged as a warning at start-up. Default false.
+   */
+  reviewAnyKey?: boolean;
   /** How long an escalated call is held for a human, in ms. Default 60 000 (the reference server's). */
   escalationTimeoutMs?: number;
   audit?: GatewayServerAuditOptions;

@@ -12,6 +12,7 @@ import type {
   GatewayRequest,
   GatewayResponse,
 } from '../protocol/gateway.types';
+import { serverKeys } from './api-keys';
 import { DEFAULT_AUDIT_DIR, type ProvenanceGatewayServerOptions } from './options';
 
 /** Tenant ids become file names: no separators, no dot-only names. */
@@ -53,7 +54,8 @@ export class GatewayServerTenants {
     const policies = new Map<string, unknown>();
     const compiled = new Map<unknown, CompiledPolicy>();
     const audit = options.audit ?? {};
-    options.keys.forEach((entry, index) => {
+    const keys = serverKeys(options);
+    keys.forEach((entry, index) => {
       if (typeof entry.tenantId !== 'string' || !TENANT_ID.test(entry.tenantId)) {
         throw new ProvenanceConfigError(
           `keys[${index}].tenantId`,
@@ -64,9 +66,22 @@ export class GatewayServerTenants {
           ),
         );
       }
+      const source = entry.policy;
+      if (source === undefined || source === null) {
+        // A reviewer key may leave the policy to its tenant's agent keys (checked below).
+        if (entry.role === 'reviewer') return;
+        throw new ProvenanceConfigError(
+          `keys[${index}].policy`,
+          ServerMessages.badServerOption(
+            `keys[${index}].policy`,
+            'a policy file, document or compiled policy',
+            source,
+          ),
+        );
+      }
       const known = policies.get(entry.tenantId);
       if (known !== undefined) {
-        if (known !== entry.policy) {
+        if (known !== source) {
           throw new ProvenanceConfigError(
             `keys[${index}].policy`,
             ServerMessages.tenantPolicyClash(entry.tenantId, index),
@@ -74,12 +89,12 @@ export class GatewayServerTenants {
         }
         return;
       }
-      policies.set(entry.tenantId, entry.policy);
+      policies.set(entry.tenantId, source);
       // Compile each distinct policy once, even when tenants share it.
-      let policy = compiled.get(entry.policy);
+      let policy = compiled.get(source);
       if (policy === undefined) {
-        policy = compiledPolicyOf(entry.policy);
-        compiled.set(entry.policy, policy);
+        policy = compiledPolicyOf(source);
+        compiled.set(source, policy);
       }
       const { engine: gateway, audit: log } = createEngine({
         policy,
@@ -101,6 +116,14 @@ export class GatewayServerTenants {
         );
       }
       this.tenants.set(entry.tenantId, { id: entry.tenantId, gateway, audit: log });
+    });
+    keys.forEach((entry, index) => {
+      if (!this.tenants.has(entry.tenantId)) {
+        throw new ProvenanceConfigError(
+          `keys[${index}].tenantId`,
+          ServerMessages.reviewerTenantWithoutPolicy(index, entry.tenantId),
+        );
+      }
     });
   }
 

@@ -41,8 +41,21 @@ describe('gateway server API keys', () => {
         policy,
       },
     ]);
-    expect(ring.lookup(clear)).toEqual({ tenantId: 't1', policyId: 't1' });
-    expect(ring.lookup(hashedOnly)).toEqual({ tenantId: 't2', policyId: 'policy-2' });
+    // Role defaults to agent, with no principal and no agent binding.
+    expect(ring.lookup(clear)).toEqual({
+      tenantId: 't1',
+      policyId: 't1',
+      role: 'agent',
+      principal: null,
+      agentId: null,
+    });
+    expect(ring.lookup(hashedOnly)).toEqual({
+      tenantId: 't2',
+      policyId: 'policy-2',
+      role: 'agent',
+      principal: null,
+      agentId: null,
+    });
     expect(ring.size).toBe(2);
   });
 
@@ -96,5 +109,52 @@ describe('gateway server API keys', () => {
       () =>
         new ApiKeyRing([{ prefix: 'pk_live_abcdefgh', sha256: 'nothex', tenantId: 't', policy }]),
     ).toThrow(/sha256/);
+  });
+
+  it('carries the role, the reviewer principal and the agent binding, never the key', () => {
+    const reviewer = generateApiKey('test');
+    const bound = generateApiKey('test');
+    const ring = new ApiKeyRing([
+      { key: reviewer, tenantId: 't', role: 'reviewer', principal: 'cfo@example.com' },
+      { key: bound, tenantId: 't', policy, agentId: 'payments-agent' },
+    ]);
+    const scope = ring.lookup(reviewer);
+    expect(scope).toEqual({
+      tenantId: 't',
+      policyId: 't',
+      role: 'reviewer',
+      principal: 'cfo@example.com',
+      agentId: null,
+    });
+    expect(JSON.stringify(scope)).not.toContain(reviewer);
+    expect(ring.lookup(bound)).toMatchObject({
+      role: 'agent',
+      principal: null,
+      agentId: 'payments-agent',
+    });
+  });
+
+  it('refuses bad role fields, naming keys[i].<field>', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ role: 'admin' }, 'keys[0].role'],
+      [{ role: 'reviewer' }, 'keys[0].principal'],
+      [{ role: 'reviewer', principal: 'a\nb' }, 'keys[0].principal'],
+      [{ role: 'reviewer', principal: 'x'.repeat(257) }, 'keys[0].principal'],
+      [{ role: 'reviewer', principal: 'cfo', agentId: 'a' }, 'keys[0].agentId'],
+      [{ principal: 'cfo' }, 'keys[0].principal'],
+      [{ agentId: '' }, 'keys[0].agentId'],
+    ];
+    for (const [fields, option] of cases) {
+      let error: unknown;
+      try {
+        new ApiKeyRing([
+          { key: generateApiKey('test'), tenantId: 't', policy, ...fields } as never,
+        ]);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ProvenanceConfigError);
+      expect((error as ProvenanceConfigError).option).toBe(option);
+    }
   });
 });
