@@ -166,7 +166,9 @@ describeWithChromium('review page (headless Chromium)', () => {
     const agentCall = runAgent(900, 'GBP', 'rec_self_approval');
     const { card, id } = await heldCard();
     await page.getByTestId(`approve-${id}`).click();
-    const error = page.getByTestId(`error-${id}`);
+    // The refusal comes back from the server; the card shows it.
+    const error = page.getByTestId(`error-${id}`).filter({ hasText: 'Could not approve' });
+    await error.waitFor();
     await expect(error.textContent()).resolves.toMatch(/^Could not approve: .*sample-agent/);
     // Still held, still on screen, nothing paid.
     expect(await card.isVisible()).toBe(true);
