@@ -1,8 +1,30 @@
+import { textProblem, textRule, type TextProblem } from './identity';
+
 /**
- * An action name (`payments.initiate`): a non-empty string that is not only
- * white space. The decorator, `gateway.guard()`, `execute()` and the server
- * all ask this one function.
+ * The longest action name, in characters (code points). Action names are
+ * dotted identifiers (`payments.initiate`, `crm.contacts.export`): tens of
+ * characters. 256 leaves room for deep namespaces, keeps an audit line and
+ * a log line readable, and bounds the work of matching a name against the
+ * policy's globs (linear in the name's length: lib/engine/policy/fnmatch.ts).
+ */
+export const MAX_ACTION_LENGTH = 256;
+
+/** The action rule in words, for "must be …" messages. */
+export const ACTION_RULE = textRule(MAX_ACTION_LENGTH);
+
+/**
+ * Null for an action name (`payments.initiate`): a string that is not only
+ * white space, of at most MAX_ACTION_LENGTH characters, without the control
+ * characters an identity may not have (identity.ts); else what is wrong.
+ */
+export function actionProblem(value: unknown): TextProblem | null {
+  return textProblem(value, MAX_ACTION_LENGTH);
+}
+
+/**
+ * The action rule. The decorator, `gateway.guard()`, `execute()`, the engine
+ * and the server all ask this one function (or actionProblem, for the reason).
  */
 export function isValidAction(value: unknown): value is string {
-  return typeof value === 'string' && value.trim() !== '';
+  return actionProblem(value) === null;
 }

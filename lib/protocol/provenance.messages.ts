@@ -1,3 +1,11 @@
+import { ACTION_RULE, actionProblem } from './action';
+import {
+  describeTextProblem,
+  escapeForbiddenCharacters,
+  IDENTITY_RULE,
+  identityProblem,
+} from './identity';
+
 /**
  * Every message a user of the Nest layer can read, in one place so that they
  * stay consistent and never include a secret. The engine keeps its own in
@@ -26,7 +34,9 @@ export const Messages = {
   badSessionId: (option: string, value: unknown) =>
     `nestjs-provenance: \`${option}\` must be a session id of 1-128 characters from [A-Za-z0-9._:-]; got ${describe(value)}.`,
   badAction: (value: unknown) =>
-    `nestjs-provenance: the action must be a non-empty string such as 'payments.initiate'; got ${describe(value)}.`,
+    `nestjs-provenance: the action must be ${ACTION_RULE}, such as 'payments.initiate'; got ${describeAction(value)}.`,
+  badIdentity: (option: string, value: unknown) =>
+    `nestjs-provenance: \`${option}\` must be ${IDENTITY_RULE}; got ${describeIdentity(value)}.`,
   badParameters: (action: string, value: unknown) =>
     `nestjs-provenance: parameters of '${action}' must be a plain object (or null/undefined); got ${describe(value)}.`,
   finalEscalate: (action: string) =>
@@ -99,10 +109,26 @@ function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
   if (typeof value === 'string')
-    return `'${value.length > 80 ? `${value.slice(0, 77)}...` : value}'`;
+    return `'${escapeForbiddenCharacters(value.length > 80 ? `${value.slice(0, 77)}...` : value)}'`;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
+}
+
+/** describe(), and what breaks the action rule (its length and the limit, a control character). */
+function describeAction(value: unknown): string {
+  const problem = typeof value === 'string' ? actionProblem(value) : null;
+  return problem === null
+    ? describe(value)
+    : `${describe(value)} (it ${describeTextProblem(problem)})`;
+}
+
+/** describe(), and what breaks the identity rule. */
+function describeIdentity(value: unknown): string {
+  const problem = typeof value === 'string' ? identityProblem(value) : null;
+  return problem === null
+    ? describe(value)
+    : `${describe(value)} (it ${describeTextProblem(problem)})`;
 }
 
 /** Messages of @Guarded, gateway.guard(), the HTTP session binding and the exception filter. */
@@ -118,7 +144,7 @@ export const GuardedMessages = {
   badGuardedOption: (where: string, option: string, expected: string, got: unknown) =>
     `nestjs-provenance: option \`${option}\` of @Guarded on ${where} must be ${expected}; got ${describe(got)}.`,
   badGuardAction: (value: unknown) =>
-    `nestjs-provenance: gateway.guard(action) needs an action such as 'email.send'; got ${describe(value)}.`,
+    `nestjs-provenance: gateway.guard(action) needs an action such as 'email.send' (${ACTION_RULE}); got ${describeAction(value)}.`,
   notAFunction: (action: string, value: unknown) =>
     `nestjs-provenance: gateway.guard('${action}') wraps a function; got ${describe(value)}.`,
   cannotBind: (provider: string, why: string) =>
@@ -136,7 +162,7 @@ export const ReviewerMessages = {
   badOption: (option: string, expected: string, got: unknown) =>
     `nestjs-provenance: \`${option}\` must be ${expected}; got ${describe(got)}.`,
   badApprover: (verb: string, value: unknown) =>
-    `nestjs-provenance: reviewer.${verb}() needs \`approverId\`, a non-empty string naming the human who decides; got ${describe(value)}.`,
+    `nestjs-provenance: reviewer.${verb}() needs \`approverId\`, naming the human who decides: ${IDENTITY_RULE}; got ${describeIdentity(value)}.`,
   badEscalationId: (verb: string, value: unknown) =>
     `nestjs-provenance: reviewer.${verb}() needs an escalation id (a non-empty string); got ${describe(value)}.`,
   badReason: (verb: string, value: unknown) =>
