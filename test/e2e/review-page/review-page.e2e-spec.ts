@@ -100,7 +100,8 @@ describeWithChromium('review page (headless Chromium)', () => {
   it('shows an escalated agent call live; Approve lets it through with the approver in the result', async () => {
     await page.getByTestId('pending-empty').waitFor();
     // Its own style applied (the CSP lets in only the page's own style and script, by hash).
-    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
+    // (A string: the test is compiled without the DOM's types.)
+    expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe(
       'rgb(246, 247, 249)',
     );
 
