@@ -102,26 +102,35 @@ export async function startStandaloneGateway(
   );
   if (reviewer !== null) {
     print(`  reviewer:   ${reviewer.principal} (key from PROVENANCE_REVIEWER_API_KEY)`);
+  } else if (reviewAnyKey) {
+    print('  reviewer:   none; every key decides (PROVENANCE_INSECURE_ANY_KEY_DECIDES=true)');
   } else {
     print(`  reviewer:   none. ${ServerMessages.noReviewerKey()}`);
   }
   if (reviewAnyKey) print(`  WARNING:    ${ServerMessages.reviewAnyKeyInsecure()}`);
   print('');
   print('Try it:');
+  // A key this process made up is shown as is; one from the environment by its variable (double quotes: the shell expands it).
+  const agentHeader =
+    givenKey === undefined
+      ? `'X-PROVENANCE-API-KEY: ${apiKey}'`
+      : '"X-PROVENANCE-API-KEY: $PROVENANCE_API_KEY"';
   print(
-    `  curl -s ${url}/v1/gateway/execute -H 'X-PROVENANCE-API-KEY: ${givenKey === undefined ? apiKey : '$PROVENANCE_API_KEY'}' ` +
+    `  curl -s ${url}/v1/gateway/execute -H ${agentHeader} ` +
       `-H 'Content-Type: application/json' -d '{"session_id":"sess_0123456789abcdef","agent_id":"my-agent",` +
       `"action":"payments.initiate","parameters":{"amount":50,"currency":"GBP"},"decision":"ALLOW"}'`,
   );
   if (reviewer !== null || reviewAnyKey) {
-    const decider = reviewer !== null ? '$PROVENANCE_REVIEWER_API_KEY' : '$PROVENANCE_API_KEY';
+    const decider =
+      reviewer !== null ? '"X-PROVENANCE-API-KEY: $PROVENANCE_REVIEWER_API_KEY"' : agentHeader;
+    // A reviewer key decides as its principal: no approver_id needed.
     const body =
       reviewer !== null
         ? '{"decision":"APPROVE","reason":"Verified"}'
         : '{"decision":"APPROVE","approver_id":"cfo@example.com","reason":"Verified"}';
-    print(`  curl -s ${url}/v1/escalations/pending -H 'X-PROVENANCE-API-KEY: ${decider}'`);
+    print(`  curl -s ${url}/v1/escalations/pending -H ${decider}`);
     print(
-      `  curl -s ${url}/v1/escalations/<id>/decide -H 'X-PROVENANCE-API-KEY: ${decider}' ` +
+      `  curl -s ${url}/v1/escalations/<id>/decide -H ${decider} ` +
         `-H 'Content-Type: application/json' -d '${body}'`,
     );
   }

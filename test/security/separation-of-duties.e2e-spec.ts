@@ -557,6 +557,28 @@ describe('separation of duties: npm run gateway (startStandaloneGateway)', () =>
     expect(String(bad.message)).not.toContain('not-a-key-secret');
   });
 
+  it('the reviewer key may not be the agent key, and the insecure switch takes only true or false', async () => {
+    const vars = env({});
+    const same = await rejection(
+      startStandaloneGateway(
+        {
+          ...vars,
+          PROVENANCE_REVIEWER_API_KEY: vars.PROVENANCE_API_KEY,
+          PROVENANCE_REVIEWER_ID: PRINCIPAL,
+        },
+        () => undefined,
+      ),
+    );
+    expect(String(same.message)).toMatch(
+      /PROVENANCE_REVIEWER_API_KEY is the same key as PROVENANCE_API_KEY/,
+    );
+    expect(String(same.message)).not.toContain(vars.PROVENANCE_API_KEY);
+    const vague = await rejection(
+      startStandaloneGateway(env({ PROVENANCE_INSECURE_ANY_KEY_DECIDES: 'yes' }), () => undefined),
+    );
+    expect(String(vague.message)).toMatch(/PROVENANCE_INSECURE_ANY_KEY_DECIDES/);
+  });
+
   it('PROVENANCE_INSECURE_ANY_KEY_DECIDES=true lets the agent key decide, and warns', async () => {
     const vars = env({ PROVENANCE_INSECURE_ANY_KEY_DECIDES: 'true' });
     const lines: string[] = [];

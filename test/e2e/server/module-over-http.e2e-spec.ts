@@ -3,6 +3,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import {
+  ApprovalForbiddenError,
   EscalationRejectedError,
   EscalationTimeoutError,
   GatewayError,
@@ -14,7 +15,7 @@ import {
   type ProvenanceModuleOptions,
 } from '../../../lib';
 import { ProvenanceReviewer } from '../../../lib/escalation/provenance.reviewer';
-import { call, eventually, startServer, type TestServer } from './server.helpers';
+import { call, eventually, startServer, type Reviewer, type TestServer } from './server.helpers';
 
 const AGENT = 'agent-over-http';
 
@@ -51,17 +52,52 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
   let server: TestServer;
   let app: INestApplicationContext;
   let gateway: ProvenanceGateway;
+  /** The review side: a client of its own with a reviewer key (the agent's key cannot review). */
   let reviewer: ProvenanceReviewer;
+  let consoles: Map<Reviewer, { gateway: ProvenanceGateway; reviewer: ProvenanceReviewer }>;
+
+  /** A reviewer client with the reviewer key of `principal`, who it decides as. */
+  function reviewerAs(principal: Reviewer): ProvenanceReviewer {
+    let found = consoles.get(principal);
+    if (found === undefined) {
+      const client = new ProvenanceGateway({
+        gatewayUrl: server.url,
+        apiKey: server.reviewerKeys[principal],
+        agentId: 'review-console',
+        timeout: 5_000,
+      });
+      found = { gateway: client, reviewer: new ProvenanceReviewer(client, { pollInterval: 25 }) };
+      consoles.set(principal, found);
+    }
+    return found.reviewer;
+  }
 
   beforeEach(async () => {
     server = await startServer('express');
     app = await boot(server);
     gateway = app.get(ProvenanceGateway);
-    reviewer = app.get(ProvenanceReviewer);
+    consoles = new Map();
+    reviewer = reviewerAs('cfo');
   });
   afterEach(async () => {
+    for (const { gateway: client } of consoles.values()) await client.close();
     await app.close();
     await server.close();
+  });
+
+  it("the agent's own module reviewer is refused: it cannot list nor approve (403)", async () => {
+    const own = app.get(ProvenanceReviewer);
+    const held = gateway.execute('payments.initiate', { amount: 950 });
+    const [record] = await firstValueFrom(reviewer.pending$.pipe(filter((l) => l.length > 0)));
+    const listed = await rejection(own.pending());
+    expect(listed).toBeInstanceOf(GatewayError);
+    expect(listed).toMatchObject({ kind: 'status', status: 403 });
+    const approved = await rejection(own.approve(record.id, { approverId: 'cfo@example.com' }));
+    expect(approved).toBeInstanceOf(ApprovalForbiddenError);
+    expect(String((approved as Error).message)).not.toContain(server.apiKey);
+    expect((await reviewer.pending()).map((r) => r.id)).toEqual([record.id]);
+    await reviewerAs('cfo').reject(record.id, { approverId: 'cfo' });
+    expect(await rejection(held)).toBeInstanceOf(EscalationRejectedError);
   });
 
   it('allow and block', async () => {
@@ -101,7 +137,7 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
     const mine = pending.find((record) => record.id === results[0].escalationId);
     expect(mine).toMatchObject({ action: 'payments.initiate', agentId: AGENT, status: 'PENDING' });
     for (const record of pending)
-      await reviewer.approve(record.id, { approverId: 'cfo', reason: 'ok' });
+      await reviewerAs('cfo').approve(record.id, { approverId: 'cfo', reason: 'ok' });
     const all = await done;
     expect(all.map((r) => r.decision)).toEqual(['ESCALATE', 'ALLOW']);
     expect(all[1]).toMatchObject({
@@ -126,8 +162,8 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
     const byAmount = (amount: number) =>
       events.find((e) => e.type === 'pending' && e.parameters?.amount === amount)!.escalationId;
     await eventually(async () => (events.length === 2 ? true : undefined));
-    await reviewer.approve(byAmount(300), { approverId: 'alice' });
-    await reviewer.reject(byAmount(400), { approverId: 'bob', reason: 'too much' });
+    await reviewerAs('alice').approve(byAmount(300), { approverId: 'alice' });
+    await reviewerAs('bob').reject(byAmount(400), { approverId: 'bob', reason: 'too much' });
     await approved;
     expect(await rejection(rejected)).toBeInstanceOf(EscalationRejectedError);
     subscription.unsubscribe();
@@ -155,7 +191,6 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
     await app.close();
     app = await boot(server, { asyncEscalation: false });
     gateway = app.get(ProvenanceGateway);
-    reviewer = app.get(ProvenanceReviewer);
     const results = lastValueFrom(
       gateway.execute$('payments.initiate', { amount: 700 }).pipe(toArray()),
     );
@@ -163,7 +198,7 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
       reviewer.pending$.pipe(filter((list) => list.length === 1)),
     );
     // Approved through HTTP while the agent's request is held open.
-    await reviewer.approve(record.id, { approverId: 'ops' });
+    await reviewerAs('ops').approve(record.id, { approverId: 'ops' });
     const all = await results;
     expect(all.map((r) => r.decision)).toEqual(['ALLOW']);
     expect(all[0]).toMatchObject({ escalationId: record.id, actorHumanId: 'ops' });
@@ -217,7 +252,7 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
 
   it('reviewer: unknown or already resolved ids raise EscalationNotFoundError', async () => {
     const { EscalationNotFoundError } = await import('../../../lib/protocol/provenance.errors');
-    await expect(reviewer.approve('no-such-id', { approverId: 'a' })).rejects.toBeInstanceOf(
+    await expect(reviewerAs('a').approve('no-such-id', { approverId: 'a' })).rejects.toBeInstanceOf(
       EscalationNotFoundError,
     );
     const held = gateway.execute('payments.initiate', { amount: 555 });
@@ -227,9 +262,9 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
         take(1),
       ),
     );
-    await reviewer.reject(record.id, { approverId: 'a' });
+    await reviewerAs('a').reject(record.id, { approverId: 'a' });
     await expect(held).rejects.toBeInstanceOf(EscalationRejectedError);
-    await expect(reviewer.approve(record.id, { approverId: 'a' })).rejects.toBeInstanceOf(
+    await expect(reviewerAs('a').approve(record.id, { approverId: 'a' })).rejects.toBeInstanceOf(
       EscalationNotFoundError,
     );
   });

@@ -31,14 +31,29 @@ export const TEST_POLICY: PolicyDocument = {
   ],
 };
 
+/**
+ * The principals of the reviewer keys `startServer` configures for tenant-a,
+ * one key each: a reviewer key decides only as its principal, so every name
+ * the tests approve or reject as has its own key.
+ */
+export const REVIEWERS = ['cfo@example.com', 'cfo', 'alice', 'bob', 'ops', 'risk', 'a'] as const;
+export type Reviewer = (typeof REVIEWERS)[number];
+
 export interface TestServer {
   app: INestApplication;
   url: string;
+  /** tenant-a's agent key (role `agent`: execute and wait). */
   apiKey: string;
   tenantId: string;
+  /** tenant-a's reviewer keys (role `reviewer`: list and decide), by principal. */
+  reviewerKeys: Record<Reviewer, string>;
+  /** `{ url, apiKey }` of the reviewer key of `principal` (default cfo@example.com), for `call()`. */
+  reviewer(principal?: Reviewer): { url: string; apiKey: string };
   /** A second tenant's key and id, for scoping tests. */
   otherKey: string;
   otherTenantId: string;
+  /** The second tenant's reviewer key (principal `mallory`). */
+  otherReviewerKey: string;
   auditDir: string;
   close(): Promise<void>;
 }
@@ -50,13 +65,29 @@ export async function startServer(
   const auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'provenance-server-'));
   const apiKey = generateApiKey('test');
   const otherKey = generateApiKey('test');
+  const otherReviewerKey = generateApiKey('test');
   const tenantId = 'tenant-a';
   const otherTenantId = 'tenant-b';
+  const reviewerKeys = Object.fromEntries(
+    REVIEWERS.map((principal) => [principal, generateApiKey('test')]),
+  ) as Record<Reviewer, string>;
   const app = await createGatewayServer(
     {
       keys: [
         { key: apiKey, tenantId, policy: TEST_POLICY },
         { key: otherKey, tenantId: otherTenantId, policy: TEST_POLICY },
+        ...REVIEWERS.map((principal) => ({
+          key: reviewerKeys[principal],
+          tenantId,
+          role: 'reviewer' as const,
+          principal,
+        })),
+        {
+          key: otherReviewerKey,
+          tenantId: otherTenantId,
+          role: 'reviewer' as const,
+          principal: 'mallory',
+        },
       ],
       audit: { store: 'file', dir: auditDir, durable: false },
       escalationTimeoutMs: 10_000,
@@ -66,13 +97,20 @@ export async function startServer(
   );
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
   return {
     app,
-    url: `http://127.0.0.1:${address.port}`,
+    url,
     apiKey,
     tenantId,
+    reviewerKeys,
+    reviewer: (principal: Reviewer = 'cfo@example.com') => ({
+      url,
+      apiKey: reviewerKeys[principal],
+    }),
     otherKey,
     otherTenantId,
+    otherReviewerKey,
     auditDir,
     async close() {
       await app.close();

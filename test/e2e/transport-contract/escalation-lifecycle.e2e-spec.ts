@@ -9,7 +9,7 @@ import {
   type EscalationRecord,
   type ExecutionResult,
 } from '../../../lib';
-import { startServer, TEST_POLICY, type TestServer } from '../server/server.helpers';
+import { startServer, TEST_POLICY, type Reviewer, type TestServer } from '../server/server.helpers';
 
 /**
  * One contract, two transports: the escalation lifecycle must look the same
@@ -20,7 +20,12 @@ import { startServer, TEST_POLICY, type TestServer } from '../server/server.help
  */
 interface Setup {
   gateway: ProvenanceGateway;
+  /** Lists and watches what waits for a human. */
   reviewer: ProvenanceReviewer;
+  /** Decides as `principal`: over HTTP, a client with that reviewer's own key (an agent key cannot decide). */
+  reviewerAs(principal: Reviewer): ProvenanceReviewer;
+  /** The reviewer over the agent's own gateway, for `escalations$` (the steps of the calls it raised). */
+  watcher: ProvenanceReviewer;
   close(): Promise<void>;
 }
 
@@ -37,9 +42,12 @@ const setups: Array<[string, () => Promise<Setup>]> = [
         audit: { store: 'memory' },
         escalationTimeout: HOLD_MS,
       });
+      const reviewer = new ProvenanceReviewer(gateway, { pollInterval: 20 });
       return {
         gateway,
-        reviewer: new ProvenanceReviewer(gateway, { pollInterval: 20 }),
+        reviewer,
+        reviewerAs: () => reviewer,
+        watcher: reviewer,
         close: () => gateway.close(),
       };
     },
@@ -54,10 +62,31 @@ const setups: Array<[string, () => Promise<Setup>]> = [
         agentId: AGENT,
         timeout: 5_000,
       });
+      const consoles = new Map<
+        Reviewer,
+        { client: ProvenanceGateway; reviewer: ProvenanceReviewer }
+      >();
+      const reviewerAs = (principal: Reviewer): ProvenanceReviewer => {
+        let found = consoles.get(principal);
+        if (found === undefined) {
+          const client = new ProvenanceGateway({
+            gatewayUrl: server.url,
+            apiKey: server.reviewerKeys[principal],
+            agentId: 'review-console',
+            timeout: 5_000,
+          });
+          found = { client, reviewer: new ProvenanceReviewer(client, { pollInterval: 20 }) };
+          consoles.set(principal, found);
+        }
+        return found.reviewer;
+      };
       return {
         gateway,
-        reviewer: new ProvenanceReviewer(gateway, { pollInterval: 20 }),
+        reviewer: reviewerAs('alice'),
+        reviewerAs,
+        watcher: new ProvenanceReviewer(gateway, { pollInterval: 20 }),
         close: async () => {
+          for (const { client } of consoles.values()) await client.close();
           await gateway.close();
           await server.close();
         },
@@ -120,10 +149,10 @@ describe.each(setups)('escalation lifecycle contract: %s', (_name, setUp) => {
     expect(listed(live, id)?.status).toBe('PENDING');
 
     // A late subscriber is told what is still pending first.
-    const late = await firstValueFrom(s.reviewer.escalations$);
+    const late = await firstValueFrom(s.watcher.escalations$);
     expect(late).toMatchObject({ type: 'pending', escalationId: id });
 
-    await s.reviewer.approve(id, { approverId: 'alice', reason: 'looks fine' });
+    await s.reviewerAs('alice').approve(id, { approverId: 'alice', reason: 'looks fine' });
     const result: ExecutionResult = await call;
     expect(result).toMatchObject({ decision: 'ALLOW', escalationId: id, actorHumanId: 'alice' });
 
@@ -143,7 +172,7 @@ describe.each(setups)('escalation lifecycle contract: %s', (_name, setUp) => {
       s.reviewer.pending$.pipe(filter((records) => listed(records, id) === undefined)),
     );
     // Decided once: a second decision finds nothing to decide.
-    expect(await rejectionOf(s.reviewer.reject(id, { approverId: 'bob' }))).toBeInstanceOf(
+    expect(await rejectionOf(s.reviewerAs('bob').reject(id, { approverId: 'bob' }))).toBeInstanceOf(
       EscalationNotFoundError,
     );
   });
@@ -153,7 +182,7 @@ describe.each(setups)('escalation lifecycle contract: %s', (_name, setUp) => {
     const ended = next(s.gateway.escalations$, 'rejected');
     const call = rejectionOf(s.gateway.execute('payments.initiate', { amount: 900 }));
     const { escalationId } = await pendingSeen;
-    await s.reviewer.reject(escalationId, { approverId: 'bob', reason: 'too much' });
+    await s.reviewerAs('bob').reject(escalationId, { approverId: 'bob', reason: 'too much' });
     const error = await call;
     expect(error).toBeInstanceOf(EscalationRejectedError);
     expect(error).toMatchObject({ escalationId });
@@ -175,10 +204,14 @@ describe.each(setups)('escalation lifecycle contract: %s', (_name, setUp) => {
 
   it('an unknown escalation id is EscalationNotFoundError for approve and reject', async () => {
     expect(
-      await rejectionOf(s.reviewer.approve('no-such-escalation', { approverId: 'alice' })),
+      await rejectionOf(
+        s.reviewerAs('alice').approve('no-such-escalation', { approverId: 'alice' }),
+      ),
     ).toBeInstanceOf(EscalationNotFoundError);
     expect(
-      await rejectionOf(s.reviewer.reject('no-such-escalation', { approverId: 'alice' })),
+      await rejectionOf(
+        s.reviewerAs('alice').reject('no-such-escalation', { approverId: 'alice' }),
+      ),
     ).toBeInstanceOf(EscalationNotFoundError);
   });
 
