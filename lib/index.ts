@@ -4,8 +4,12 @@
 export { Decision, isDecision } from './protocol/decision';
 export { ExecutionResult, type ExecutionResultInit } from './protocol/execution-result';
 export {
+  ApprovalForbiddenError,
+  ArgumentsChangedError,
   EscalationError,
+  EscalationLimitError,
   EscalationNotFoundError,
+  GrantNotFoundError,
   EscalationRejectedError,
   EscalationTimeoutError,
   GatewayError,
@@ -78,6 +82,13 @@ export * from './server';
 
 // Transports
 export { GatewayTransport, type PendingFilter } from './transport/gateway-transport';
+export type {
+  GrantCondition,
+  GrantInput,
+  GrantKind,
+  GrantRecord,
+  GrantStatus,
+} from './protocol/grant.types';
 export type {
   EscalationOutcome,
   EscalationRecord,
