@@ -67,8 +67,20 @@ describe('wire mapping (docs/protocol.md)', () => {
         reason: 'ok',
         escalationId: null,
         actorHumanId: null,
+        approverReason: null,
         escalationOutcome: null,
       });
+    });
+
+    it("reads our approver_reason, the reviewer's own words", () => {
+      expect(
+        fromWireResponse({
+          ...answer,
+          decision: 'BLOCK',
+          escalation_id: 'x',
+          approver_reason: 'Not now',
+        }).approverReason,
+      ).toBe('Not now');
     });
 
     it.each([
@@ -76,6 +88,7 @@ describe('wire mapping (docs/protocol.md)', () => {
       ['BLOCK', 'Escalation REJECT — action blocked', 'rejected'],
       ['BLOCK', 'Escalation TIMEOUT — action blocked', 'expired'],
       ['BLOCK', 'escalation timeout — action blocked', 'expired'],
+      ['BLOCK', 'Escalation WITHDRAWN — the caller stopped waiting; action blocked', 'withdrawn'],
     ])('an escalated %s with reason %p ended %s', (decision, reason, outcome) => {
       expect(
         fromWireResponse({ ...answer, decision, reason, escalation_id: 'x' }).escalationOutcome,
@@ -95,6 +108,7 @@ describe('wire mapping (docs/protocol.md)', () => {
         reason: '',
         escalationId: null,
         actorHumanId: null,
+        approverReason: null,
         escalationOutcome: null,
       });
     });
