@@ -234,7 +234,7 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
     expect(JSON.stringify(error)).not.toContain(wrongKey);
   });
 
-  it('an idempotent retry returns the first answer and writes one audit event', async () => {
+  it('an idempotent retry returns the first answer: one decision event, the retry audited as a replay', async () => {
     const first = await gateway.execute(
       'email.send',
       { to: 'x@example.com' },
@@ -247,7 +247,9 @@ describe('ProvenanceModule (HTTP transport) against our gateway server', () => {
     );
     expect(second.eventId).toBe(first.eventId);
     const audit = await call(server, 'GET', `/v1/audit/${server.tenantId}`);
-    expect(audit.body.events.filter((e: any) => e.action === 'email.send')).toHaveLength(1);
+    expect(
+      audit.body.events.filter((e: any) => e.action === 'email.send').map((e: any) => e.kind),
+    ).toEqual(['decision', 'decision.replayed']);
   });
 
   it('reviewer: unknown or already resolved ids raise EscalationNotFoundError', async () => {

@@ -195,6 +195,7 @@ describe.each(PLATFORMS)('gateway server wire protocol (%s)', (platform) => {
       reason: 'Escalation APPROVED by cfo@example.com',
       escalation_id: pending.id,
       actor_human_id: 'cfo@example.com',
+      approver_reason: 'Verified with CFO',
     });
     const all = await call(
       server.reviewer(),
@@ -358,18 +359,28 @@ describe.each(PLATFORMS)('gateway server wire protocol (%s)', (platform) => {
     expect((await call(server, 'GET', '/v1/escalations/unknown/wait')).status).toBe(404);
   });
 
-  it('idempotency_key: a retry gets the first answer and writes no second event', async () => {
+  it('idempotency_key: a retry gets the first answer, is not decided again, and is audited as a replay', async () => {
     const body = sdkBody('email.send', { to: 'a@example.com' }, { idempotency_key: 'idem-1' });
     const first = await call(server, 'POST', '/v1/gateway/execute', body);
     const second = await call(server, 'POST', '/v1/gateway/execute', body);
     expect(second.body).toEqual(first.body);
     const audit = await call(server, 'GET', `/v1/audit/${server.tenantId}?limit=100`);
-    expect(audit.body.events).toHaveLength(1);
+    // One decision; the retry is recorded as a replay of it (the engine audits replays).
+    expect(audit.body.events.map((event: any) => event.kind)).toEqual([
+      'decision',
+      'decision.replayed',
+    ]);
     expect(audit.body.events[0]).toMatchObject({
       id: first.body.event_id,
       action: 'email.send',
       tenant_id: server.tenantId,
       prev_hash: GENESIS,
+    });
+    expect(audit.body.events[1]).toMatchObject({
+      action: 'email.send',
+      decision: first.body.decision,
+      reason: expect.stringContaining(first.body.event_id),
+      prev_hash: audit.body.events[0].hash,
     });
   });
 
