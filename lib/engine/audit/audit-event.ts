@@ -225,6 +225,26 @@ export function serializeEvent(event: AuditEvent): string {
   return `${canonicalEventText(event, true) ?? recordText(event as unknown as Record<string, unknown>)}\n`;
 }
 
+/**
+ * For a record read back from a store: `line`, the canonical text the writer
+ * would store for it (serializeEvent without the newline), and `body`, the
+ * text its hash covers (every member but `hash`). Each member is written once
+ * for both. A stored line whose bytes are not `line` was not written by us.
+ */
+export function storedRecordTexts(record: Record<string, unknown>): { line: string; body: string } {
+  const names = Object.keys(record).sort(compareCodePoints);
+  let line = '{';
+  let body = '{';
+  for (const name of names) {
+    const member = record[name];
+    if (member === undefined) continue;
+    const text = `${quote(name)}:${memberText(name, member)}`;
+    line += `${line.length === 1 ? '' : ','}${text}`;
+    if (name !== 'hash') body += `${body.length === 1 ? '' : ','}${text}`;
+  }
+  return { line: `${line}}`, body: `${body}}` };
+}
+
 /** Lets go of the parameters' canonical text once the events are stored. */
 export function releaseCanonicalText(events: readonly AuditEvent[]): void {
   for (const event of events) forgetCanonicalText(event.parameters);
