@@ -22,6 +22,7 @@ import type {
 import type { AuditVerification } from './audit/audit-chain';
 import type { AuditLog } from './audit/audit-log';
 import { acceptParameters } from '../protocol/call-parameters';
+import { actionRuleBrokenBy, isValidAction } from '../protocol/action';
 import { IdempotencyCache } from './idempotency-cache';
 import { EngineRecorder } from './engine-recorder';
 import { GrantBook } from './grants/grant-book';
@@ -255,11 +256,11 @@ export class ProvenanceEngine {
    */
   private validate(request: GatewayRequest): Record<string, unknown> | null {
     const action = (request as Partial<GatewayRequest> | null)?.action;
-    if (typeof action !== 'string' || action === '') {
+    if (!isValidAction(action)) {
       throw new InvalidParametersError(
         String(action),
         'action',
-        EmbeddedGatewayMessages.badField('action', 'a non-empty string'),
+        EmbeddedGatewayMessages.badField('action', actionRuleBrokenBy(action)),
       );
     }
     for (const field of ['sessionId', 'agentId'] as const) {

@@ -10,6 +10,7 @@ import {
 } from 'rxjs';
 import { ProvenanceConfigError, ProvenanceError } from '../protocol/provenance.errors';
 import { ReviewerMessages } from '../protocol/provenance.messages';
+import { isValidIdentity } from '../protocol/identity';
 import type { ProvenanceGateway } from '../gateway/provenance.gateway';
 import type {
   EscalationRecord,
@@ -166,7 +167,7 @@ export class ProvenanceReviewer {
       throw new ProvenanceError(ReviewerMessages.badEscalationId(verb, escalationId));
     }
     const approverId = (input as Partial<ReviewInput> | undefined)?.approverId;
-    if (typeof approverId !== 'string' || approverId.trim() === '') {
+    if (!isValidIdentity(approverId)) {
       throw new ProvenanceError(ReviewerMessages.badApprover(verb, approverId));
     }
     const reason = input.reason ?? null;

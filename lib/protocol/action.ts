@@ -1,4 +1,4 @@
-import { textProblem, textRule, type TextProblem } from './identity';
+import { describeTextProblem, textProblem, textRule, type TextProblem } from './identity';
 
 /**
  * The longest action name, in characters (code points). Action names are
@@ -27,4 +27,13 @@ export function actionProblem(value: unknown): TextProblem | null {
  */
 export function isValidAction(value: unknown): value is string {
   return actionProblem(value) === null;
+}
+
+/**
+ * The rule, and what `value` breaks of it, for a "must be …" message:
+ * "a non-empty string … of at most 256 characters, …; it is 300 characters long; the limit is 256".
+ */
+export function actionRuleBrokenBy(value: unknown): string {
+  const problem = actionProblem(value);
+  return problem === null ? ACTION_RULE : `${ACTION_RULE}; it ${describeTextProblem(problem)}`;
 }

@@ -2,14 +2,27 @@ import type { GatewayRequest, ReviewVerdict } from '../protocol/gateway.types';
 import type { Decision } from '../protocol/decision';
 import type { WireExecuteRequest } from '../protocol/wire';
 import { ServerMessages } from '../protocol/provenance.messages';
+import { actionProblem, ACTION_RULE } from '../protocol/action';
+import {
+  describeTextProblem,
+  identityProblem,
+  IDENTITY_RULE,
+  type TextProblem,
+} from '../protocol/identity';
+import { isValidSessionId, SESSION_ID_PATTERN } from '../protocol/session-id';
 import { WireHttpError, type ValidationIssue } from './errors';
 
 /*
  * The request schemas of the reference server (FastAPI + pydantic v2), with
  * its 422 bodies: each issue names the field (`loc`), the rule (`type`) and
  * echoes the offending input, so a client written against the reference reads
- * our errors unchanged. We are a little stricter where the embedded gateway
- * must be (an empty action cannot be evaluated).
+ * our errors unchanged. We are stricter than the reference where the
+ * embedded gateway must be (an empty action cannot be evaluated) and where a
+ * value ends up in the audit trail, logs and terminals: `session_id` keeps the
+ * client's session-id rule (SESSION_ID_PATTERN), `agent_id` and `approver_id`
+ * the identity rule, `action` the action rule (at most MAX_ACTION_LENGTH
+ * characters; lib/protocol/identity.ts and action.ts), the same functions the
+ * client asks, so a value is never valid in one place and refused in another.
  */
 
 const DECISIONS = ['ALLOW', 'BLOCK', 'ESCALATE'];
@@ -30,7 +43,7 @@ function asBody(body: unknown): Body {
   return body as Body;
 }
 
-function requiredString(body: Body, field: string, issues: ValidationIssue[], minLength = 0): void {
+function requiredString(body: Body, field: string, issues: ValidationIssue[]): void {
   const value = body[field];
   if (value === undefined) {
     issues.push({ type: 'missing', loc: ['body', field], msg: 'Field required', input: body });
@@ -40,14 +53,6 @@ function requiredString(body: Body, field: string, issues: ValidationIssue[], mi
       loc: ['body', field],
       msg: 'Input should be a valid string',
       input: value,
-    });
-  } else if (value.length < minLength) {
-    issues.push({
-      type: 'string_too_short',
-      loc: ['body', field],
-      msg: `String should have at least ${minLength} character${minLength === 1 ? '' : 's'}`,
-      input: value,
-      ctx: { min_length: minLength },
     });
   }
 }
@@ -64,13 +69,72 @@ function optionalString(body: Body, field: string, issues: ValidationIssue[]): v
   }
 }
 
+/** `session_id`: the session-id rule, as pydantic words a `pattern` constraint. */
+function sessionIdIssue(body: Body, issues: ValidationIssue[]): void {
+  const value = body.session_id;
+  if (typeof value !== 'string' || isValidSessionId(value)) return;
+  issues.push({
+    type: 'string_pattern_mismatch',
+    loc: ['body', 'session_id'],
+    msg: `String should match pattern '${SESSION_ID_PATTERN.source}'`,
+    input: value,
+    ctx: { pattern: SESSION_ID_PATTERN.source },
+  });
+}
+
+/**
+ * A string field under the identity or action rule: pydantic's own wording for
+ * the length limits, a `value_error` naming the character for the rest.
+ */
+function textIssue(
+  body: Body,
+  field: string,
+  problem: (value: unknown) => TextProblem | null,
+  rule: string,
+  issues: ValidationIssue[],
+): void {
+  const value = body[field];
+  if (typeof value !== 'string') return; // missing or mistyped: requiredString said so
+  const found = problem(value);
+  if (found === null) return;
+  const loc = ['body', field];
+  if (found.kind === 'blank' && value === '') {
+    issues.push({
+      type: 'string_too_short',
+      loc,
+      msg: 'String should have at least 1 character',
+      input: value,
+      ctx: { min_length: 1 },
+    });
+  } else if (found.kind === 'too-long') {
+    issues.push({
+      type: 'string_too_long',
+      loc,
+      msg: `String should have at most ${found.max} characters (got ${found.length})`,
+      input: value,
+      ctx: { max_length: found.max },
+    });
+  } else {
+    issues.push({
+      type: 'value_error',
+      loc,
+      msg: `Value error, ${field} ${describeTextProblem(found)}; it must be ${rule}`,
+      input: value,
+      ctx: { error: describeTextProblem(found) },
+    });
+  }
+}
+
 /** `POST /v1/gateway/execute`: throws a 422 WireHttpError, or returns the seam's request. */
 export function parseExecuteBody(raw: unknown): GatewayRequest {
   const body = asBody(raw);
   const issues: ValidationIssue[] = [];
   requiredString(body, 'session_id', issues);
+  sessionIdIssue(body, issues);
   requiredString(body, 'agent_id', issues);
-  requiredString(body, 'action', issues, 1);
+  textIssue(body, 'agent_id', identityProblem, IDENTITY_RULE, issues);
+  requiredString(body, 'action', issues);
+  textIssue(body, 'action', actionProblem, ACTION_RULE, issues);
   const parameters = body.parameters;
   if (
     parameters !== undefined &&
@@ -122,7 +186,8 @@ export function parseDecideBody(raw: unknown): DecideBody {
   const body = asBody(raw);
   const issues: ValidationIssue[] = [];
   requiredString(body, 'decision', issues);
-  requiredString(body, 'approver_id', issues, 1);
+  requiredString(body, 'approver_id', issues);
+  textIssue(body, 'approver_id', identityProblem, IDENTITY_RULE, issues);
   optionalString(body, 'reason', issues);
   if (issues.length > 0) throw WireHttpError.validation(issues);
   const decision = body.decision;

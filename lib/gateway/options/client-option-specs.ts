@@ -1,4 +1,5 @@
 import { Messages } from '../../protocol/provenance.messages';
+import { identityProblem } from '../../protocol/identity';
 import { newSessionId } from '../../protocol/session-id';
 import type {
   AuditOptions,
@@ -18,7 +19,7 @@ import {
   oneOf,
   positiveInteger,
 } from './option-checks';
-import type { OptionTableOf } from './option-spec';
+import type { OptionCheck, OptionTableOf } from './option-spec';
 
 /**
  * The options of `ProvenanceClient`, one entry each: its doc (the same text
@@ -29,6 +30,12 @@ import type { OptionTableOf } from './option-spec';
  * field of ProvenanceClientOptions and one of ResolvedClientOptions; the
  * compiler refuses the table until all three agree.
  */
+
+/** The identity rule (lib/protocol/identity.ts); blank is left to `required`, which says how to set it. */
+const anIdentity: OptionCheck = (value, option) => {
+  const problem = identityProblem(value);
+  return problem === null || problem.kind === 'blank' ? null : Messages.badIdentity(option, value);
+};
 
 /** Every resolved field but `mode` is an option: a resolved field without an entry does not compile. */
 type EveryResolvedFieldIsAnOption<T extends never> = T;
@@ -68,7 +75,7 @@ export const CLIENT_OPTION_SPECS: OptionTableOf<ProvenanceClientOptions, Resolve
   agentId: {
     doc: "The agent's identity in audit logs. Falls back to PROVENANCE_AGENT_ID. Required.",
     env: 'PROVENANCE_AGENT_ID',
-    check: aString,
+    check: anIdentity,
     required: Messages.missingAgentId,
   },
   apiKey: {
