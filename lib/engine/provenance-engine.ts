@@ -53,6 +53,8 @@ export class ProvenanceEngine {
   private readonly holds: EscalationHolds;
   private readonly grantBook: GrantBook;
   private readonly recorder: EngineRecorder;
+  /** Held calls whose end is being recorded: decide() waits for a detached one's grant. */
+  private readonly endings = new Map<string, Promise<unknown>>();
   private readonly idempotency: IdempotencyCache;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | null = null;
@@ -156,8 +158,13 @@ export class ProvenanceEngine {
         EmbeddedGatewayMessages.selfApproval(input.approverId),
       );
     }
-    if (verdict === 'APPROVE') this.holds.approve(escalationId, decision);
-    else this.holds.reject(escalationId, decision);
+    const ending = this.endings.get(escalationId);
+    if (verdict === 'APPROVE') {
+      const outcome = this.holds.approve(escalationId, decision);
+      // No caller to answer: resolve only once the single-use grant is in
+      // force, so that the retry the reviewer expects finds it.
+      if (!outcome.callerWaiting) await ending?.catch(() => undefined);
+    } else this.holds.reject(escalationId, decision);
     return { escalationId, decision: verdict, approverId: input.approverId, reason };
   }
 
@@ -301,6 +308,8 @@ export class ProvenanceEngine {
     });
     if (grant !== null) return this.recorder.grantUsed(request, parameters, grant);
 
+    // Full: refused before anything is recorded or announced (never allowed).
+    this.holds.assertRoom(request.action);
     const escalationId = randomUUID();
     const pendingEvent = await this.recorder.pending(
       request,
@@ -341,7 +350,23 @@ export class ProvenanceEngine {
         EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
       );
     }
-    const ended = await outcome;
+    let finished!: () => void;
+    this.endings.set(escalationId, new Promise<void>((resolve) => (finished = resolve)));
+    try {
+      return await this.endHold(request, parameters, await outcome);
+    } finally {
+      this.endings.delete(escalationId);
+      finished();
+    }
+  }
+
+  /** Records a hold's end; an approval with no caller left becomes a single-use grant. */
+  private async endHold(
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    ended: HoldOutcome,
+  ): Promise<GatewayResponse> {
+    const { escalationId } = ended;
     // Approved with no caller left to answer: the identical call, retried, is allowed once.
     const retryGrant =
       ended.status === 'approved' && !ended.callerWaiting
@@ -352,10 +377,11 @@ export class ProvenanceEngine {
             ended.reason,
           )
         : null;
-    if (retryGrant !== null) {
-      await this.recorder.grantChanged('grant.created', retryGrant, retryGrant.grantedBy);
-    }
-    return this.recorder.outcome(request, parameters, ended, retryGrant);
+    if (retryGrant === null) return this.recorder.outcome(request, parameters, ended, null);
+    await this.recorder.grantChanged('grant.created', retryGrant, retryGrant.grantedBy);
+    const response = await this.recorder.outcome(request, parameters, ended, retryGrant);
+    this.grantBook.admit(retryGrant);
+    return response;
   }
 }
 

@@ -162,15 +162,20 @@ export function fromWireResponse(body: unknown): GatewayResponse {
   };
 }
 
-/** The inverse of `fromWireResponse`, for servers. */
-export function toWireResponse(response: GatewayResponse): WireExecuteResponse {
+/**
+ * The inverse of `fromWireResponse`, for servers. `ours`: the client spoke
+ * our extension (a `/wait`, or `Prefer: respond-async`), so the answer may
+ * carry our extra field `approver_reason`; otherwise it is exactly the
+ * reference server's shape.
+ */
+export function toWireResponse(response: GatewayResponse, ours = true): WireExecuteResponse {
   return {
     event_id: response.eventId,
     decision: response.decision,
     reason: response.reason,
     escalation_id: response.escalationId,
     actor_human_id: response.actorHumanId,
-    ...(response.approverReason != null ? { approver_reason: response.approverReason } : {}),
+    ...(ours && response.approverReason != null ? { approver_reason: response.approverReason } : {}),
   };
 }
 

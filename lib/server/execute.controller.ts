@@ -1,6 +1,11 @@
 import { Controller, Inject, Logger, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { Decision } from '../protocol/decision';
-import { InvalidParametersError, ProvenanceError } from '../protocol/provenance.errors';
+import {
+  EscalationLimitError,
+  InvalidParametersError,
+  ProvenanceError,
+} from '../protocol/provenance.errors';
+import type { EscalationTicket } from '../protocol/gateway.types';
 import { ServerMessages } from '../protocol/provenance.messages';
 import { AuditStoreError } from '../engine/audit/audit.errors';
 import { toWireResponse, type WireEscalationAccepted } from '../protocol/wire';
@@ -11,7 +16,7 @@ import { WireHttpError } from './errors';
 import { WireExceptionFilter } from './exception-filter';
 import { GATEWAY_SERVER_OPTIONS } from './module-definition';
 import { DEFAULT_MAX_BODY_BYTES, type ProvenanceGatewayServerOptions } from './options';
-import { WireReply } from './reply';
+import { WireReply, rawResponse } from './reply';
 import { GatewayServerTenants } from './tenants';
 import { parseExecuteBody } from './validation';
 
@@ -68,14 +73,25 @@ export class GatewayExecuteController {
     const prefer = (req as { headers: Record<string, unknown> }).headers.prefer;
     const respondAsync = typeof prefer === 'string' && RESPOND_ASYNC.test(prefer);
 
+    // A held request (no respond-async) whose connection closes before the
+    // answer: the caller stopped waiting without withdrawing (it timed out,
+    // or died). The hold stays for a human; an approval then becomes a
+    // single-use grant for the identical call.
+    const raw = rawResponse(res);
+    const held = respondAsync
+      ? undefined
+      : (ticket: EscalationTicket) =>
+          raw.once('close', () => {
+            if (!raw.writableEnded) tenant.gateway.detach(ticket.escalationId);
+          });
     let served;
     try {
-      served = await this.tenants.execute(tenant, request, respondAsync);
+      served = await this.tenants.execute(tenant, request, respondAsync, held);
     } catch (error) {
       throw this.failure(error);
     }
     if (served.kind === 'decided') {
-      this.reply.send(res, 200, toWireResponse(served.response));
+      this.reply.send(res, 200, toWireResponse(served.response, respondAsync));
       return;
     }
     const { ticket } = served;
@@ -99,6 +115,9 @@ export class GatewayExecuteController {
       return WireHttpError.validation([
         { type: 'value_error', loc: ['body', 'parameters', ...path], msg: error.message },
       ]);
+    }
+    if (error instanceof EscalationLimitError) {
+      return WireHttpError.message(429, error.message);
     }
     if (error instanceof ProvenanceError && !(error instanceof AuditStoreError)) {
       // The embedded gateway is closed: the server is shutting down.

@@ -5,7 +5,9 @@ import { GatewayAuditController } from './audit.controller';
 import { GatewayEscalationsController } from './escalations.controller';
 import { WireExceptionFilter } from './exception-filter';
 import { GatewayExecuteController } from './execute.controller';
+import { GatewayGrantsController } from './grants.controller';
 import { GatewayHealthController } from './health.controller';
+import { GatewayWithdrawController } from './withdraw.controller';
 import {
   GATEWAY_SERVER_ASYNC_OPTIONS_TYPE,
   GATEWAY_SERVER_OPTIONS,
@@ -34,6 +36,8 @@ import { GatewayServerTenants } from './tenants';
   controllers: [
     GatewayExecuteController,
     GatewayEscalationsController,
+    GatewayWithdrawController,
+    GatewayGrantsController,
     GatewayAuditController,
     GatewayHealthController,
   ],

@@ -12,6 +12,7 @@ const KNOWN = [
   'maxBodyBytes',
   'maxWaitMs',
   'allowEmptyPolicy',
+  'maxPendingEscalations',
   'logger',
 ];
 
@@ -84,7 +85,12 @@ function validateKeys(keys: ProvenanceGatewayServerOptions['keys']): void {
 }
 
 function validateLimits(options: ProvenanceGatewayServerOptions): void {
-  for (const name of ['escalationTimeoutMs', 'maxBodyBytes', 'maxWaitMs'] as const) {
+  for (const name of [
+    'escalationTimeoutMs',
+    'maxBodyBytes',
+    'maxWaitMs',
+    'maxPendingEscalations',
+  ] as const) {
     const value = options[name];
     if (
       value !== undefined &&

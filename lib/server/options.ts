@@ -86,6 +86,11 @@ export interface ProvenanceGatewayServerOptions {
    * on one unless this is true, and says so in its log when it is. Default false.
    */
   allowEmptyPolicy?: boolean;
+  /**
+   * How many calls each tenant may have held for a human at once; one more is
+   * answered 429 (and never allowed). Default 10 000.
+   */
+  maxPendingEscalations?: number;
   /** Where start-up and failure lines go. Default: Nest's Logger with context `ProvenanceGatewayServer`. */
   logger?: LoggerService;
 }

@@ -109,6 +109,7 @@ export class GatewayServerTenants {
         escalationTimeoutMs: options.escalationTimeoutMs,
         tenantId: entry.tenantId,
         allowEmptyPolicy: options.allowEmptyPolicy === true,
+        maxPendingEscalations: options.maxPendingEscalations,
       });
       if (policy.document.rules.length === 0) {
         (options.logger ?? new Logger('ProvenanceGatewayServer')).warn(
@@ -151,12 +152,14 @@ export class GatewayServerTenants {
     tenant: Tenant,
     request: GatewayRequest,
     respondAsync: boolean,
+    held?: (ticket: EscalationTicket) => void,
   ): Promise<ServedExecution> {
     return new Promise<ServedExecution>((resolve, reject) => {
       let final: Promise<GatewayResponse> | null = null;
       let ticketSeen: EscalationTicket | null = null;
       const onEscalated = (ticket: EscalationTicket): void => {
         ticketSeen = ticket;
+        held?.(ticket);
         if (final !== null) this.track(tenant.id, ticket.escalationId, final);
         if (respondAsync) resolve({ kind: 'accepted', ticket });
       };

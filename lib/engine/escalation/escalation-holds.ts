@@ -128,14 +128,10 @@ export class EscalationHolds {
         }),
       );
     }
-    if (this.holds.size >= this.maxPending) {
-      return Promise.reject(
-        new EscalationLimitError(
-          ticket.action,
-          this.maxPending,
-          EscalationMessages.tooManyPending(this.maxPending),
-        ),
-      );
+    try {
+      this.assertRoom(ticket.action);
+    } catch (error) {
+      return Promise.reject(error);
     }
     const createdAt = ticket.createdAt ?? this.now().toISOString();
     const record: EscalationRecord = {
@@ -165,6 +161,17 @@ export class EscalationHolds {
       hold.timer = setTimeout(this.expire, timeoutMs, record.id);
       hold.timer.unref();
     });
+  }
+
+  /** Throws EscalationLimitError when `maxPending` calls are held already. */
+  assertRoom(action: string): void {
+    if (this.holds.size >= this.maxPending) {
+      throw new EscalationLimitError(
+        action,
+        this.maxPending,
+        EscalationMessages.tooManyPending(this.maxPending),
+      );
+    }
   }
 
   approve(escalationId: string, input: HoldDecisionInput): HoldOutcome {

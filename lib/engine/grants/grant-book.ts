@@ -79,7 +79,11 @@ export class GrantBook {
     );
   }
 
-  /** The approval of a call whose caller had stopped waiting: the identical call, once. */
+  /**
+   * The approval of a call whose caller had stopped waiting: the identical
+   * call, once. Not in force until `admit()`: the engine records the grant
+   * and the approval first, so that no use can come before them in the log.
+   */
   singleUseFor(
     call: { action: string; agentId: string; sessionId: string; parametersHash: string },
     escalationId: string,
@@ -87,28 +91,30 @@ export class GrantBook {
     reason: string | null,
   ): GrantRecord {
     const now = this.now();
+    return {
+      id: randomUUID(),
+      kind: 'single-use',
+      tenantId: this.tenantId,
+      action: call.action,
+      conditions: [],
+      agentId: call.agentId,
+      sessionId: null,
+      parametersHash: call.parametersHash,
+      escalationId,
+      grantedBy,
+      reason,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + SINGLE_USE_GRANT_MS).toISOString(),
+      maxUses: 1,
+      uses: 0,
+      status: 'ACTIVE',
+    };
+  }
+
+  /** Puts a single-use grant from `singleUseFor` in force. */
+  admit(grant: GrantRecord): void {
     this.singleUse++;
-    return this.add(
-      {
-        id: randomUUID(),
-        kind: 'single-use',
-        tenantId: this.tenantId,
-        action: call.action,
-        conditions: [],
-        agentId: call.agentId,
-        sessionId: null,
-        parametersHash: call.parametersHash,
-        escalationId,
-        grantedBy,
-        reason,
-        createdAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + SINGLE_USE_GRANT_MS).toISOString(),
-        maxUses: 1,
-        uses: 0,
-        status: 'ACTIVE',
-      },
-      [],
-    );
+    this.add(grant, []);
   }
 
   /**

@@ -195,8 +195,9 @@ describe.each(PLATFORMS)('gateway server wire protocol (%s)', (platform) => {
       reason: 'Escalation APPROVED by cfo@example.com',
       escalation_id: pending.id,
       actor_human_id: 'cfo@example.com',
-      approver_reason: 'Verified with CFO',
     });
+    // Exactly the reference shape for a client that did not ask for our extension:
+    // the reviewer's own reason (approver_reason) is sent only with Prefer: respond-async and /wait.
     const all = await call(
       server.reviewer(),
       'GET',
