@@ -215,6 +215,41 @@ describe.each(setups)('escalation lifecycle contract: %s', (_name, setUp) => {
     ).toBeInstanceOf(EscalationNotFoundError);
   });
 
+  it('a caller that stops waiting withdraws its escalation: a withdrawn step, nothing left to approve', async () => {
+    const pendingSeen = next(s.gateway.escalations$, 'pending');
+    const withdrawnSeen = next(s.gateway.escalations$, 'withdrawn');
+    const sub = s.gateway
+      .execute$('payments.initiate', { amount: 800 })
+      .subscribe({ error: () => undefined });
+    const { escalationId } = await pendingSeen;
+    sub.unsubscribe();
+    expect(await withdrawnSeen).toMatchObject({
+      type: 'withdrawn',
+      escalationId,
+      approverId: null,
+    });
+    expect(s.gateway.pendingEscalationEvents()).toEqual([]);
+    // The gateway itself no longer holds it (over HTTP, once the withdraw request arrived).
+    await firstValueFrom(
+      s.reviewer.pending$.pipe(filter((records) => listed(records, escalationId) === undefined)),
+    );
+    expect(
+      await rejectionOf(s.reviewerAs('alice').approve(escalationId, { approverId: 'alice' })),
+    ).toBeInstanceOf(EscalationNotFoundError);
+  });
+
+  it("a rejection's own reason reaches the caller as approverReason", async () => {
+    const pendingSeen = next(s.gateway.escalations$, 'pending');
+    const call = rejectionOf(s.gateway.execute('payments.initiate', { amount: 950 }));
+    const { escalationId } = await pendingSeen;
+    await s
+      .reviewerAs('bob')
+      .reject(escalationId, { approverId: 'bob', reason: 'Not this quarter' });
+    const error = await call;
+    expect(error).toBeInstanceOf(EscalationRejectedError);
+    expect(error).toMatchObject({ approverReason: 'Not this quarter', actorHumanId: 'bob' });
+  });
+
   it('escalations$ completes when the gateway closes', async () => {
     const completed = firstValueFrom(s.gateway.escalations$.pipe(toArray()));
     await s.gateway.close();
