@@ -18,7 +18,8 @@ import type {
   ReviewOutcome,
   ReviewVerdict,
 } from '../protocol/gateway.types';
-import type { PendingFilter } from '../transport/gateway-transport';
+import type { GatewayTransport, PendingFilter } from '../transport/gateway-transport';
+import { HttpTransport } from '../transport/http/http.transport';
 import type { GrantInput, GrantRecord } from '../protocol/grant.types';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import { escalationsWithPending$ } from './escalation.streams';
@@ -31,6 +32,12 @@ export interface ProvenanceReviewerOptions {
   pollInterval?: number;
   /** Only this tenant's escalations (sent as `tenant_id` to a remote gateway). */
   tenantId?: string;
+  /**
+   * Against a remote gateway whose keys have roles (ours): a **reviewer** key
+   * for listing, deciding and granting. The agent's own key cannot decide
+   * there (403), so without this the reviewer can only watch. Never logged.
+   */
+  apiKey?: string;
 }
 
 export const DEFAULT_REVIEWER_POLL_INTERVAL = 2_000;
@@ -65,12 +72,14 @@ export class ProvenanceReviewer {
 
   readonly pollInterval: number;
   readonly tenantId: string | null;
+  /** Where review calls go: the gateway's own transport, or one with the reviewer's key. */
+  private readonly review: GatewayTransport;
 
   constructor(
     private readonly gateway: ProvenanceGateway,
     options: ProvenanceReviewerOptions = {},
   ) {
-    const { pollInterval, tenantId } = options ?? {};
+    const { pollInterval, tenantId, apiKey } = options ?? {};
     if (
       pollInterval !== undefined &&
       (typeof pollInterval !== 'number' || !Number.isInteger(pollInterval) || pollInterval < 1)
@@ -92,8 +101,14 @@ export class ProvenanceReviewer {
     }
     this.pollInterval = pollInterval ?? DEFAULT_REVIEWER_POLL_INTERVAL;
     this.tenantId = tenantId ?? null;
+    this.review = reviewTransport(gateway, apiKey);
     const closed$ = gateway.escalations$.pipe(ignoreElements(), endWith(true));
-    this.pending$ = gateway.gatewayTransport.watchPending(this.filter(), this.pollInterval).pipe(
+    if (this.review !== gateway.gatewayTransport) {
+      // Closed with the gateway: its escalations$ completes on close.
+      const own = this.review;
+      closed$.subscribe(() => void own.close());
+    }
+    this.pending$ = this.review.watchPending(this.filter(), this.pollInterval).pipe(
       distinctUntilChanged(sameRecords),
       takeUntil(closed$),
       // One poller for all subscribers, the last list for late ones; restarted (not replayed
@@ -110,7 +125,7 @@ export class ProvenanceReviewer {
 
   /** The escalations waiting for a human now, oldest first. */
   pending(): Promise<EscalationRecord[]> {
-    return this.gateway.gatewayTransport.pending(this.filter());
+    return this.review.pending(this.filter());
   }
 
   /**
@@ -140,7 +155,7 @@ export class ProvenanceReviewer {
     if (typeof grantedBy !== 'string' || grantedBy.trim() === '') {
       return Promise.reject(new ProvenanceError(ReviewerMessages.badApprover('grant', grantedBy)));
     }
-    return this.gateway.gatewayTransport.grant(grant, grantedBy);
+    return this.review.grant(grant, grantedBy);
   }
 
   /** Ends a grant before its time (`GrantNotFoundError` when it is not active); audited. */
@@ -149,12 +164,12 @@ export class ProvenanceReviewer {
     if (typeof revokedBy !== 'string' || revokedBy.trim() === '') {
       return Promise.reject(new ProvenanceError(ReviewerMessages.badApprover('revoke', revokedBy)));
     }
-    return this.gateway.gatewayTransport.revokeGrant(grantId, revokedBy);
+    return this.review.revokeGrant(grantId, revokedBy);
   }
 
   /** The gateway's active grants, oldest first. */
   grants(): Promise<GrantRecord[]> {
-    return this.gateway.gatewayTransport.grants();
+    return this.review.grants();
   }
 
   private async decide(
@@ -174,7 +189,7 @@ export class ProvenanceReviewer {
     if (reason !== null && typeof reason !== 'string') {
       throw new ProvenanceError(ReviewerMessages.badReason(verb, reason));
     }
-    return this.gateway.gatewayTransport.decide(escalationId, verdict, { approverId, reason });
+    return this.review.decide(escalationId, verdict, { approverId, reason });
   }
 
   private filter(): PendingFilter {
@@ -190,4 +205,36 @@ function sameRecords(a: EscalationRecord[], b: EscalationRecord[]): boolean {
       record.status === b[index].status &&
       record.updatedAt === b[index].updatedAt,
   );
+}
+
+/** The gateway's transport, or (with a reviewer key) an HTTP transport to the same gateway with that key. */
+function reviewTransport(gateway: ProvenanceGateway, apiKey: unknown): GatewayTransport {
+  if (apiKey === undefined) return gateway.gatewayTransport;
+  const { options } = gateway.client;
+  if (options.mode !== 'http' || options.gatewayUrl === null) {
+    throw new ProvenanceConfigError(
+      'reviewer.apiKey',
+      ReviewerMessages.badOption(
+        'reviewer.apiKey',
+        'left out with the embedded gateway (it has no keys)',
+        '(a key)',
+      ),
+    );
+  }
+  if (typeof apiKey !== 'string' || apiKey === '') {
+    throw new ProvenanceConfigError(
+      'reviewer.apiKey',
+      ReviewerMessages.badOption(
+        'reviewer.apiKey',
+        'a reviewer API key (pk_<env>_...)',
+        typeof apiKey,
+      ),
+    );
+  }
+  return new HttpTransport({
+    gatewayUrl: options.gatewayUrl,
+    apiKey,
+    timeout: options.timeout,
+    asyncEscalation: options.asyncEscalation,
+  });
 }
