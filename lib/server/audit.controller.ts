@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   Controller,
   Get,
@@ -6,9 +7,11 @@ import {
   Query,
   Req,
   Res,
+  StreamableFile,
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
+import type { AuditEvent } from '../engine/audit/audit-event';
 import { ServerMessages } from '../protocol/provenance.messages';
 import { ApiKeyGuard, scopeOf } from './auth.guard';
 import { toWireAuditEvent, toWireIntegrity } from './audit-wire';
@@ -17,6 +20,12 @@ import { WireExceptionFilter } from './exception-filter';
 import { WireReply } from './reply';
 import { GatewayServerTenants, type Tenant } from './tenants';
 import { queryInteger } from './validation';
+
+/** Most events one listing returns (`?limit=`); more is a 422 naming this cap. */
+export const MAX_AUDIT_PAGE = 1000;
+
+/** Events serialised per chunk of a listing: the event loop runs between chunks. */
+const EVENTS_PER_CHUNK = 50;
 
 /**
  * The tenant's audit trail and its verification. A key reads only its own
@@ -32,7 +41,12 @@ export class GatewayAuditController {
     @Inject(WireReply) private readonly reply: WireReply,
   ) {}
 
-  /** Re-reads the tenant's audit file, so an edit made behind the server's back is found. */
+  /**
+   * Re-reads the tenant's audit file, so an edit made behind the server's back
+   * is found, and compares it with the head the server holds in memory: a
+   * consistent shorter file renamed over the log, or an event the server never
+   * wrote, is not valid. A deleted file is `valid: false`, problem `missing`.
+   */
   @Get('integrity/:tenantId')
   async integrity(
     @Req() req: unknown,
@@ -40,11 +54,16 @@ export class GatewayAuditController {
     @Res() res: unknown,
   ): Promise<void> {
     const tenant = this.tenantFor(req, tenantId);
-    const verification = await tenant.audit.verify();
+    const verification = await tenant.audit.verify({ live: true });
     this.reply.send(res, 200, toWireIntegrity(tenant.id, verification));
   }
 
-  /** `?limit=100`: the most recent events, oldest first. */
+  /**
+   * `?limit=100` (0-1000): the most recent events, oldest first; with
+   * `&offset=N`, the first `limit` events from position N on. The answer is
+   * streamed a few events at a time, so a large page neither holds the event
+   * loop nor builds the whole body in memory at once.
+   */
   @Get(':tenantId')
   async events(
     @Req() req: unknown,
@@ -53,9 +72,19 @@ export class GatewayAuditController {
     @Res() res: unknown,
   ): Promise<void> {
     const tenant = this.tenantFor(req, tenantId);
-    const limit = queryInteger(query, 'limit', 100, 0, 10_000);
-    const events = await tenant.audit.list({ limit });
-    this.reply.send(res, 200, { events: events.map(toWireAuditEvent) });
+    const limit = queryInteger(query, 'limit', 100, 0, MAX_AUDIT_PAGE);
+    const offset =
+      query.offset === undefined
+        ? undefined
+        : queryInteger(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const events = await tenant.audit.list({ limit, offset });
+    this.reply.send(
+      res,
+      200,
+      new StreamableFile(Readable.from(listingChunks(events)), {
+        type: 'application/json; charset=utf-8',
+      }),
+    );
   }
 
   private tenantFor(req: unknown, tenantId: string): Tenant {
@@ -67,4 +96,20 @@ export class GatewayAuditController {
     if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
     return tenant;
   }
+}
+
+/** `{"events":[…]}`, a chunk of EVENTS_PER_CHUNK events at a time (pulled as the socket drains). */
+function* listingChunks(events: readonly AuditEvent[]): Generator<string> {
+  if (events.length === 0) {
+    yield '{"events":[]}';
+    return;
+  }
+  for (let from = 0; from < events.length; from += EVENTS_PER_CHUNK) {
+    const chunk = events
+      .slice(from, from + EVENTS_PER_CHUNK)
+      .map((event) => JSON.stringify(toWireAuditEvent(event)))
+      .join(',');
+    yield `${from === 0 ? '{"events":[' : ','}${chunk}`;
+  }
+  yield ']}';
 }

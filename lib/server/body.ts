@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { ServerMessages } from '../protocol/provenance.messages';
 import { WireHttpError } from './errors';
+import { findDuplicateKey } from './json-duplicate-keys';
 
 /**
  * The JSON body of a request, read by the server itself under its own size
  * limit, so that a too large or malformed body gets the reference server's
  * answers (413, FastAPI's 422) on Express and Fastify alike. When the host
- * app has parsed the body already (its own body parser), that value is used.
+ * app has parsed the body already (its own body parser), that value is used;
+ * only a text or a Buffer can then still be checked for duplicate keys.
  */
 export async function readJsonBody(request: unknown, limit: number): Promise<unknown> {
   const parsed = (request as { body?: unknown }).body;
@@ -63,8 +65,9 @@ function parseJson(text: string): unknown {
       { type: 'missing', loc: ['body'], msg: 'Field required', input: null },
     ]);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (error) {
     throw WireHttpError.validation([
       {
@@ -76,4 +79,18 @@ function parseJson(text: string): unknown {
       },
     ]);
   }
+  // JSON.parse keeps the last of two equal keys; whoever else reads the body may keep the first.
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== null) {
+    throw WireHttpError.validation([
+      {
+        type: 'json_invalid',
+        loc: ['body', ...duplicate],
+        msg: 'JSON decode error',
+        input: {},
+        ctx: { error: `Duplicate key '${String(duplicate[duplicate.length - 1])}'` },
+      },
+    ]);
+  }
+  return value;
 }

@@ -1,6 +1,14 @@
+import { sha256Hex } from '../../protocol/canonical-json';
 import { isDecision } from '../../protocol/decision';
 import { AuditMessages } from '../engine.messages';
-import { AUDIT_EVENT_KINDS, GENESIS_HASH, computeEventHash, type AuditEvent } from './audit-event';
+import {
+  AUDIT_EVENT_KINDS,
+  GENESIS_HASH,
+  computeEventHash,
+  storedRecordTexts,
+  type AuditEvent,
+} from './audit-event';
+import { AuditFindingMessages } from './audit.messages';
 
 export type AuditProblem =
   | 'hash-mismatch'
@@ -8,7 +16,21 @@ export type AuditProblem =
   | 'position-gap'
   | 'malformed'
   | 'truncated'
-  | 'head-mismatch';
+  | 'head-mismatch'
+  /** The line's bytes are not the canonical text of the event it parses to. */
+  | 'non-canonical'
+  /** The store has no log at all (the file was deleted). */
+  | 'missing'
+  /** The stored log is not the one the running log wrote (count or last hash differ). */
+  | 'live-head-mismatch'
+  // Signed checkpoints (audit-checkpoints.ts), checked only with a public key:
+  | 'checkpoint-malformed'
+  | 'checkpoint-signature'
+  | 'checkpoint-truncated'
+  | 'checkpoint-mismatch'
+  | 'checkpoint-missing'
+  | 'after-close'
+  | 'unsigned-head';
 
 export interface AuditViolation {
   /** Where in the log the chain breaks: the 0-based index of the event read there. */
@@ -42,9 +64,37 @@ export interface AuditVerification {
   violations: AuditViolation[];
   /** The head anchor compared against, if the store keeps one. */
   anchor: AuditAnchor | null;
+  /** What the signed checkpoints prove, when they were checked against a public key. */
+  checkpoints?: CheckpointSummary;
 }
 
-const MAX_REPORTED_VIOLATIONS = 100;
+/** The signed checkpoints' part of a verification (docs/audit.md). */
+export interface CheckpointSummary {
+  /** Checkpoint records found (well-formed or not). */
+  found: number;
+  /** Those whose signature verifies under the public key and that match the log. */
+  verified: number;
+  /** The highest position a verified checkpoint signs, or null when none does. */
+  signedThrough: number | null;
+  /** Events after `signedThrough`: only hash-chained, not signed. */
+  unsignedEvents: number;
+  /** Why the last verified checkpoint was written: `count`, `interval`, `open` or `close`. */
+  lastReason: string | null;
+  /** The ids of the public keys checked against (sha256 of each one's SPKI DER, hex). */
+  keyIds: string[];
+}
+
+/** Options of verifyChain. */
+export interface VerifyChainOptions {
+  /**
+   * The stored text of each record (its line, without the newline), when the
+   * store keeps text: each must be exactly the canonical text of the event it
+   * parses to, or the record is reported `non-canonical`.
+   */
+  lines?: readonly (string | undefined)[];
+}
+
+export const MAX_REPORTED_VIOLATIONS = 100;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -94,7 +144,9 @@ export function isAuditEventShape(record: unknown): record is AuditEvent {
 export function verifyChain(
   records: readonly unknown[],
   anchor: AuditAnchor | null = null,
+  options: VerifyChainOptions = {},
 ): AuditVerification {
+  const lines = options.lines;
   const findings = new ChainFindings();
   let expectedPosition = 0;
   let expectedPrev = GENESIS_HASH;
@@ -108,7 +160,7 @@ export function verifyChain(
     }
     checkPosition(findings, record, index, expectedPosition);
     checkLink(findings, record, index, expectedPrev);
-    checkHash(findings, record, index);
+    checkHash(findings, record, index, lines?.[index]);
     // Keyed by the recorded position: an anchor names an event, wherever an edit moved it.
     hashAt.set(record.position, record.hash);
     expectedPosition = record.position + 1;
@@ -193,9 +245,34 @@ function checkLink(
   });
 }
 
-/** The event's fields must hash to its recorded hash. */
-function checkHash(findings: ChainFindings, event: AuditEvent, index: number): void {
-  const actualHash = computeEventHash(event);
+/**
+ * The event's fields must hash to its recorded hash; and when its stored line
+ * is known, the line must be exactly the canonical text of the event (the
+ * writer writes nothing else), so a duplicate key, an escape or a changed
+ * number that parses to the same event is still found.
+ */
+function checkHash(
+  findings: ChainFindings,
+  event: AuditEvent,
+  index: number,
+  line: string | undefined,
+): void {
+  let actualHash: string;
+  if (line === undefined) {
+    actualHash = computeEventHash(event);
+  } else {
+    const texts = storedRecordTexts(event as unknown as Record<string, unknown>);
+    actualHash = sha256Hex(texts.body);
+    if (texts.line !== line) {
+      findings.report({
+        position: index,
+        eventId: event.id,
+        problem: 'non-canonical',
+        expected: null,
+        actual: null,
+      });
+    }
+  }
   if (actualHash === event.hash) return;
   findings.report({
     position: index,
@@ -214,6 +291,11 @@ function checkAnchor(
   recordCount: number,
 ): void {
   const anchored = hashAt.get(anchor.position);
+  if (anchored === undefined && anchor.position < recordCount) {
+    // The log is long enough: the record where the anchored event belongs is
+    // damaged or moved, and was reported as such where it is.
+    return;
+  }
   if (anchored === undefined) {
     findings.report({
       position: recordCount,
@@ -233,7 +315,28 @@ function checkAnchor(
   }
 }
 
-function describeProblem(problem: AuditProblem): string {
+/**
+ * A verification with more violations (the live head's, the checkpoints',
+ * a missing file's): merged in position order, `valid` and
+ * `firstBrokenPosition` recomputed, the list capped as verifyChain caps it.
+ */
+export function withViolations(
+  verification: AuditVerification,
+  extra: readonly AuditViolation[],
+): AuditVerification {
+  if (extra.length === 0) return verification;
+  const violations = [...extra, ...verification.violations].sort((a, b) => a.position - b.position);
+  const first = Math.min(verification.firstBrokenPosition ?? Infinity, violations[0].position);
+  return {
+    ...verification,
+    valid: false,
+    firstBrokenPosition: first,
+    violations: violations.slice(0, MAX_REPORTED_VIOLATIONS + extra.length),
+  };
+}
+
+/** The wording of a problem, for a violation made outside verifyChain. */
+export function describeProblem(problem: AuditProblem): string {
   switch (problem) {
     case 'hash-mismatch':
       return AuditMessages.problemHash();
@@ -247,5 +350,12 @@ function describeProblem(problem: AuditProblem): string {
       return AuditMessages.problemTruncated();
     case 'head-mismatch':
       return AuditMessages.problemHeadHash();
+    case 'non-canonical':
+      return AuditFindingMessages.problemNonCanonical();
+    case 'missing':
+      return AuditFindingMessages.problemMissing();
+    default:
+      // The live head's and the checkpoints' violations carry their own words.
+      return problem;
   }
 }

@@ -1,9 +1,12 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { sha256Hex } from '../../protocol/canonical-json';
 import { AuditMessages } from '../engine.messages';
 import { isAuditEventShape, type AuditAnchor } from './audit-chain';
-import { computeEventHash, serializeEvent, type AuditEvent } from './audit-event';
+import { serializeCheckpoint, type AuditCheckpoint } from './audit-checkpoints';
+import { serializeEvent, storedRecordTexts, type AuditEvent } from './audit-event';
 import { AuditStoreError } from './audit.errors';
+import { AuditFindingMessages } from './audit.messages';
 import type { AuditStore, AuditStoreContents } from './audit-store';
 
 export const DEFAULT_AUDIT_FILE = path.join('.provenance', 'audit.jsonl');
@@ -16,22 +19,58 @@ export interface FileAuditStoreOptions {
   durable?: boolean;
 }
 
+/**
+ * Modes of what the store creates: the log holds every call's parameters, so
+ * only its owner reads it. A file or directory that exists already keeps the
+ * mode it has (an operator's choice, e.g. 0640 for a log shipper's group).
+ */
+export const AUDIT_FILE_MODE = 0o600;
+export const AUDIT_DIR_MODE = 0o700;
+
 /** The head anchor's file, next to the log. */
 export function anchorPathFor(file: string): string {
   return `${file}.head`;
 }
 
+/** The signed checkpoints' file, next to the log (audit-checkpoints.ts). */
+export function checkpointPathFor(file: string): string {
+  return `${file}.checkpoints`;
+}
+
 /**
  * Reads an audit file as it is on disk, without changing it: one record per
- * complete line (`{ malformed }` for a line that is not JSON), the head
- * anchor, and whether a torn last line (no trailing newline) was left out.
- * Throws the fs error when the file itself cannot be read.
+ * complete line (`{ malformed }` for a line that is not JSON) with the line's
+ * text, the head anchor, and whether a torn last line (no trailing newline)
+ * was left out. Throws the fs error when the file itself cannot be read.
+ *
+ * The anchor is read first: it is written after the log, so a log read after
+ * it holds the anchored event even while appends go on (read the other way
+ * round, an append in between made a whole log look truncated).
  */
 export async function readAuditFile(file: string): Promise<AuditStoreContents> {
+  const anchor = await readAnchor(file);
   const content = await fs.readFile(file);
   const { lines, tornBytes } = splitLines(content);
   const records = lines.map(parseLine);
-  return { records, anchor: await readAnchor(file), tornTail: tornBytes > 0 };
+  return { records, lines, anchor, tornTail: tornBytes > 0 };
+}
+
+/**
+ * The checkpoint file next to an audit file, as stored: one record per
+ * complete line (`{ malformed }` for a line that is not JSON; a torn last line
+ * is left out), and whether the file exists at all.
+ */
+export async function readCheckpointFile(
+  file: string,
+): Promise<{ records: unknown[]; exists: boolean }> {
+  let content: Buffer;
+  try {
+    content = await fs.readFile(checkpointPathFor(file));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], exists: false };
+    throw error;
+  }
+  return { records: splitLines(content).lines.map(parseLine), exists: true };
 }
 
 /**
@@ -63,6 +102,8 @@ export class FileAuditStore implements AuditStore {
   private handle: fs.FileHandle | null = null;
   /** The anchor file this store wrote fresh, kept open for in-place updates. */
   private anchorHandle: fs.FileHandle | null = null;
+  /** The checkpoint file, opened by the first checkpoint. */
+  private checkpointHandle: fs.FileHandle | null = null;
 
   constructor(file: string = DEFAULT_AUDIT_FILE, options: FileAuditStoreOptions = {}) {
     this.file = path.resolve(file);
@@ -75,8 +116,8 @@ export class FileAuditStore implements AuditStore {
     let handle: fs.FileHandle;
     let content: Buffer;
     try {
-      await fs.mkdir(path.dirname(this.file), { recursive: true });
-      handle = await fs.open(this.file, 'a');
+      await fs.mkdir(path.dirname(this.file), { recursive: true, mode: AUDIT_DIR_MODE });
+      handle = await fs.open(this.file, 'a', AUDIT_FILE_MODE);
       content = await fs.readFile(this.file);
     } catch (error) {
       throw new AuditStoreError(this.description, AuditMessages.readFailed(describe(error)), {
@@ -114,11 +155,43 @@ export class FileAuditStore implements AuditStore {
     }
   }
 
+  /** What the file holds now; a deleted file is `missing` (not valid), not an error. */
   async read(): Promise<AuditStoreContents> {
     try {
       return await readAuditFile(this.file);
     } catch (error) {
       if (error instanceof AuditStoreError) throw error;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        const anchor = await readAnchor(this.file).catch(() => null);
+        return { records: [], lines: [], anchor, tornTail: false, missing: true };
+      }
+      throw new AuditStoreError(this.description, AuditMessages.readFailed(describe(error)), {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Appends a checkpoint line to `<file>.checkpoints` (0600), fdatasynced when
+   * durable. The first one cuts a torn last line a crash left in that file
+   * (a checkpoint is acknowledged to no one, so a torn one is only lost).
+   */
+  async appendCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
+    try {
+      this.checkpointHandle ??= await openCheckpointFile(this.file);
+      await this.checkpointHandle.appendFile(serializeCheckpoint(checkpoint), 'utf8');
+      if (this.durable) await this.checkpointHandle.datasync();
+    } catch (error) {
+      throw new AuditStoreError(this.description, AuditMessages.writeFailed(describe(error)), {
+        cause: error,
+      });
+    }
+  }
+
+  async readCheckpoints(): Promise<unknown[]> {
+    try {
+      return (await readCheckpointFile(this.file)).records;
+    } catch (error) {
       throw new AuditStoreError(this.description, AuditMessages.readFailed(describe(error)), {
         cause: error,
       });
@@ -128,8 +201,11 @@ export class FileAuditStore implements AuditStore {
   async close(): Promise<void> {
     const handle = this.handle;
     const anchorHandle = this.anchorHandle;
+    const checkpointHandle = this.checkpointHandle;
     this.handle = null;
     this.anchorHandle = null;
+    this.checkpointHandle = null;
+    await checkpointHandle?.close().catch(() => undefined);
     // A clean shutdown leaves the anchor as durable as the log. If that fails,
     // the anchor on disk may only be older: still a true lower bound.
     if (anchorHandle !== null) {
@@ -140,37 +216,30 @@ export class FileAuditStore implements AuditStore {
   }
 
   /**
-   * Acknowledgement happens after a whole batch (full lines) is durable, so a
-   * torn or unparsable last line was never acknowledged: cut it off and go on
-   * from the last good event. Anything wrong before the last line is damage
-   * (or tampering), and we refuse to continue a chain we cannot trust.
+   * Acknowledgement happens after a whole batch (full lines) is durable, so
+   * only an unterminated last line is a torn write: it was never acknowledged,
+   * and it is cut off once everything else checks out. Anything else wrong (a
+   * complete line that is not an event, a last event that does not hash or is
+   * not the text we write, an unterminated line the anchor says was
+   * acknowledged) is damage or tampering: we refuse to continue a chain we
+   * cannot trust, and change nothing, so the evidence stays for verify.
    */
   private async recover(handle: fs.FileHandle, content: Buffer): Promise<AuditEvent[]> {
     const { lines, tornBytes } = splitLines(content);
-    let keepBytes = content.length - tornBytes;
     const records = lines.map(parseLine);
-    const last = records.length - 1;
-    if (last >= 0 && !isAuditEventShape(records[last])) {
-      keepBytes -= Buffer.byteLength(lines[last], 'utf8') + 1;
-      records.pop();
-    }
-    if (keepBytes < content.length) {
-      await handle.truncate(keepBytes);
-      if (this.durable) await handle.datasync();
-    }
     const events: AuditEvent[] = [];
     for (let index = 0; index < records.length; index++) {
       const record = records[index];
       if (!isAuditEventShape(record)) {
-        throw new AuditStoreError(
-          this.description,
-          AuditMessages.damagedLine(index + 1, 'not a well-formed event'),
+        throw this.damaged(
+          index,
+          AuditFindingMessages.damagedLine(index + 1, 'not a well-formed event'),
         );
       }
       if (record.position !== index) {
-        throw new AuditStoreError(
-          this.description,
-          AuditMessages.damagedLine(
+        throw this.damaged(
+          index,
+          AuditFindingMessages.damagedLine(
             index + 1,
             `position ${record.position} where ${index} belongs`,
           ),
@@ -179,11 +248,30 @@ export class FileAuditStore implements AuditStore {
       events.push(record);
     }
     const tail = events[events.length - 1];
-    if (tail !== undefined && computeEventHash(tail) !== tail.hash) {
-      throw new AuditStoreError(this.description, AuditMessages.brokenTail(tail.position));
+    if (tail !== undefined) {
+      const texts = storedRecordTexts(tail as unknown as Record<string, unknown>);
+      if (sha256Hex(texts.body) !== tail.hash) {
+        throw this.damaged(tail.position, AuditMessages.brokenTail(tail.position));
+      }
+      if (texts.line !== lines[lines.length - 1]) {
+        throw this.damaged(tail.position, AuditFindingMessages.notCanonicalTail(lines.length));
+      }
     }
-    this.checkAnchor(await readAnchor(this.file), events);
+    const anchor = await readAnchor(this.file);
+    if (tornBytes > 0 && anchor !== null && anchor.position === events.length) {
+      // The anchor says the unterminated line was acknowledged.
+      throw this.damaged(events.length, AuditFindingMessages.acknowledgedTail(events.length));
+    }
+    this.checkAnchor(anchor, events);
+    if (tornBytes > 0) {
+      await handle.truncate(content.length - tornBytes);
+      if (this.durable) await handle.datasync();
+    }
     return events;
+  }
+
+  private damaged(position: number, message: string): AuditStoreError {
+    return new AuditStoreError(this.description, message, { position });
   }
 
   private checkAnchor(anchor: AuditAnchor | null, events: readonly AuditEvent[]): void {
@@ -217,7 +305,9 @@ export class FileAuditStore implements AuditStore {
     await kept?.close();
     const target = anchorPathFor(this.file);
     const temporary = `${target}.tmp`;
-    const handle = await fs.open(temporary, 'w');
+    // A stale temporary file would keep its mode through 'w': start afresh, 0600.
+    await fs.rm(temporary, { force: true });
+    const handle = await fs.open(temporary, 'w', AUDIT_FILE_MODE);
     try {
       await writeAll(handle, record);
       if (this.durable) await handle.datasync();
@@ -262,6 +352,11 @@ function splitLines(content: Buffer): { lines: string[]; tornBytes: number } {
   return { lines, tornBytes: content.length - end };
 }
 
+/** A stored line as a record: the event it parses to, or `{ malformed: <why> }`. */
+export function parseStoredLine(line: string): unknown {
+  return parseLine(line);
+}
+
 function parseLine(line: string): unknown {
   try {
     return JSON.parse(line) as unknown;
@@ -270,24 +365,50 @@ function parseLine(line: string): unknown {
   }
 }
 
-/** The anchor, or null when there is none. A damaged anchor reads as an impossible one. */
+/**
+ * The anchor, or null when there is none. A damaged anchor reads as an
+ * impossible one. One that does not parse is read once more first: a read
+ * that overlapped the in-place rewrite of a running store may see half of it.
+ */
 async function readAnchor(file: string): Promise<AuditAnchor | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(anchorPathFor(file), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+  for (let attempt = 0; ; attempt++) {
+    let text: string;
+    try {
+      text = await fs.readFile(anchorPathFor(file), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    const anchor = parseAnchor(text);
+    if (anchor !== null) return anchor;
+    if (attempt === 1) return { position: Number.MAX_SAFE_INTEGER, hash: 'unreadable head anchor' };
   }
+}
+
+function parseAnchor(text: string): AuditAnchor | null {
   try {
     const value = JSON.parse(text) as Partial<AuditAnchor>;
     if (Number.isSafeInteger(value.position) && typeof value.hash === 'string') {
       return { position: value.position as number, hash: value.hash };
     }
   } catch {
-    // fall through: an anchor that does not parse was not written by us
+    // an anchor that does not parse was not written by us (or not whole)
   }
-  return { position: Number.MAX_SAFE_INTEGER, hash: 'unreadable head anchor' };
+  return null;
+}
+
+/** The checkpoint file opened for appending (0600 when created), a torn last line cut first. */
+async function openCheckpointFile(file: string): Promise<fs.FileHandle> {
+  const handle = await fs.open(checkpointPathFor(file), 'a+', AUDIT_FILE_MODE);
+  try {
+    const content = await handle.readFile();
+    const end = content.lastIndexOf(0x0a) + 1;
+    if (end < content.length) await handle.truncate(end);
+    return handle;
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
 }
 
 function describe(error: unknown): string {

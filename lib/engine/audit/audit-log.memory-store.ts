@@ -1,5 +1,6 @@
 import { AuditMessages } from '../engine.messages';
 import type { AuditAnchor } from './audit-chain';
+import type { AuditCheckpoint } from './audit-checkpoints';
 import type { AuditEvent } from './audit-event';
 import { AuditStoreError } from './audit.errors';
 import type { AuditStore, AuditStoreContents } from './audit-store';
@@ -9,6 +10,7 @@ export class MemoryAuditStore implements AuditStore {
   readonly description = 'memory';
   private readonly events: AuditEvent[] = [];
   private anchor: AuditAnchor | null = null;
+  private readonly checkpoints: AuditCheckpoint[] = [];
   private closed = false;
 
   async open(): Promise<AuditEvent[]> {
@@ -30,6 +32,15 @@ export class MemoryAuditStore implements AuditStore {
       anchor: this.anchor,
       tornTail: false,
     };
+  }
+
+  async appendCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
+    if (this.closed) throw new AuditStoreError(null, AuditMessages.storeClosed());
+    this.checkpoints.push(structuredClone(checkpoint));
+  }
+
+  async readCheckpoints(): Promise<unknown[]> {
+    return this.checkpoints.map((checkpoint) => structuredClone(checkpoint));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,13 @@
 import type { Decision } from '../../protocol/decision';
 import { AuditMessages } from '../engine.messages';
-import { verifyChain, type AuditVerification } from './audit-chain';
+import {
+  verifyChain,
+  withViolations,
+  type AuditVerification,
+  type AuditViolation,
+} from './audit-chain';
+import { CheckpointWriter, type AuditCheckpointOptions } from './audit-checkpoint-writer';
+import { verifyCheckpoints, type AuditHead } from './audit-checkpoints';
 import {
   GENESIS_HASH,
   chainEvent,
@@ -12,6 +19,7 @@ import {
   type UnchainedAuditEvent,
 } from './audit-event';
 import { AuditStoreError } from './audit.errors';
+import { AuditFindingMessages } from './audit.messages';
 import { FileAuditStore } from './audit-log.file-store';
 import { MemoryAuditStore } from './audit-log.memory-store';
 import type { AuditStore } from './audit-store';
@@ -27,8 +35,23 @@ export interface AuditQuery {
   since?: string | Date;
   /** Events strictly before this time. */
   until?: string | Date;
-  /** The most recent `limit` events (still returned oldest first). */
+  /**
+   * At most this many events: the most recent `limit` (still returned oldest
+   * first), or with `offset` the first `limit` from there.
+   */
   limit?: number;
+  /** Page forward: events from this position on (0-based), oldest first. */
+  offset?: number;
+}
+
+export interface AuditVerifyOptions {
+  /**
+   * Also compare the store with the head this log holds in memory (its event
+   * count and last hash): a shorter log swapped in, or an event this log never
+   * wrote, is then found even when the store alone is consistent. The gateway
+   * server's integrity route asks for it. Default false.
+   */
+  live?: boolean;
 }
 
 export interface AuditLogOptions {
@@ -36,6 +59,11 @@ export interface AuditLogOptions {
   store?: AuditStore;
   /** Most events written (and fsynced) together. Default 1000. */
   maxBatch?: number;
+  /**
+   * Sign the log's head with an Ed25519 key every so many events or seconds,
+   * at open and at close (docs/audit.md). The store must keep checkpoints.
+   */
+  checkpoints?: AuditCheckpointOptions;
 }
 
 interface QueuedAppend {
@@ -60,8 +88,12 @@ interface QueuedAppend {
 export class AuditLog {
   readonly store: AuditStore;
   private readonly maxBatch: number;
+  private readonly checkpoints: CheckpointWriter | null;
   private events: AuditEvent[] = [];
+  /** The batch being written: in the store perhaps, not yet in `events`. */
+  private inflight: AuditEvent[] = [];
   private opening: Promise<void> | null = null;
+  private isOpen = false;
   private queue: QueuedAppend[] = [];
   private flushing = false;
   private failure: unknown = null;
@@ -72,6 +104,10 @@ export class AuditLog {
   constructor(options: AuditLogOptions = {}) {
     this.store = options.store ?? new MemoryAuditStore();
     this.maxBatch = Math.max(1, options.maxBatch ?? 1000);
+    this.checkpoints =
+      options.checkpoints === undefined
+        ? null
+        : new CheckpointWriter(this.store, options.checkpoints, () => this.head());
   }
 
   /** A log over an append-only JSON-lines file (default `.provenance/audit.jsonl`), opened. */
@@ -84,8 +120,10 @@ export class AuditLog {
   /** Reads the store and recovers from a crash. Called by the first operation if not before. */
   open(): Promise<void> {
     if (this.closed) return Promise.reject(new AuditStoreError(null, AuditMessages.storeClosed()));
-    this.opening ??= this.store.open().then((events) => {
+    this.opening ??= this.store.open().then(async (events) => {
       this.events = events;
+      await this.checkpoints?.opened(events);
+      this.isOpen = true;
     });
     return this.opening;
   }
@@ -129,13 +167,32 @@ export class AuditLog {
     });
   }
 
+  /**
+   * The events that match, oldest first. Walks the log once without copying
+   * it: with `offset`, forward from that position until `limit` are found;
+   * otherwise back from the end until `limit` are found.
+   */
   async list(query: AuditQuery = {}): Promise<AuditEvent[]> {
     await this.open();
-    const matched = this.events.filter(matcher(query));
-    const limit = query.limit;
-    return limit !== undefined && limit >= 0
-      ? matched.slice(Math.max(0, matched.length - limit))
-      : matched;
+    const events = this.events;
+    const test = hasFilter(query) ? matcher(query) : null;
+    const limit =
+      query.limit !== undefined && query.limit >= 0 ? Math.floor(query.limit) : Infinity;
+    const found: AuditEvent[] = [];
+    if (limit === 0) return found;
+    if (query.offset !== undefined || limit === Infinity) {
+      const from = Math.max(0, Math.floor(query.offset ?? 0));
+      if (test === null) return events.slice(from, limit === Infinity ? undefined : from + limit);
+      for (let i = from; i < events.length && found.length < limit; i++) {
+        if (test(events[i])) found.push(events[i]);
+      }
+      return found;
+    }
+    if (test === null) return events.slice(Math.max(0, events.length - limit));
+    for (let i = events.length - 1; i >= 0 && found.length < limit; i--) {
+      if (test(events[i])) found.push(events[i]);
+    }
+    return found.reverse();
   }
 
   async count(query: Omit<AuditQuery, 'limit'> = {}): Promise<number> {
@@ -146,11 +203,47 @@ export class AuditLog {
     return total;
   }
 
-  /** Verifies what the store holds now, including its head anchor. */
-  async verify(): Promise<AuditVerification> {
+  /**
+   * Verifies what the store holds now: the chain, its head anchor, that each
+   * stored line is the canonical text of its event, and that the store still
+   * has a log at all. With a signing key, also the store's checkpoints against
+   * its public key, and that the last checkpoint this log wrote is still
+   * there. With `live`, the store is also compared with this log's own head.
+   */
+  async verify(options: AuditVerifyOptions = {}): Promise<AuditVerification> {
     await this.whenIdle();
+    const live = options.live === true && this.isOpen ? this.head() : null;
+    const liveCount = this.events.length;
+    // Checkpoints and the anchor are written after the events they name, so
+    // they are read before the log: the log read afterwards holds them.
+    const checkpoints =
+      this.checkpoints !== null && this.store.readCheckpoints !== undefined
+        ? await this.store.readCheckpoints()
+        : null;
     const contents = await this.store.read();
-    return verifyChain(contents.records, contents.anchor);
+    const extra: AuditViolation[] = [];
+    if (contents.missing === true) {
+      extra.push({
+        position: 0,
+        eventId: null,
+        problem: 'missing',
+        message: AuditFindingMessages.problemMissing(),
+        expected: null,
+        actual: null,
+      });
+    }
+    let verification = verifyChain(contents.records, contents.anchor, { lines: contents.lines });
+    if (options.live === true && this.isOpen) {
+      extra.push(...this.compareWithLive(contents.records, liveCount, live));
+    }
+    if (checkpoints !== null && this.checkpoints !== null) {
+      const result = verifyCheckpoints(contents.records, checkpoints, {
+        publicKeys: [this.checkpoints.key.publicKey],
+      });
+      extra.push(...result.violations, ...this.checkpoints.missingWritten(checkpoints));
+      verification = { ...verification, checkpoints: result.summary };
+    }
+    return withViolations(verification, extra);
   }
 
   /** Waits for queued appends to be written, then closes the store. Idempotent. */
@@ -161,6 +254,7 @@ export class AuditLog {
       // Release the store only if it was taken: an unopened log has nothing to release.
       if (this.opening !== null) {
         await this.opening.catch(() => undefined);
+        await this.checkpoints?.close(this.isOpen && this.failure === null);
         await this.store.close();
       }
     })();
@@ -180,6 +274,10 @@ export class AuditLog {
     }
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      // A checkpoint that could not be written: the store is failing, fail closed.
+      if (this.failure === null && this.checkpoints?.failure != null) {
+        this.failure = this.checkpoints.failure;
+      }
       if (this.failure !== null) {
         for (const item of batch) item.reject(this.failedError());
         continue;
@@ -192,6 +290,7 @@ export class AuditLog {
         prevHash = event.hash;
         chained.push(event);
       }
+      this.inflight = chained;
       try {
         await this.store.append(chained);
       } catch (error) {
@@ -199,10 +298,13 @@ export class AuditLog {
         for (const item of batch) item.reject(error);
         continue;
       } finally {
+        this.inflight = [];
         releaseCanonicalText(chained);
       }
       this.events.push(...chained);
       batch.forEach((item, index) => item.resolve(chained[index]));
+      // Signed behind the answers just given, written without holding up the next batch.
+      this.checkpoints?.afterBatch(chained.length);
     }
     this.finishFlush();
   }
@@ -221,10 +323,93 @@ export class AuditLog {
     return new AuditStoreError(null, AuditMessages.logFailed(why), { cause: this.failure });
   }
 
+  /** The last durable event's position and hash, or null for an empty log. */
+  private head(): AuditHead | null {
+    const last = this.last;
+    return last === null ? null : { position: last.position, hash: last.hash };
+  }
+
+  /**
+   * The store against this log's own head, taken before the store was read
+   * (`count` events, the last `head`): the store must hold that event there,
+   * and any event after it must be one this log wrote since (appends go on
+   * while the store is read).
+   */
+  private compareWithLive(
+    records: readonly unknown[],
+    count: number,
+    head: AuditHead | null,
+  ): AuditViolation[] {
+    const hashOf = (index: number) => (records[index] as { hash?: unknown } | null)?.hash;
+    if (records.length < count) {
+      return [
+        {
+          position: records.length,
+          eventId: null,
+          problem: 'live-head-mismatch',
+          message: AuditFindingMessages.liveShorter(count, records.length),
+          expected: count,
+          actual: records.length,
+        },
+      ];
+    }
+    if (head !== null && hashOf(head.position) !== head.hash) {
+      const found = hashOf(head.position);
+      return [
+        {
+          position: head.position,
+          eventId: idOf(records[head.position]),
+          problem: 'live-head-mismatch',
+          message: AuditFindingMessages.liveOtherHead(head.position),
+          expected: head.hash,
+          actual: typeof found === 'string' ? found : null,
+        },
+      ];
+    }
+    const inflightFrom = this.inflight[0]?.position ?? Infinity;
+    for (let position = count; position < records.length; position++) {
+      const written =
+        this.events[position] ??
+        (position >= inflightFrom ? this.inflight[position - inflightFrom] : undefined);
+      const found = hashOf(position);
+      if (written === undefined || written.hash !== found) {
+        return [
+          {
+            position,
+            eventId: idOf(records[position]),
+            problem: 'live-head-mismatch',
+            message: AuditFindingMessages.liveUnknown(position),
+            expected: written?.hash ?? null,
+            actual: typeof found === 'string' ? found : null,
+          },
+        ];
+      }
+    }
+    return [];
+  }
+
   private whenIdle(): Promise<void> {
     if (!this.flushing) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
+}
+
+function idOf(record: unknown): string | null {
+  const id = (record as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id : null;
+}
+
+function hasFilter(query: AuditQuery): boolean {
+  return (
+    query.sessionId !== undefined ||
+    query.agentId !== undefined ||
+    query.action !== undefined ||
+    query.decision !== undefined ||
+    query.kind !== undefined ||
+    query.escalationId !== undefined ||
+    query.since !== undefined ||
+    query.until !== undefined
+  );
 }
 
 function matcher(query: AuditQuery): (event: AuditEvent) => boolean {

@@ -1,4 +1,5 @@
 import type { AuditAnchor } from './audit-chain';
+import type { AuditCheckpoint } from './audit-checkpoints';
 import type { AuditEvent } from './audit-event';
 
 /** What a store holds, as verification needs it: every record as stored, well-formed or not. */
@@ -9,6 +10,14 @@ export interface AuditStoreContents {
   anchor: AuditAnchor | null;
   /** True when the last line was torn (a crash mid-write); it is not part of the log. */
   tornTail: boolean;
+  /**
+   * The stored text of each record (one per entry of `records`, without the
+   * line ending), for a store that keeps text: verification then also checks
+   * that each is exactly the canonical text of its event.
+   */
+  lines?: string[];
+  /** True when the store has no log at all any more (its file was deleted): not a valid log. */
+  missing?: boolean;
 }
 
 /**
@@ -32,4 +41,12 @@ export interface AuditStore {
   read(): Promise<AuditStoreContents>;
   /** Releases the file or connection. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Keeps a signed checkpoint of the log's head (audit-checkpoints.ts), after
+   * the events it signs are durable. Optional: a log with a signing key needs
+   * a store that has it (the file store writes `<file>.checkpoints`).
+   */
+  appendCheckpoint?(checkpoint: AuditCheckpoint): Promise<void>;
+  /** Every checkpoint kept, in the order written; a damaged one as `{ malformed: <why> }`. */
+  readCheckpoints?(): Promise<unknown[]>;
 }

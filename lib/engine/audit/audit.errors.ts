@@ -17,9 +17,19 @@ export type CanonicalJsonError = InvalidParametersError;
  */
 export class AuditStoreError extends ProvenanceError {
   readonly file: string | null;
+  /** The position in the log the refusal is about (a damaged line's), when there is one. */
+  readonly position: number | null;
 
-  constructor(file: string | null, message: string, options?: { cause?: unknown }) {
-    super(file === null ? message : `${file}: ${message}`, options);
+  constructor(
+    file: string | null,
+    message: string,
+    options?: { cause?: unknown; position?: number | null },
+  ) {
+    super(
+      file === null ? message : `${file}: ${message}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.file = file;
+    this.position = options?.position ?? null;
   }
 }

@@ -182,7 +182,9 @@ describe('the audit chain', () => {
     const rows = lines();
     rows[1] = 'not json';
     writeLines(rows);
-    await expect(AuditLog.openFile(file)).rejects.toThrow(/line 2 is not an audit event/);
+    await expect(AuditLog.openFile(file)).rejects.toThrow(
+      /line 2 \(position 1\) is not an audit event/,
+    );
     const result = await verifyFile();
     expect(result.violations[0]).toMatchObject({ position: 1, problem: 'malformed' });
   });

@@ -86,7 +86,7 @@ describe('AuditLog', () => {
     await second.close();
   });
 
-  it('cuts a torn last line away on reopen, and an unparsable one', async () => {
+  it('cuts a torn (unterminated) last line away on reopen; refuses a complete one that does not parse', async () => {
     const log = await AuditLog.openFile(file);
     for (let i = 0; i < 3; i++) await log.append(input({ parameters: { i } }));
     await log.close();
@@ -101,7 +101,20 @@ describe('AuditLog', () => {
     expect(next.position).toBe(3);
     await reopened.close();
 
-    fs.appendFileSync(file, '\u0000\u0000\u0000\n'); // a power loss can leave zeros
+    // A complete line is not a torn write, whatever it holds (zeros a power loss
+    // left on some file systems included): start-up refuses, and cuts nothing.
+    const four = fs.readFileSync(file);
+    fs.appendFileSync(file, '\u0000\u0000\u0000\n');
+    const damaged = fs.readFileSync(file);
+    const refused = await AuditLog.openFile(file).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AuditStoreError);
+    expect((refused as AuditStoreError).message).toMatch(
+      /line 5 \(position 4\) is not an audit event/,
+    );
+    expect((refused as AuditStoreError).position).toBe(4);
+    expect(fs.readFileSync(file)).toEqual(damaged);
+    // Repaired by hand (the line removed), the log opens again.
+    fs.writeFileSync(file, four);
     const again = await AuditLog.openFile(file);
     expect(again.size).toBe(4);
     expect((await again.verify()).valid).toBe(true);
