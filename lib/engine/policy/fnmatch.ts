@@ -19,12 +19,17 @@
  * the previous one. That choice is always safe: any later match of a segment
  * ends later, leaving the rest of the glob less room, never more, and a star
  * absorbs whatever lies between. So no segment is ever retried at a position
- * it already passed, and a name of n code units costs at most n attempts per
- * segment, n·|glob| steps in all (usually about n). CPython's `fnmatch.translate`
- * RegExp (`translateGlob`) backtracks on its `.*`: `*a*a*a*a*a*a*a*a*a*b`
- * against 36 `a` took seconds. It is kept as the reference the matcher is
- * tested against, and used only for globs without a star, where it has no
- * quantifier to backtrack on.
+ * it already passed: a name of n code units costs at most n attempts per
+ * segment, each as long as the segment, n·|glob| steps in all (about n for
+ * the usual globs). A segment is compared as text (startsWith, indexOf) or,
+ * with a `?` or a set, by a RegExp of that segment alone: one literal, `.`
+ * or class per code point and no quantifier, so it cannot backtrack either.
+ *
+ * CPython's translation of the whole glob (`translateGlob`: `.*` per star)
+ * backtracks once per star within each other star's backtracking:
+ * `*a*a*a*a*a*a*a*a*a*b` against 36 `a` took seconds. It is kept as the
+ * reference the matcher is tested against, and used to match only globs
+ * without a star, where it has no quantifier at all.
  */
 
 /** A compiled glob: true when the whole name matches. */
@@ -47,9 +52,9 @@ const counter = new Float64Array(1);
 
 /**
  * Work done by the segment matchers so far, for tests that prove them linear:
- * one step per piece compared, per code unit of literal text compared and per
- * set range tested (an upper bound, counted per attempt). Internal; not
- * exported from the package.
+ * an upper bound, counted per attempt of a segment at a position as the
+ * segment's length plus its set members (a search counts every position it
+ * may have passed). Internal; not exported from the package.
  */
 export function globMatchSteps(): number {
   return counter[0];
@@ -222,135 +227,106 @@ function setSource(set: GlobSet): string {
   return set.negate ? `[^${members}]` : `[${members}]`;
 }
 
-/**
- * The set's members as inclusive code-point ranges `[lo0, hi0, lo1, hi1, …]`,
- * read the way a RegExp class reads setSource: `x RANGE y` is a range, and a
- * RANGE with no end after it is a `-` member. A range out of order is the
- * SyntaxError the RegExp would throw.
- */
-function setRanges(set: GlobSet): number[] {
-  const { items } = set;
-  const point = (item: string | typeof RANGE): number => (item === RANGE ? 0x2d : codePoint(item));
-  const ranges: number[] = [];
-  let i = 0;
-  while (i < items.length) {
-    const lo = point(items[i]);
-    if (items[i + 1] === RANGE && i + 2 < items.length) {
-      const hi = point(items[i + 2]);
-      if (lo > hi)
-        throw new SyntaxError(`Range out of order in character class: ${setSource(set)}`);
-      ranges.push(lo, hi);
-      i += 3;
-    } else {
-      ranges.push(lo, lo);
-      i += 1;
-    }
-  }
-  return ranges;
-}
-
 // ---------------------------------------------------------------------------
 // Matching: segments of fixed width between the stars.
 
-const TEXT = 0;
-const ONE = 1;
-const SET = 2;
-
-/** One piece of a segment: literal text (UTF-16), or one code point (`?`, a set). One shape for all kinds. */
-class Piece {
-  constructor(
-    readonly kind: typeof TEXT | typeof ONE | typeof SET,
-    readonly text: string,
-    /** The text starts with a low surrogate / ends with a high one (lone in the glob). */
-    readonly startsLow: boolean,
-    readonly endsHigh: boolean,
-    readonly negate: boolean,
-    /** A set's members as inclusive code-point ranges `[lo0, hi0, lo1, hi1, …]`. */
-    readonly ranges: readonly number[],
-  ) {}
-}
-
-function textPiece(text: string): Piece {
-  const startsLow = isLowSurrogate(text.charCodeAt(0));
-  const endsHigh = isHighSurrogate(text.charCodeAt(text.length - 1));
-  return new Piece(TEXT, text, startsLow, endsHigh, false, []);
-}
-
+/**
+ * The glob between two stars (or a star and an end): a fixed number of code
+ * points. Plain text is compared natively (startsWith, indexOf); any other
+ * segment with a RegExp of that segment alone, which has no quantifier (one
+ * literal, `.` or class per code point) and so cannot backtrack: one attempt
+ * at one position costs at most `width` steps, and a search from a position
+ * tries each later position once.
+ */
 class Segment {
-  /** Code points the segment consumes; also the fewest code units it can. */
+  /** Code points the segment consumes (also the fewest code units). */
   readonly width: number;
-  /** An upper bound of the steps one attempt at one position costs. */
+  /** An upper bound of the steps of one attempt at one position. */
   readonly cost: number;
-  /** The segment is one literal text that can be compared as plain code units. */
-  readonly plainText: string | null;
-  /** The segment is one literal text (searched with indexOf). */
-  readonly onlyText: Piece | null;
+  /**
+   * The segment as text compared code unit by code unit, or null: it has a
+   * `?` or a set, or a lone surrogate at an end (which must not match half
+   * of a pair of the name: the RegExp's `u` flag sees to that).
+   */
+  readonly text: string | null;
+  /** Sticky (`y`): a match at lastIndex only. */
+  private readonly here: RegExp;
+  /** Global (`g`): the leftmost match from lastIndex on. */
+  private readonly later: RegExp;
 
-  constructor(
-    readonly pieces: readonly Piece[],
-    width: number,
-  ) {
-    this.width = width;
+  constructor(tokens: readonly GlobToken[]) {
+    let source = '';
+    let text = '';
+    let plain = true;
     let cost = 1;
-    for (const piece of pieces) cost += 1 + piece.text.length + piece.ranges.length / 2;
+    for (const token of tokens) {
+      if (typeof token === 'string') {
+        source += escapeChar(token);
+        text += token;
+        cost += 1;
+      } else if (token === ANY) {
+        source += '.';
+        plain = false;
+        cost += 1;
+      } else {
+        source += setSource(token as GlobSet);
+        plain = false;
+        cost += 1 + (token as GlobSet).items.length;
+      }
+    }
+    const loneAtEnds =
+      isLowSurrogate(text.charCodeAt(0)) || isHighSurrogate(text.charCodeAt(text.length - 1));
+    this.width = tokens.length;
     this.cost = cost;
-    this.onlyText = pieces.length === 1 && pieces[0].kind === TEXT ? pieces[0] : null;
-    const plain = this.onlyText !== null && !this.onlyText.startsLow && !this.onlyText.endsHigh;
-    this.plainText = pieces.length === 0 ? '' : plain ? this.onlyText!.text : null;
+    this.text = plain && !loneAtEnds ? text : null;
+    // A set whose every range was dropped (`[z-a]`) is `(?!)`: the segment never matches.
+    this.here = new RegExp(source, 'suy');
+    this.later = new RegExp(source, 'sug');
+  }
+
+  /** The segment matched at `at` (a code-point boundary), ending by `end`: where it ends, or -1. */
+  matchAt(name: string, at: number, end: number): number {
+    counter[0] += this.cost;
+    const { text } = this;
+    if (text !== null) {
+      return at + text.length <= end && name.startsWith(text, at) ? at + text.length : -1;
+    }
+    this.here.lastIndex = at;
+    if (!this.here.test(name)) return -1;
+    return this.here.lastIndex <= end ? this.here.lastIndex : -1;
+  }
+
+  /** The leftmost match starting at `from` or later and ending by `end`: where it ends, or -1. */
+  findFrom(name: string, from: number, end: number): number {
+    const { text } = this;
+    if (text !== null) {
+      const hit = name.indexOf(text, from);
+      // Counted as a naive search costs: every start scanned, times one attempt.
+      counter[0] += ((hit < 0 ? end : Math.min(hit, end)) - from + 1) * this.cost;
+      return hit >= 0 && hit + text.length <= end ? hit + text.length : -1;
+    }
+    this.later.lastIndex = from;
+    const found = this.later.test(name);
+    const after = found ? this.later.lastIndex : name.length;
+    counter[0] += (after - from + 1) * this.cost;
+    return found && after <= end ? after : -1;
   }
 }
 
-function segmentsOf(tokens: GlobToken[]): Segment[] | null {
-  const segments: Segment[] = [];
-  let pieces: Piece[] = [];
-  let width = 0;
-  let text = '';
-  let never = false;
-  const flushText = (): void => {
-    if (text !== '') pieces.push(textPiece(text));
-    text = '';
-  };
-  const flushSegment = (): void => {
-    flushText();
-    segments.push(new Segment(pieces, width));
-    pieces = [];
-    width = 0;
-  };
-  for (const token of tokens) {
-    if (token === STAR) {
-      flushSegment();
-      continue;
-    }
-    width++;
-    if (typeof token === 'string') {
-      text += token;
-      continue;
-    }
-    flushText();
-    const ranges = token === ANY ? [] : setRanges(token);
-    if (token === ANY || (ranges.length === 0 && token.negate)) {
-      // `[!z-a]` (every range dropped) is any one character, like `?`.
-      pieces.push(new Piece(ONE, '', false, false, false, []));
-    } else if (ranges.length === 0) {
-      // `[z-a]` matches nothing, so neither does the glob.
-      never = true;
-    } else {
-      pieces.push(new Piece(SET, '', false, false, token.negate, ranges));
-    }
-  }
-  flushSegment();
-  return never ? null : segments;
-}
-
-/** The matcher of a glob with at least one star (so at least two segments). */
+/** The matcher of a glob with at least one star (so at least two segments, maybe empty). */
 function segmentMatcher(tokens: GlobToken[]): GlobMatcher {
-  const segments = segmentsOf(tokens);
-  if (segments === null) return () => false;
+  const segments: Segment[] = [];
+  let start = 0;
+  for (let i = 0; i <= tokens.length; i++) {
+    if (i < tokens.length && tokens[i] !== STAR) continue;
+    segments.push(new Segment(tokens.slice(start, i)));
+    start = i + 1;
+  }
   const first = segments[0];
   const last = segments[segments.length - 1];
   const middle = segments.slice(1, -1);
-  const prefix = first.plainText;
-  const suffix = last.plainText;
+  const prefix = first.text;
+  const suffix = last.text;
   if (prefix !== null && suffix !== null) {
     // `payments.*.refund`, `*.*.delete`: plain texts at both ends, compared natively.
     const least = prefix.length + suffix.length;
@@ -366,94 +342,50 @@ function segmentMatcher(tokens: GlobToken[]): GlobMatcher {
       return matchMiddle(middle, name, prefix.length, name.length - suffix.length);
     };
   }
+  if (middle.length === 0 && last.width === 0) {
+    // `svc1?.delete*`, `svc[0-4]7.*`: the first segment at the start, and anything after.
+    return (name) => first.matchAt(name, 0, name.length) >= 0;
+  }
   return (name) => {
-    const pos = matchAt(first, name, 0, name.length);
+    const pos = first.width === 0 ? 0 : first.matchAt(name, 0, name.length);
     if (pos < 0) return false;
-    // The last segment has a fixed width in code points: it starts that many back from the end.
-    let end = name.length;
-    for (let k = last.width; k > 0; k--) {
-      if (end <= pos) return false;
-      end -= isPairEndingAt(name, end) ? 2 : 1;
-    }
-    if (matchAt(last, name, end, name.length) !== name.length) return false;
-    return matchMiddle(middle, name, pos, end);
+    const end = lastStart(last, name, pos);
+    return end >= 0 && (middle.length === 0 || matchMiddle(middle, name, pos, end));
   };
 }
 
-/** Each middle segment at its leftmost match in [from, end), in order. */
+/**
+ * Where the last segment starts if it ends the name and starts at `from` or
+ * later, else -1. It has a fixed width in code points, so it starts that many
+ * back from the end.
+ */
+function lastStart(last: Segment, name: string, from: number): number {
+  const { text } = last;
+  if (text !== null) {
+    counter[0] += last.cost;
+    const start = name.length - text.length;
+    return start >= from && name.endsWith(text) ? start : -1;
+  }
+  let start = name.length;
+  for (let k = last.width; k > 0; k--) {
+    if (start <= from) return -1;
+    start -= isPairEndingAt(name, start) ? 2 : 1;
+  }
+  return last.matchAt(name, start, name.length) === name.length ? start : -1;
+}
+
+/**
+ * Each middle segment at its leftmost match in [from, end), in order. Taking
+ * the leftmost is always safe (a later match of a fixed-width segment ends
+ * later and leaves the rest less room), so no segment is ever tried again.
+ */
 function matchMiddle(middle: readonly Segment[], name: string, from: number, end: number): boolean {
   let pos = from;
   for (let i = 0; i < middle.length; i++) {
-    const segment = middle[i];
-    const found =
-      segment.onlyText !== null
-        ? findText(segment.onlyText, name, pos, end)
-        : findAt(segment, name, pos, end);
-    if (found < 0) return false;
-    pos = found;
+    pos = middle[i].findFrom(name, pos, end);
+    if (pos < 0) return false;
   }
   return true;
-}
-
-/** Leftmost match of a literal segment in [from, end): where it ends, or -1. */
-function findText(piece: Piece, name: string, from: number, end: number): number {
-  const { text } = piece;
-  let at = from;
-  for (;;) {
-    const hit = name.indexOf(text, at);
-    // Counted as a naive search would cost: every start scanned, times the text's length.
-    counter[0] += ((hit < 0 ? end : Math.min(hit, end)) - at + 1) * text.length;
-    if (hit < 0 || hit + text.length > end) return -1;
-    const after = hit + text.length;
-    // A lone surrogate of the glob never matches half of a surrogate pair of the name.
-    const splitsStart = piece.startsLow && hit > 0 && isHighSurrogate(name.charCodeAt(hit - 1));
-    const splitsEnd = piece.endsHigh && isLowSurrogate(name.charCodeAt(after));
-    if (!splitsStart && !splitsEnd) return after;
-    at = hit + 1;
-  }
-}
-
-/** Leftmost match of a segment starting in [from, end): where it ends, or -1. */
-function findAt(segment: Segment, name: string, from: number, end: number): number {
-  for (let at = from; at + segment.width <= end; at += codeUnitsAt(name, at)) {
-    const after = matchAt(segment, name, at, end);
-    if (after >= 0) return after;
-  }
-  return -1;
-}
-
-/** The segment matched at `at` (a code-point boundary), not past `end`: where it ends, or -1. */
-function matchAt(segment: Segment, name: string, at: number, end: number): number {
-  counter[0] += segment.cost;
-  const { pieces } = segment;
-  let p = at;
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i];
-    if (piece.kind === TEXT) {
-      const { text } = piece;
-      if (p + text.length > end || !name.startsWith(text, p)) return -1;
-      p += text.length;
-      if (piece.endsHigh && isLowSurrogate(name.charCodeAt(p))) return -1;
-      continue;
-    }
-    if (p >= end) return -1;
-    const cp = name.codePointAt(p) as number;
-    p += cp > 0xffff ? 2 : 1;
-    if (piece.kind === SET && inRanges(piece.ranges, cp) === piece.negate) return -1;
-  }
-  return p;
-}
-
-function inRanges(ranges: readonly number[], cp: number): boolean {
-  for (let i = 0; i < ranges.length; i += 2) {
-    if (cp >= ranges[i] && cp <= ranges[i + 1]) return true;
-  }
-  return false;
-}
-
-/** 2 for a surrogate pair at `at`, else 1. */
-function codeUnitsAt(name: string, at: number): number {
-  return isHighSurrogate(name.charCodeAt(at)) && isLowSurrogate(name.charCodeAt(at + 1)) ? 2 : 1;
 }
 
 /** True when the two code units before `end` are one surrogate pair. */
