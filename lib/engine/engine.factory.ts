@@ -1,3 +1,4 @@
+import type { AuditCheckpointOptions } from './audit/audit-checkpoint-writer';
 import { AuditLog } from './audit/audit-log';
 import { FileAuditStore } from './audit/audit-log.file-store';
 import { MemoryAuditStore } from './audit/audit-log.memory-store';
@@ -8,9 +9,24 @@ import { PolicyValidationError } from './policy/policy.errors';
 import type { CompiledPolicy, PolicyDocument } from './policy/policy.types';
 import { ProvenanceEngine } from './provenance-engine';
 
-/** Where an engine records its decisions. */
-export type EngineAuditStore =
-  { store: 'memory' } | { store: 'file'; path: string; durable?: boolean } | { store: AuditStore };
+/**
+ * Where an engine records its decisions, and optionally the Ed25519 key that
+ * signs checkpoints of the log's head (docs/audit.md).
+ */
+export type EngineAuditStore = (
+  { store: 'memory' } | { store: 'file'; path: string; durable?: boolean } | { store: AuditStore }
+) &
+  EngineAuditSigning;
+
+/** Signed checkpoints of an engine's audit log: off unless a key is given. */
+export interface EngineAuditSigning {
+  /** The private key: PEM text, the path of a PEM file, or a KeyObject. */
+  signingKey?: AuditCheckpointOptions['signingKey'] | null;
+  /** Sign after this many new events. Default 1000. */
+  checkpointEveryEvents?: number;
+  /** Sign this long after the first unsigned event, in ms. Default 60 000. */
+  checkpointEveryMs?: number;
+}
 
 /** Everything an engine is built from. */
 export interface EngineSetup {
@@ -46,7 +62,10 @@ export interface BuiltEngine {
 export function createEngine(setup: EngineSetup): BuiltEngine {
   const policy = compiledPolicyOf(setup.policy);
   assertPolicyDecides(policy, setup.allowEmptyPolicy === true);
-  const audit = new AuditLog({ store: auditStoreOf(setup.audit) });
+  const audit = new AuditLog({
+    store: auditStoreOf(setup.audit),
+    checkpoints: checkpointsOf(setup.audit, setup.tenantId ?? 'local'),
+  });
   const engine = new ProvenanceEngine({
     policy,
     audit,
@@ -74,6 +93,19 @@ export function assertPolicyDecides(policy: CompiledPolicy, allowEmpty: boolean)
     field: 'rules',
     problem: PolicyMessages.emptyRulesRefused(),
   });
+}
+
+function checkpointsOf(
+  audit: EngineAuditSigning,
+  tenantId: string,
+): AuditCheckpointOptions | undefined {
+  if (audit.signingKey === undefined || audit.signingKey === null) return undefined;
+  return {
+    signingKey: audit.signingKey,
+    tenantId,
+    everyEvents: audit.checkpointEveryEvents,
+    everyMs: audit.checkpointEveryMs,
+  };
 }
 
 function auditStoreOf(audit: EngineAuditStore): AuditStore {

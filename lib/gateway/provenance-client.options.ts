@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { HttpService } from '@nestjs/axios';
 import type { LoggerService } from '@nestjs/common';
 import type { AuditStore } from '../engine/audit/audit-store';
@@ -15,6 +16,12 @@ export interface AuditOptions {
   path?: string;
   /** fsync each batch of appends before a decision is returned. Default true. */
   durable?: boolean;
+  /**
+   * Ed25519 private key that signs checkpoints of the log's head (PEM text, the
+   * path of a PEM file, or a KeyObject; see docs/audit.md). Falls back to
+   * PROVENANCE_AUDIT_SIGNING_KEY. Default: no checkpoints.
+   */
+  signingKey?: string | KeyObject;
 }
 
 /**
@@ -92,7 +99,12 @@ export interface ResolvedClientOptions {
   asyncEscalation: boolean;
   policy: string | PolicyDocument | CompiledPolicy | null;
   escalationTimeout: number;
-  audit: { store: 'file' | 'memory' | AuditStore; path: string; durable: boolean };
+  audit: {
+    store: 'file' | 'memory' | AuditStore;
+    path: string;
+    durable: boolean;
+    signingKey: string | KeyObject | undefined;
+  };
   tenantId: string;
   maxParametersBytes: number;
   logger: LoggerService | null;

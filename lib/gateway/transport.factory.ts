@@ -17,10 +17,10 @@ export function createTransport(
       httpService: deps.httpService,
     });
   }
-  const { store, path, durable } = options.audit;
+  const { store, path, durable, signingKey } = options.audit;
   return createEmbeddedTransport({
     policy: options.policy as NonNullable<ResolvedClientOptions['policy']>,
-    audit: store === 'file' ? { store, path, durable } : { store },
+    audit: store === 'file' ? { store, path, durable, signingKey } : { store, signingKey },
     escalationTimeoutMs: options.escalationTimeout,
     tenantId: options.tenantId,
     allowEmptyPolicy: options.allowEmptyPolicy,

@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import { Messages } from '../../protocol/provenance.messages';
 import { identityProblem } from '../../protocol/identity';
 import { newSessionId } from '../../protocol/session-id';
@@ -37,6 +38,16 @@ const anIdentity: OptionCheck = (value, option) => {
   return problem === null || problem.kind === 'blank' ? null : Messages.badIdentity(option, value);
 };
 
+/** A private key: a string (PEM or a path; never shown, only its type) or a private KeyObject. */
+const aSigningKey: OptionCheck = (value, option) =>
+  typeof value === 'string' || (value instanceof KeyObject && value.type === 'private')
+    ? null
+    : Messages.badOption(
+        option,
+        'an Ed25519 private key (PEM text, the path of a PEM file, or a private KeyObject)',
+        value instanceof KeyObject ? `a ${value.type} KeyObject` : typeof value,
+      );
+
 /** Every resolved field but `mode` is an option: a resolved field without an entry does not compile. */
 type EveryResolvedFieldIsAnOption<T extends never> = T;
 export type _ResolvedFieldsWithoutAnOption = EveryResolvedFieldIsAnOption<
@@ -60,6 +71,16 @@ export const AUDIT_OPTION_SPECS: OptionTableOf<AuditOptions, ResolvedClientOptio
     doc: 'fsync each batch of appends before a decision is returned. Default true.',
     check: aBoolean,
     default: true,
+  },
+  signingKey: {
+    doc:
+      "Ed25519 private key that signs checkpoints of the log's head (PEM text, the path of a " +
+      'PEM file, or a KeyObject; see docs/audit.md). Falls back to PROVENANCE_AUDIT_SIGNING_KEY. ' +
+      'Default: no checkpoints.',
+    env: 'PROVENANCE_AUDIT_SIGNING_KEY',
+    check: aSigningKey,
+    // undefined, not null: the resolved audit group stays { store, path, durable } when unset.
+    default: undefined,
   },
 };
 
