@@ -80,6 +80,7 @@ describe('HttpTransport against a reference gateway', () => {
             reason: 'No rule matched; default ALLOW',
             escalationId: null,
             actorHumanId: null,
+            approverReason: null,
             escalationOutcome: null,
           },
         },
@@ -155,6 +156,7 @@ describe('HttpTransport against a reference gateway', () => {
             reason: 'Escalation APPROVED by alice',
             escalationId: id,
             actorHumanId: 'alice',
+            approverReason: null,
             escalationOutcome: 'approved',
           },
         },
@@ -366,9 +368,18 @@ describe('HttpTransport against a reference gateway', () => {
       subscription.unsubscribe();
 
       expect((await aborted).path).toMatch(/\/wait$/);
+      // The caller left a held call: the transport withdraws it, and polls no more.
+      await until(() => gateway.requests.some((r) => r.path.endsWith('/withdraw')));
       const count = gateway.requests.length;
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(gateway.requests.length).toBe(count);
+      const after = gateway.requests.slice(
+        gateway.requests.findIndex((r) => r.path.endsWith('/wait')),
+      );
+      expect(after.filter((r) => r.path.endsWith('/wait'))).toHaveLength(1);
+      expect(after.filter((r) => r.path.endsWith('/withdraw')).map((r) => r.method)).toEqual([
+        'POST',
+      ]);
     });
   });
 
@@ -412,11 +423,18 @@ describe('HttpTransport against a reference gateway', () => {
       expect(error.message).not.toContain('hunter2');
     });
 
-    it.each([500, 502, 503])('%i: a gateway error that may fail open', async (status) => {
+    it.each([
+      [500, false],
+      [502, false],
+      [503, true],
+      [504, false],
+    ])('%i: a gateway error; fail-open eligible: %s', async (status, eligible) => {
+      // Only a 503 says the gateway took no call; a 500 may follow a recorded
+      // decision, a proxy's 502/504 may hide a call still held for a human.
       gateway.nextResponse({ status, body: { detail: 'boom' } });
       const error = await failure(run(transport()));
 
-      expect(error).toMatchObject({ kind: 'status', status, failOpenEligible: true });
+      expect(error).toMatchObject({ kind: 'status', status, failOpenEligible: eligible });
       expect(error.message).toContain(`gateway error ${status}`);
     });
 
