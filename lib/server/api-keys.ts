@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
+import { isValidIdentity } from '../protocol/identity';
 import { ServerMessages } from '../protocol/provenance.messages';
 import type {
   GatewayServerApiKey,
@@ -27,12 +28,8 @@ export interface ApiKeyScope {
 const ROLES: readonly GatewayServerKeyRole[] = ['agent', 'reviewer'];
 /** Principals and agent ids end up in the audit trail and in log lines: 1-256 characters, none a control character. */
 export function isPrintableName(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) return false;
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return false;
-  }
-  return true;
+  // The one identity rule (lib/protocol/identity.ts): no control, bidi or line-separator characters.
+  return isValidIdentity(value);
 }
 
 /**

@@ -16,3 +16,10 @@ export type {
   ProvenanceGatewayServerOptions,
 } from './options';
 export { startStandaloneGateway, DENY_BY_DEFAULT_POLICY } from './main';
+export {
+  RequireRole,
+  requireRole,
+  type GatewayServerKeyRole,
+  type RequireRoleOptions,
+} from './roles';
+
