@@ -112,6 +112,26 @@ export {
   type EngineSetup,
 } from './engine/engine.factory';
 export { EmbeddedTransport } from './transport/embedded/embedded.transport';
+// Signed checkpoints of the audit log, and bundles for auditors (docs/audit.md)
+export {
+  signCheckpoint,
+  verifyCheckpoints,
+  type AuditCheckpoint,
+  type CheckpointReason,
+  type VerifyCheckpointsOptions,
+} from './engine/audit/audit-checkpoints';
+export type { AuditCheckpointOptions } from './engine/audit/audit-checkpoint-writer';
+export {
+  generateSigningKeyPair,
+  keyIdOf,
+  loadPublicKey,
+  loadSigningKey,
+  type AuditSigningKey,
+} from './engine/audit/audit-signing';
+export { createBundle, parseBundle, type AuditBundle } from './engine/audit/audit-bundle';
+export { checkpointPathFor, readCheckpointFile } from './engine/audit/audit-log.file-store';
+export type { AuditVerifyOptions } from './engine/audit/audit-log';
+export type { CheckpointSummary } from './engine/audit/audit-chain';
 
 // Names of 0.1, kept for one minor version.
 export {
