@@ -136,10 +136,14 @@ export function isAuditEventShape(record: unknown): record is AuditEvent {
  * there (so one removed event yields one break, not a cascade), and
  * `firstBrokenPosition` names the first.
  *
- * What stays undetectable: someone able to rewrite the log and recompute every
- * hash after the change, and to rewrite the anchor to match, leaves a valid
- * chain. The anchor only raises the bar from "edit one file" to "edit both";
- * sending anchors elsewhere (a remote service, a signed checkpoint) would close it.
+ * With `lines`, each stored line must also be exactly the canonical text of
+ * the event it parses to (`non-canonical` otherwise).
+ *
+ * What stays undetectable here: someone able to rewrite the log and recompute
+ * every hash after the change, and to rewrite the anchor to match, leaves a
+ * valid chain. The anchor only raises the bar from "edit one file" to "edit
+ * both"; signed checkpoints (verifyCheckpoints, docs/audit.md) close it for
+ * everything up to the last checkpoint.
  */
 export function verifyChain(
   records: readonly unknown[],

@@ -122,7 +122,14 @@ export class AuditLog {
     if (this.closed) return Promise.reject(new AuditStoreError(null, AuditMessages.storeClosed()));
     this.opening ??= this.store.open().then(async (events) => {
       this.events = events;
-      await this.checkpoints?.opened(events);
+      try {
+        await this.checkpoints?.opened(events);
+      } catch (error) {
+        // Refused by its checkpoints: release the store, as a store that refuses to open does.
+        this.events = [];
+        await this.store.close().catch(() => undefined);
+        throw error;
+      }
       this.isOpen = true;
     });
     return this.opening;

@@ -54,7 +54,7 @@ export function loadSigningKey(
   } else if (typeof value === 'string' && value.trim() !== '') {
     const text = value.trim();
     const isPem = text.startsWith('-----BEGIN');
-    // An environment variable may carry the PEM's newlines as the two characters \\n.
+    // An environment variable may carry the PEM's newlines written out (backslash, n).
     const pem = isPem ? text.replace(/\\n/g, '\n') : readKeyFile(option, text);
     try {
       privateKey = createPrivateKey(pem);

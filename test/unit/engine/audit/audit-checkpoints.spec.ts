@@ -308,6 +308,14 @@ describe('AuditLog with a signing key', () => {
       /checkpoint line 1 signs position 3, the log ends at 1/,
     );
     expect(fs.readFileSync(checkpointPathFor(file))).toEqual(before);
+    // The store was released: a later append opens again and is refused the same way.
+    const again = new AuditLog({
+      store: new FileAuditStore(file, { durable: false }),
+      checkpoints: { signingKey: pair.privateKeyPem },
+    });
+    await expect(again.append(input(9))).rejects.toThrow(/signs position 3/);
+    await expect(again.append(input(9))).rejects.toThrow(/signs position 3/);
+    await again.close();
   });
 
   it('refuses to open a log with events after its signed close (appended by someone else)', async () => {
