@@ -84,7 +84,11 @@ export async function startStandaloneGateway(
     keys,
     reviewAnyKey,
     escalationTimeoutMs: timeout,
-    audit: { store: 'file', dir: env.PROVENANCE_AUDIT_DIR?.trim() || '.provenance' },
+    audit: {
+      store: 'file',
+      dir: env.PROVENANCE_AUDIT_DIR?.trim() || '.provenance',
+      signingKey: env.PROVENANCE_AUDIT_SIGNING_KEY?.trim() || undefined,
+    },
     allowEmptyPolicy: env.PROVENANCE_ALLOW_EMPTY_POLICY?.trim() === 'true',
   });
   app.enableShutdownHooks();

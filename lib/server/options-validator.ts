@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { ServerMessages } from '../protocol/provenance.messages';
 import { checkKeyRole, serverKeys } from './api-keys';
@@ -121,5 +122,9 @@ function validateAudit(audit: ProvenanceGatewayServerOptions['audit']): void {
   }
   if (audit.dir !== undefined && (typeof audit.dir !== 'string' || audit.dir === '')) {
     fail('audit.dir', 'a folder path', audit.dir);
+  }
+  const key = audit.signingKey;
+  if (key !== undefined && typeof key !== 'string' && !(key instanceof KeyObject)) {
+    fail('audit.signingKey', 'PEM text, a PEM file path, or a KeyObject', typeof key);
   }
 }

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { LoggerService } from '@nestjs/common';
 import type { CompiledPolicy, PolicyDocument } from '../engine/policy/policy.types';
 
@@ -58,6 +59,12 @@ export interface GatewayServerAuditOptions {
   dir?: string;
   /** fsync each batch before answering. Default true. */
   durable?: boolean;
+  /**
+   * Ed25519 private key that signs checkpoints of every tenant's log (PEM
+   * text, a PEM file path, or a KeyObject; docs/audit.md). `npm run gateway`
+   * reads PROVENANCE_AUDIT_SIGNING_KEY. Default: no checkpoints.
+   */
+  signingKey?: string | KeyObject;
 }
 
 /** Options of `ProvenanceGatewayServerModule.forRoot()` and `createGatewayServer()`. */

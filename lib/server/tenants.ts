@@ -100,11 +100,12 @@ export class GatewayServerTenants {
         policy,
         audit:
           audit.store === 'memory'
-            ? { store: 'memory' }
+            ? { store: 'memory', signingKey: audit.signingKey }
             : {
                 store: 'file',
                 path: path.join(audit.dir ?? DEFAULT_AUDIT_DIR, `${entry.tenantId}.audit.jsonl`),
                 durable: audit.durable ?? true,
+                signingKey: audit.signingKey,
               },
         escalationTimeoutMs: options.escalationTimeoutMs,
         tenantId: entry.tenantId,
