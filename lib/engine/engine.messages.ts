@@ -144,4 +144,3 @@ export const GrantMessages = {
     `'${principal}' cannot grant approvals for its own calls (four eyes): another reviewer must`,
   used: (grantId: string, grantedBy: string) => `Allowed by grant ${grantId} from ${grantedBy}`,
 };
-

@@ -175,7 +175,9 @@ export function toWireResponse(response: GatewayResponse, ours = true): WireExec
     reason: response.reason,
     escalation_id: response.escalationId,
     actor_human_id: response.actorHumanId,
-    ...(ours && response.approverReason != null ? { approver_reason: response.approverReason } : {}),
+    ...(ours && response.approverReason != null
+      ? { approver_reason: response.approverReason }
+      : {}),
   };
 }
 

@@ -22,4 +22,3 @@ export {
   type GatewayServerKeyRole,
   type RequireRoleOptions,
 } from './roles';
-
