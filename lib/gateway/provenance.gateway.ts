@@ -1,6 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { lastValueFrom, type Observable } from 'rxjs';
 import type { AuditLog } from '../engine/audit/audit-log';
+import { AuditStoreError } from '../engine/audit/audit.errors';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import type { ExecutionResult } from '../protocol/execution-result';
 import {
@@ -49,6 +50,8 @@ export class ProvenanceGateway implements SessionGateway {
   private readonly decisions: DecisionContext;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** The audit store refusals already logged (their texts): each is logged once, not per call. */
+  private readonly storeFailuresLogged = new Set<string>();
 
   /**
    * A hot stream of the escalations this gateway's transport knows of:
@@ -265,8 +268,28 @@ export class ProvenanceGateway implements SessionGateway {
     return this.closing;
   }
 
+  /**
+   * A damaged or failing audit store makes every call fail: say why in the log
+   * once (the store's message names the file and the position), not per call.
+   * The innermost AuditStoreError is the refusal itself (a failed log wraps it).
+   */
+  private logStoreFailureOnce(error: unknown): void {
+    let refusal: AuditStoreError | null = null;
+    for (let cause = error, depth = 0; cause instanceof Error && depth < 8; depth++) {
+      if (cause instanceof AuditStoreError) refusal = cause;
+      cause = (cause as { cause?: unknown }).cause;
+    }
+    if (refusal === null || this.storeFailuresLogged.has(refusal.message)) return;
+    if (this.storeFailuresLogged.size >= 16) return;
+    this.storeFailuresLogged.add(refusal.message);
+    this.logger.error(
+      `The audit store refuses to record, so every gated call fails (logged once): ${refusal.message}`,
+    );
+  }
+
   /** Only a failure the error marks as eligible (docs/protocol.md, "Fail-open"), and only with onGatewayError 'open'. */
   private failsOpen(error: unknown, action: string): error is GatewayError {
+    this.logStoreFailureOnce(error);
     if (
       error instanceof GatewayError &&
       error.failOpenEligible &&

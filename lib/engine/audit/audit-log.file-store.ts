@@ -5,6 +5,7 @@ import { AuditMessages } from '../engine.messages';
 import { isAuditEventShape, type AuditAnchor } from './audit-chain';
 import { serializeCheckpoint, type AuditCheckpoint } from './audit-checkpoints';
 import { serializeEvent, storedRecordTexts, type AuditEvent } from './audit-event';
+import { acquireAuditLock, releaseAuditLock } from './audit-file-lock';
 import { AuditStoreError } from './audit.errors';
 import { AuditFindingMessages } from './audit.messages';
 import type { AuditStore, AuditStoreContents } from './audit-store';
@@ -92,8 +93,10 @@ export async function readCheckpointFile(
  * longer parses or no longer matches the log, and readAnchor/recover report it
  * as damage: a false alarm for a human to look at, never a missed truncation.
  *
- * One process appends to a file at a time: this store takes no lock, and two
- * writers would fork the chain.
+ * One writer per file: open() takes `<file>.lock` (audit-file-lock.ts) and
+ * close() removes it, so a second writer, in this process or another, is
+ * refused at open instead of forking the chain; a lock left by a writer that
+ * died is taken over. Reading (read(), readAuditFile, verify) takes no lock.
  */
 export class FileAuditStore implements AuditStore {
   readonly file: string;
@@ -113,23 +116,32 @@ export class FileAuditStore implements AuditStore {
 
   async open(): Promise<AuditEvent[]> {
     if (this.handle !== null) throw new AuditStoreError(this.description, 'already open');
-    let handle: fs.FileHandle;
-    let content: Buffer;
     try {
       await fs.mkdir(path.dirname(this.file), { recursive: true, mode: AUDIT_DIR_MODE });
-      handle = await fs.open(this.file, 'a', AUDIT_FILE_MODE);
-      content = await fs.readFile(this.file);
     } catch (error) {
       throw new AuditStoreError(this.description, AuditMessages.readFailed(describe(error)), {
         cause: error,
       });
     }
+    // One writer per file: a second one is refused here, before it reads a line.
+    await acquireAuditLock(this.file, this.description);
+    let handle: fs.FileHandle | null = null;
     try {
+      let content: Buffer;
+      try {
+        handle = await fs.open(this.file, 'a', AUDIT_FILE_MODE);
+        content = await fs.readFile(this.file);
+      } catch (error) {
+        throw new AuditStoreError(this.description, AuditMessages.readFailed(describe(error)), {
+          cause: error,
+        });
+      }
       const events = await this.recover(handle, content);
       this.handle = handle;
       return events;
     } catch (error) {
-      await handle.close().catch(() => undefined);
+      await handle?.close().catch(() => undefined);
+      await releaseAuditLock(this.file);
       throw error;
     }
   }
@@ -212,7 +224,11 @@ export class FileAuditStore implements AuditStore {
       if (this.durable) await anchorHandle.datasync().catch(() => undefined);
       await anchorHandle.close().catch(() => undefined);
     }
-    if (handle !== null) await handle.close();
+    try {
+      if (handle !== null) await handle.close();
+    } finally {
+      if (handle !== null) await releaseAuditLock(this.file);
+    }
   }
 
   /**

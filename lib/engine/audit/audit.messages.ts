@@ -24,6 +24,19 @@ export const AuditFindingMessages = {
     `the log does not match a checkpoint signed with this log's key (${detail}): it was rewritten ` +
     'or cut. Run `provenance audit verify <file> --public-key <key>`; appends are refused',
 
+  // ---- the writer's lock (audit-file-lock.ts)
+  lockHeld: (lock: string, pid: number, host: string, since: string) =>
+    `another writer has this audit log open: pid ${pid} on host ${host} (since ${since}), ` +
+    `per its lock file ${lock}. Two writers would fork the chain, so this one is refused: give ` +
+    'each replica its own audit file (or tenant). If that process is gone and the lock was left ' +
+    `on another host, delete ${lock}`,
+  lockUnreadable: (lock: string) =>
+    `the lock file ${lock} is not a writer's lock (it does not name a pid); this store did not ` +
+    'write it. If no process writes this log, delete it',
+  lockContended: (lock: string) =>
+    `the lock file ${lock} keeps reappearing: another writer is starting on this log at the same time`,
+  lockFailed: (lock: string, why: string) => `cannot take the writer's lock ${lock}: ${why}`,
+
   // ---- verification problems
   problemNonCanonical: () =>
     'the line is not the canonical text of the event it parses to (a duplicate key, an escape, ' +
