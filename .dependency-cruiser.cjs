@@ -9,6 +9,8 @@
 const LAYERS = {
   protocol: [],
   engine: ['protocol'],
+  // PostgreSQL: the lazy `pg` loader, schema migrations (and the shared-state stores). Optional at run time.
+  postgres: ['protocol', 'engine'],
   transport: ['protocol', 'engine'],
   session: ['protocol'],
   call: ['protocol'],
@@ -28,7 +30,7 @@ const LAYERS = {
     'guarded',
   ],
   server: ['protocol', 'engine', 'transport'],
-  cli: ['protocol', 'engine'],
+  cli: ['protocol', 'engine', 'postgres'],
 };
 
 const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => {

@@ -1,0 +1,11 @@
+/** The texts of the PostgreSQL layer's errors, in one place. */
+export const PostgresMessages = {
+  pgMissing: (detail: string) =>
+    "postgres is configured, but the 'pg' package (node-postgres, an optional peer dependency) " +
+    `cannot be loaded: install it with \`npm install pg\` (${detail})`,
+  badSchema: (schema: string) =>
+    `postgres.schema must be a lowercase identifier matching ^[a-z_][a-z0-9_]{0,62}$ ` +
+    `(letters, digits and underscores, at most 63 characters), got ${JSON.stringify(schema)}`,
+  migrationFailed: (version: number, name: string, detail: string) =>
+    `postgres: migration v${version} (${name}) failed and was rolled back: ${detail}`,
+} as const;
