@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { runAuditCommand } from './audit.command';
 import { processIO, type CliIO } from './cli.io';
+import { runDbCommand } from './db.command';
 import { EXIT, POLICY_USAGE, runPolicyCommand } from './policy.command';
 
 /** Exit code when the CLI itself fails (a bug, not a decision): never 0, never a decision's code. */
@@ -12,6 +13,8 @@ export const USAGE = [
   POLICY_USAGE,
   '  provenance audit --help',
   '      Audit log commands.',
+  '  provenance db --help',
+  '      PostgreSQL schema commands (db migrate).',
 ].join('\n');
 
 /** The `provenance` command line, callable in-process: resolves to the exit code. */
@@ -30,6 +33,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       return runPolicyCommand(rest, io);
     case 'audit':
       return runAuditCommand(rest, io);
+    case 'db':
+      return runDbCommand(rest, io);
     default:
       io.err(`provenance: unknown command '${command}'`);
       io.err(USAGE);
