@@ -15,10 +15,16 @@ import {
   type AuditVerification,
   type AuditViolation,
 } from '../engine/audit/audit-chain';
-import { verifyCheckpoints } from '../engine/audit/audit-checkpoints';
+import { checkpointPositions, verifyCheckpoints } from '../engine/audit/audit-checkpoints';
 import type { AuditEvent } from '../engine/audit/audit-event';
-import { readAuditFile, readCheckpointFile } from '../engine/audit/audit-log.file-store';
+import {
+  parseStoredLine,
+  readAuditFile,
+  readCheckpointFile,
+  streamAuditFile,
+} from '../engine/audit/audit-log.file-store';
 import { generateSigningKeyPair, loadPublicKey } from '../engine/audit/audit-signing';
+import { verifyRecordStream, type StoredRecord } from '../engine/audit/audit-verify-stream';
 import type { CliIO } from './cli.io';
 import { quotedTerminalSafe, safeLine, terminalSafe } from './terminal-text';
 
@@ -118,23 +124,44 @@ async function verify(args: string[], io: CliIO): Promise<number> {
   const shown = terminalSafe(file);
   const keys = loadKeys(parsed.publicKeys, io);
   if (keys === null) return AUDIT_EXIT.usage;
-  const source = await readSource(file, parsed.flags.has('--bundle'), io);
-  if (source === null) return AUDIT_EXIT.usage;
-  const trusted = keys.length > 0 ? keys : source.bundleKey === null ? [] : [source.bundleKey];
   const requireCheckpoints = parsed.flags.has('--require-checkpoints');
   const requireSignedHead = parsed.flags.has('--require-signed-head');
-  if ((requireCheckpoints || requireSignedHead) && trusted.length === 0) {
-    return usage(io, '--require-checkpoints and --require-signed-head need --public-key');
-  }
-
-  let result = verifyChain(source.records, source.anchor, { lines: source.lines });
-  if (trusted.length > 0) {
-    const checked = verifyCheckpoints(source.records, source.checkpoints ?? [], {
-      publicKeys: trusted,
-      requireCheckpoints,
-      requireSignedHead,
-    });
-    result = withViolations({ ...result, checkpoints: checked.summary }, checked.violations);
+  const bundle = await isBundleFile(file, parsed.flags.has('--bundle'), io);
+  if (bundle === null) return AUDIT_EXIT.usage;
+  let source: AuditSource;
+  let result: AuditVerification;
+  let trusted: KeyObject[];
+  if (bundle) {
+    const read = await readSource(file, true, io);
+    if (read === null) return AUDIT_EXIT.usage;
+    source = read;
+    trusted = keys.length > 0 ? keys : source.bundleKey === null ? [] : [source.bundleKey];
+    if ((requireCheckpoints || requireSignedHead) && trusted.length === 0) {
+      return usage(io, '--require-checkpoints and --require-signed-head need --public-key');
+    }
+    result = verifyChain(source.records, source.anchor, { lines: source.lines });
+    if (trusted.length > 0) {
+      const checked = verifyCheckpoints(source.records, source.checkpoints ?? [], {
+        publicKeys: trusted,
+        requireCheckpoints,
+        requireSignedHead,
+      });
+      result = withViolations({ ...result, checkpoints: checked.summary }, checked.violations);
+    }
+  } else {
+    trusted = keys;
+    if ((requireCheckpoints || requireSignedHead) && trusted.length === 0) {
+      return usage(io, '--require-checkpoints and --require-signed-head need --public-key');
+    }
+    // A log file is streamed: verifying one of any length holds a chunk and a line, not the file.
+    let streamed: { source: AuditSource; result: AuditVerification };
+    try {
+      streamed = await verifyLogFile(file, trusted, { requireCheckpoints, requireSignedHead });
+    } catch (error) {
+      unreadable(io, file, error);
+      return AUDIT_EXIT.usage;
+    }
+    ({ source, result } = streamed);
   }
   const torn = source.tornTail
     ? ' (a torn last line, never acknowledged, was left out; it is removed on the next open)'
@@ -287,6 +314,59 @@ async function readSource(file: string, bundle: boolean, io: CliIO): Promise<Aud
     unreadable(io, file, error);
     return null;
   }
+}
+
+/** Whether FILE is a bundle (`--bundle` insists); null (after saying why) when unreadable. */
+async function isBundleFile(file: string, bundle: boolean, io: CliIO): Promise<boolean | null> {
+  if (bundle) return true;
+  try {
+    return looksLikeBundle(await readHead(file));
+  } catch (error) {
+    unreadable(io, file, error);
+    return null;
+  }
+}
+
+/**
+ * Verifies an audit file as a stream: the checkpoints and the anchor first
+ * (they are written after the events they name), then the log line by line,
+ * keeping only the records at the checkpoints' positions. The source returned
+ * holds no records: only what printing needs.
+ */
+async function verifyLogFile(
+  file: string,
+  trusted: KeyObject[],
+  options: { requireCheckpoints: boolean; requireSignedHead: boolean },
+): Promise<{ source: AuditSource; result: AuditVerification }> {
+  const checkpoints = await readCheckpointFile(file);
+  const stream = await streamAuditFile(file);
+  const wanted = trusted.length > 0 ? checkpointPositions(checkpoints.records) : new Set<number>();
+  const { verification, lookup } = await verifyRecordStream(
+    parsedLines(stream.lines),
+    stream.anchor,
+    (index) => wanted.has(index),
+  );
+  let result = verification;
+  if (trusted.length > 0) {
+    const checked = verifyCheckpoints(lookup, checkpoints.records, {
+      publicKeys: trusted,
+      ...options,
+    });
+    result = withViolations({ ...result, checkpoints: checked.summary }, checked.violations);
+  }
+  const source: AuditSource = {
+    records: [],
+    lines: [],
+    anchor: stream.anchor,
+    tornTail: stream.tornTail(),
+    checkpoints: checkpoints.exists ? checkpoints.records : null,
+    bundleKey: null,
+  };
+  return { source, result };
+}
+
+async function* parsedLines(lines: AsyncIterable<string>): AsyncGenerator<StoredRecord> {
+  for await (const line of lines) yield { record: parseStoredLine(line), line };
 }
 
 async function readHead(file: string): Promise<string> {

@@ -151,27 +151,56 @@ export function verifyChain(
   options: VerifyChainOptions = {},
 ): AuditVerification {
   const lines = options.lines;
-  const findings = new ChainFindings();
-  let expectedPosition = 0;
-  let expectedPrev = GENESIS_HASH;
-  const hashAt = new Map<number, string>();
-  for (let index = 0; index < records.length; index++) {
-    const record = records[index];
-    if (!isAuditEventShape(record)) {
-      findings.report(malformedRecord(record, index));
-      expectedPosition = index + 1;
-      continue;
-    }
-    checkPosition(findings, record, index, expectedPosition);
-    checkLink(findings, record, index, expectedPrev);
-    checkHash(findings, record, index, lines?.[index]);
-    // Keyed by the recorded position: an anchor names an event, wherever an edit moved it.
-    hashAt.set(record.position, record.hash);
-    expectedPosition = record.position + 1;
-    expectedPrev = record.hash;
+  const verifier = new ChainVerifier(anchor);
+  for (let index = 0; index < records.length; index++)
+    verifier.push(records[index], lines?.[index]);
+  return verifier.finish();
+}
+
+/**
+ * verifyChain one record at a time, for a log read as a stream: it holds the
+ * previous record's position and hash and the anchored event's hash, never
+ * the log, so a log of any length is checked in constant memory. Push every
+ * record in stored order (with its stored line when the store keeps text),
+ * then `finish()`; the result is exactly verifyChain's.
+ */
+export class ChainVerifier {
+  private readonly findings = new ChainFindings();
+  private expectedPosition = 0;
+  private expectedPrev = GENESIS_HASH;
+  private count = 0;
+  /** The hash of the last record found at the anchored position (an edit may move it). */
+  private anchored: string | undefined;
+
+  constructor(private readonly anchor: AuditAnchor | null = null) {}
+
+  /** Records pushed so far. */
+  get checked(): number {
+    return this.count;
   }
-  if (anchor !== null) checkAnchor(findings, anchor, hashAt, records.length);
-  return findings.verification(records.length, anchor);
+
+  push(record: unknown, line?: string): void {
+    const index = this.count++;
+    if (!isAuditEventShape(record)) {
+      this.findings.report(malformedRecord(record, index));
+      this.expectedPosition = index + 1;
+      return;
+    }
+    checkPosition(this.findings, record, index, this.expectedPosition);
+    checkLink(this.findings, record, index, this.expectedPrev);
+    checkHash(this.findings, record, index, line);
+    // By the recorded position: an anchor names an event, wherever an edit moved it.
+    if (this.anchor !== null && record.position === this.anchor.position) {
+      this.anchored = record.hash;
+    }
+    this.expectedPosition = record.position + 1;
+    this.expectedPrev = record.hash;
+  }
+
+  finish(): AuditVerification {
+    if (this.anchor !== null) checkAnchor(this.findings, this.anchor, this.anchored, this.count);
+    return this.findings.verification(this.count, this.anchor);
+  }
 }
 
 type Finding = Omit<AuditViolation, 'message'>;
@@ -291,10 +320,9 @@ function checkHash(
 function checkAnchor(
   findings: ChainFindings,
   anchor: AuditAnchor,
-  hashAt: ReadonlyMap<number, string>,
+  anchored: string | undefined,
   recordCount: number,
 ): void {
-  const anchored = hashAt.get(anchor.position);
   if (anchored === undefined && anchor.position < recordCount) {
     // The log is long enough: the record where the anchored event belongs is
     // damaged or moved, and was reported as such where it is.

@@ -145,6 +145,31 @@ export interface VerifyCheckpointsOptions {
 }
 
 /**
+ * The records verifyCheckpoints reads, when the log is streamed rather than
+ * held: how many there are, and the record at a position (only those
+ * `checkpointPositions` names are asked for; any other may be undefined).
+ */
+export interface AuditRecordLookup {
+  readonly length: number;
+  at(position: number): unknown;
+}
+
+function isLookup(records: readonly unknown[] | AuditRecordLookup): records is AuditRecordLookup {
+  return !Array.isArray(records);
+}
+
+/** The positions verifyCheckpoints looks at: each checkpoint's position and count. */
+export function checkpointPositions(checkpoints: readonly unknown[]): Set<number> {
+  const positions = new Set<number>();
+  for (const record of checkpoints) {
+    const { position, count } = (record ?? {}) as { position?: unknown; count?: unknown };
+    if (Number.isSafeInteger(position)) positions.add(position as number);
+    if (Number.isSafeInteger(count)) positions.add(count as number);
+  }
+  return positions;
+}
+
+/**
  * Checks a log's records against its checkpoints. A checkpoint signed by one
  * of `publicKeys` must verify, sign a position the log has, and carry the hash
  * the log holds there. After the last verified checkpoint (in the order
@@ -153,13 +178,15 @@ export interface VerifyCheckpointsOptions {
  * of other keys are violations: pass every key the log was signed with.
  */
 export function verifyCheckpoints(
-  records: readonly unknown[],
+  records: readonly unknown[] | AuditRecordLookup,
   checkpoints: readonly unknown[],
   options: VerifyCheckpointsOptions,
 ): { violations: AuditViolation[]; summary: CheckpointSummary } {
   const keys = new Map(options.publicKeys.map((key) => [keyIdOf(key), key]));
   const keyTexts = new Map(options.publicKeys.map((key) => [keyIdOf(key), publicKeyTextOf(key)]));
   const count = records.length;
+  const recordAt = (position: number): unknown =>
+    isLookup(records) ? records.at(position) : records[position];
   const violations: AuditViolation[] = [];
   const report = (
     position: number,
@@ -218,7 +245,7 @@ export function verifyCheckpoints(
       );
       return;
     }
-    const held = (records[record.position] as { hash?: unknown } | null)?.hash;
+    const held = (recordAt(record.position) as { hash?: unknown } | null)?.hash;
     if (held !== record.hash) {
       report(
         record.position,
@@ -236,7 +263,7 @@ export function verifyCheckpoints(
 
   const lastVerified = last as AuditCheckpoint | null;
   if (lastVerified !== null && lastVerified.reason === 'close' && count > lastVerified.count) {
-    const eventId = (records[lastVerified.count] as { id?: unknown } | null)?.id;
+    const eventId = (recordAt(lastVerified.count) as { id?: unknown } | null)?.id;
     violations.push({
       position: lastVerified.count,
       eventId: typeof eventId === 'string' ? eventId : null,

@@ -56,6 +56,53 @@ export async function readAuditFile(file: string): Promise<AuditStoreContents> {
   return { records, lines, anchor, tornTail: tornBytes > 0 };
 }
 
+/** An audit file read as a stream (streamAuditFile). */
+export interface AuditFileStream {
+  /** The head anchor, read before the log (as readAuditFile reads it). */
+  anchor: AuditAnchor | null;
+  /** The complete lines, in order, without their newline; read once. */
+  lines: AsyncIterable<string>;
+  /** Once `lines` is exhausted: whether an unterminated last line (a torn write) was left out. */
+  tornTail(): boolean;
+}
+
+const STREAM_CHUNK_BYTES = 1 << 20;
+
+/**
+ * readAuditFile as a stream: the same anchor, the same lines and the same
+ * torn-tail rule, read 1 MiB at a time, so verifying a log of any length holds
+ * one chunk and one line, never the file. Throws the fs error when the file
+ * cannot be opened; a read error later rejects the iteration. Takes no lock.
+ */
+export async function streamAuditFile(file: string): Promise<AuditFileStream> {
+  const anchor = await readAnchor(file);
+  const handle = await fs.open(file, 'r');
+  let torn = false;
+  async function* lines(): AsyncGenerator<string> {
+    try {
+      const chunk = Buffer.allocUnsafe(STREAM_CHUNK_BYTES);
+      let rest: Buffer = Buffer.alloc(0);
+      for (;;) {
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        const read = chunk.subarray(0, bytesRead);
+        const data = rest.length === 0 ? read : Buffer.concat([rest, read]);
+        let start = 0;
+        for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
+          yield data.toString('utf8', start, end);
+          start = end + 1;
+        }
+        // A copy: `chunk` is read into again.
+        rest = Buffer.from(data.subarray(start));
+      }
+      torn = rest.length > 0;
+    } finally {
+      await handle.close();
+    }
+  }
+  return { anchor, lines: lines(), tornTail: () => torn };
+}
+
 /**
  * The checkpoint file next to an audit file, as stored: one record per
  * complete line (`{ malformed }` for a line that is not JSON; a torn last line
