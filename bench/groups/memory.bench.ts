@@ -109,6 +109,8 @@ async function moduleObjects(): Promise<{
     agentId: 'bench-agent',
     policy: samplePolicy().document,
     audit: { store: 'memory' },
+    // N held through the module, then 2N in the same engine one layer down.
+    maxPendingEscalations: 3 * N,
   });
   const { gateway } = app;
   try {

@@ -56,6 +56,8 @@ export interface ProvenanceClientOptions {
   policy?: string | PolicyDocument | CompiledPolicy;
   /** Embedded gateway: how long an escalation is held for a human, in ms. Default 60 000. */
   escalationTimeout?: number;
+  /** Embedded gateway: how many calls may be held for a human at once; one more is refused with EscalationLimitError. Default 10 000. */
+  maxPendingEscalations?: number;
   /** Embedded gateway: the audit store. */
   audit?: AuditOptions;
   /** Embedded gateway: the tenant id written into audit events. Default `local`. */
@@ -99,6 +101,7 @@ export interface ResolvedClientOptions {
   asyncEscalation: boolean;
   policy: string | PolicyDocument | CompiledPolicy | null;
   escalationTimeout: number;
+  maxPendingEscalations: number;
   audit: {
     store: 'file' | 'memory' | AuditStore;
     path: string;

@@ -22,6 +22,7 @@ export function createTransport(
     policy: options.policy as NonNullable<ResolvedClientOptions['policy']>,
     audit: store === 'file' ? { store, path, durable, signingKey } : { store, signingKey },
     escalationTimeoutMs: options.escalationTimeout,
+    maxPendingEscalations: options.maxPendingEscalations,
     tenantId: options.tenantId,
     allowEmptyPolicy: options.allowEmptyPolicy,
   });

@@ -5,6 +5,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import {
   ApprovalForbiddenError,
   ArgumentsChangedError,
+  EscalationLimitError,
   EscalationNotFoundError,
   EscalationRejectedError,
   Guarded,
@@ -333,5 +334,33 @@ describe('an approval after the caller left becomes a single-use grant (engine A
     ]);
     expect(await audit.verify()).toMatchObject({ valid: true });
     await engine.close();
+  });
+});
+
+describe('a cap on held calls (embedded)', () => {
+  it('maxPendingEscalations: one more held call is refused with EscalationLimitError, never allowed', async () => {
+    const gateway = new ProvenanceGateway({
+      agentId: AGENT,
+      policy: POLICY,
+      audit: { store: 'memory' },
+      maxPendingEscalations: 2,
+    });
+    const held = [
+      gateway.execute('payments.initiate', { amount: 500 }).catch((e) => e),
+      gateway.execute('payments.initiate', { amount: 600 }).catch((e) => e),
+    ];
+    while (gateway.pendingEscalationEvents().length < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const third = await rejectionOf(gateway.execute('payments.initiate', { amount: 700 }));
+    expect(third).toBeInstanceOf(EscalationLimitError);
+    expect(third.limit).toBe(2);
+    expect(third.message).toContain('maxPendingEscalations');
+    // Small calls the policy allows are not held, so the cap does not touch them.
+    await expect(gateway.execute('payments.initiate', { amount: 5 })).resolves.toMatchObject({
+      decision: 'ALLOW',
+    });
+    await gateway.close();
+    await Promise.all(held);
   });
 });

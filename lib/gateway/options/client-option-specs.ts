@@ -153,6 +153,13 @@ export const CLIENT_OPTION_SPECS: OptionTableOf<ProvenanceClientOptions, Resolve
     check: positiveInteger('milliseconds'),
     default: 60_000,
   },
+  maxPendingEscalations: {
+    doc:
+      'Embedded gateway: how many calls may be held for a human at once; one more is refused ' +
+      'with EscalationLimitError. Default 10 000.',
+    check: positiveInteger('calls'),
+    default: 10_000,
+  },
   audit: {
     doc: 'Embedded gateway: the audit store.',
     check: anObject,
