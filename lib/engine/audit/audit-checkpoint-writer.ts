@@ -34,6 +34,12 @@ export interface AuditCheckpointOptions {
   everyMs?: number;
 }
 
+/** The opened log's events as `opened` reads them: an array, or only the checkpoints' positions. */
+export interface AuditEventLookup {
+  readonly length: number;
+  at(position: number): AuditEvent | undefined;
+}
+
 type CheckpointStore = AuditStore &
   Required<Pick<AuditStore, 'appendCheckpoint' | 'readCheckpoints'>>;
 
@@ -95,7 +101,7 @@ export class CheckpointWriter {
    * events follow this key's last checkpoint and it is a `close` one; then
    * signs an `open` checkpoint and waits until it is written.
    */
-  async opened(events: readonly AuditEvent[]): Promise<void> {
+  async opened(events: AuditEventLookup): Promise<void> {
     const records = await this.store.readCheckpoints();
     let last: AuditCheckpoint | null = null;
     records.forEach((record, index) => {
@@ -120,7 +126,7 @@ export class CheckpointWriter {
       ) {
         throw refuse(`checkpoint line ${index + 1} does not verify`);
       }
-      const event = events[record.position];
+      const event = events.at(record.position);
       if (event === undefined) {
         throw refuse(
           `checkpoint line ${index + 1} signs position ${record.position}, the log ends at ${events.length - 1}`,

@@ -8,7 +8,13 @@ import { serializeEvent, storedRecordTexts, type AuditEvent } from './audit-even
 import { acquireAuditLock, releaseAuditLock } from './audit-file-lock';
 import { AuditStoreError } from './audit.errors';
 import { AuditFindingMessages } from './audit.messages';
-import type { AuditStore, AuditStoreContents } from './audit-store';
+import type {
+  AuditStore,
+  AuditStoreContents,
+  AuditStoreHead,
+  AuditStoreStream,
+} from './audit-store';
+import type { StoredRecord } from './audit-verify-stream';
 
 export const DEFAULT_AUDIT_FILE = path.join('.provenance', 'audit.jsonl');
 
@@ -64,6 +70,8 @@ export interface AuditFileStream {
   lines: AsyncIterable<string>;
   /** Once `lines` is exhausted: whether an unterminated last line (a torn write) was left out. */
   tornTail(): boolean;
+  /** Once `lines` is exhausted: the bytes of that unterminated line (0 when none). */
+  tornBytes(): number;
 }
 
 const STREAM_CHUNK_BYTES = 1 << 20;
@@ -77,7 +85,7 @@ const STREAM_CHUNK_BYTES = 1 << 20;
 export async function streamAuditFile(file: string): Promise<AuditFileStream> {
   const anchor = await readAnchor(file);
   const handle = await fs.open(file, 'r');
-  let torn = false;
+  let torn = 0;
   async function* lines(): AsyncGenerator<string> {
     try {
       const chunk = Buffer.allocUnsafe(STREAM_CHUNK_BYTES);
@@ -95,12 +103,12 @@ export async function streamAuditFile(file: string): Promise<AuditFileStream> {
         // A copy: `chunk` is read into again.
         rest = Buffer.from(data.subarray(start));
       }
-      torn = rest.length > 0;
+      torn = rest.length;
     } finally {
       await handle.close();
     }
   }
-  return { anchor, lines: lines(), tornTail: () => torn };
+  return { anchor, lines: lines(), tornTail: () => torn > 0, tornBytes: () => torn };
 }
 
 /**
@@ -162,6 +170,60 @@ export class FileAuditStore implements AuditStore {
   }
 
   async open(): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    await this.openCollecting(events);
+    return events;
+  }
+
+  /**
+   * open() without the events: recovers the log as open() does, streaming it,
+   * and returns only its head (event count and last event), so a log of any
+   * length opens in bounded memory. AuditLog uses it when the store has it.
+   */
+  async openHead(): Promise<AuditStoreHead> {
+    return this.openCollecting(null);
+  }
+
+  /**
+   * The well-formed events stored from index `from` on, in order, streamed
+   * from the file (a line that is not an event is skipped). Takes no lock.
+   */
+  async *readEvents(from = 0): AsyncGenerator<AuditEvent> {
+    let stream: AuditFileStream;
+    try {
+      stream = await streamAuditFile(this.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new AuditStoreError(this.description, AuditMessages.readFailed(describe(error)), {
+        cause: error,
+      });
+    }
+    let index = 0;
+    for await (const line of stream.lines) {
+      if (index++ < from) continue;
+      const record = parseLine(line);
+      if (isAuditEventShape(record)) yield record;
+    }
+  }
+
+  /** read() as a stream, for verification in bounded memory. */
+  async readStream(): Promise<AuditStoreStream> {
+    let stream: AuditFileStream;
+    try {
+      stream = await streamAuditFile(this.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        const anchor = await readAnchor(this.file).catch(() => null);
+        return { anchor, records: emptyRecords(), missing: true };
+      }
+      throw new AuditStoreError(this.description, AuditMessages.readFailed(describe(error)), {
+        cause: error,
+      });
+    }
+    return { anchor: stream.anchor, records: storedRecords(stream.lines, this.description) };
+  }
+
+  private async openCollecting(collect: AuditEvent[] | null): Promise<AuditStoreHead> {
     if (this.handle !== null) throw new AuditStoreError(this.description, 'already open');
     try {
       await fs.mkdir(path.dirname(this.file), { recursive: true, mode: AUDIT_DIR_MODE });
@@ -174,18 +236,18 @@ export class FileAuditStore implements AuditStore {
     await acquireAuditLock(this.file, this.description);
     let handle: fs.FileHandle | null = null;
     try {
-      let content: Buffer;
+      let stream: AuditFileStream;
       try {
         handle = await fs.open(this.file, 'a', AUDIT_FILE_MODE);
-        content = await fs.readFile(this.file);
+        stream = await streamAuditFile(this.file);
       } catch (error) {
         throw new AuditStoreError(this.description, AuditMessages.readFailed(describe(error)), {
           cause: error,
         });
       }
-      const events = await this.recover(handle, content);
+      const head = await this.recover(handle, stream, collect);
       this.handle = handle;
-      return events;
+      return head;
     } catch (error) {
       await handle?.close().catch(() => undefined);
       await releaseAuditLock(this.file);
@@ -287,12 +349,20 @@ export class FileAuditStore implements AuditStore {
    * acknowledged) is damage or tampering: we refuse to continue a chain we
    * cannot trust, and change nothing, so the evidence stays for verify.
    */
-  private async recover(handle: fs.FileHandle, content: Buffer): Promise<AuditEvent[]> {
-    const { lines, tornBytes } = splitLines(content);
-    const records = lines.map(parseLine);
-    const events: AuditEvent[] = [];
-    for (let index = 0; index < records.length; index++) {
-      const record = records[index];
+  private async recover(
+    handle: fs.FileHandle,
+    stream: AuditFileStream,
+    collect: AuditEvent[] | null,
+  ): Promise<AuditStoreHead> {
+    // The writer's lock is held: nothing appends while the log is read.
+    const anchor = stream.anchor;
+    let count = 0;
+    let tail: AuditEvent | null = null;
+    let tailLine = '';
+    let anchored: string | undefined;
+    for await (const line of readLines(stream, this.description)) {
+      const index = count;
+      const record = parseLine(line);
       if (!isAuditEventShape(record)) {
         throw this.damaged(
           index,
@@ -308,47 +378,54 @@ export class FileAuditStore implements AuditStore {
           ),
         );
       }
-      events.push(record);
+      collect?.push(record);
+      if (anchor !== null && index === anchor.position) anchored = record.hash;
+      tail = record;
+      tailLine = line;
+      count++;
     }
-    const tail = events[events.length - 1];
-    if (tail !== undefined) {
+    if (tail !== null) {
       const texts = storedRecordTexts(tail as unknown as Record<string, unknown>);
       if (sha256Hex(texts.body) !== tail.hash) {
         throw this.damaged(tail.position, AuditMessages.brokenTail(tail.position));
       }
-      if (texts.line !== lines[lines.length - 1]) {
-        throw this.damaged(tail.position, AuditFindingMessages.notCanonicalTail(lines.length));
+      if (texts.line !== tailLine) {
+        throw this.damaged(tail.position, AuditFindingMessages.notCanonicalTail(count));
       }
     }
-    const anchor = await readAnchor(this.file);
-    if (tornBytes > 0 && anchor !== null && anchor.position === events.length) {
+    const tornBytes = stream.tornBytes();
+    if (tornBytes > 0 && anchor !== null && anchor.position === count) {
       // The anchor says the unterminated line was acknowledged.
-      throw this.damaged(events.length, AuditFindingMessages.acknowledgedTail(events.length));
+      throw this.damaged(count, AuditFindingMessages.acknowledgedTail(count));
     }
-    this.checkAnchor(anchor, events);
+    this.checkAnchor(anchor, anchored, count);
     if (tornBytes > 0) {
-      await handle.truncate(content.length - tornBytes);
+      const { size } = await handle.stat();
+      await handle.truncate(size - tornBytes);
       if (this.durable) await handle.datasync();
     }
-    return events;
+    return { count, last: tail };
   }
 
   private damaged(position: number, message: string): AuditStoreError {
     return new AuditStoreError(this.description, message, { position });
   }
 
-  private checkAnchor(anchor: AuditAnchor | null, events: readonly AuditEvent[]): void {
+  private checkAnchor(
+    anchor: AuditAnchor | null,
+    anchored: string | undefined,
+    count: number,
+  ): void {
     if (anchor === null) return;
-    const at = events[anchor.position];
-    if (at === undefined) {
+    if (anchored === undefined) {
       throw new AuditStoreError(
         this.description,
         AuditMessages.headMismatch(
-          `the anchor records position ${anchor.position}, the log ends at ${events.length - 1}`,
+          `the anchor records position ${anchor.position}, the log ends at ${count - 1}`,
         ),
       );
     }
-    if (at.hash !== anchor.hash) {
+    if (anchored !== anchor.hash) {
       throw new AuditStoreError(
         this.description,
         AuditMessages.headMismatch(`the event at position ${anchor.position} has another hash`),
@@ -406,6 +483,44 @@ async function writeAll(handle: fs.FileHandle, buffer: Buffer): Promise<void> {
     const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset, offset);
     offset += bytesWritten;
   }
+}
+
+/** A stream's lines, a read error as the store's AuditStoreError. */
+async function* readLines(stream: AuditFileStream, description: string): AsyncGenerator<string> {
+  const lines = stream.lines[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<string>;
+    try {
+      next = await lines.next();
+    } catch (error) {
+      throw new AuditStoreError(description, AuditMessages.readFailed(describe(error)), {
+        cause: error,
+      });
+    }
+    if (next.done === true) return;
+    try {
+      yield next.value;
+    } catch (error) {
+      await lines.return?.();
+      throw error;
+    }
+  }
+}
+
+async function* storedRecords(
+  lines: AsyncIterable<string>,
+  description: string,
+): AsyncGenerator<StoredRecord> {
+  for await (const line of readLines(
+    { anchor: null, lines, tornTail: () => false, tornBytes: () => 0 },
+    description,
+  )) {
+    yield { record: parseLine(line), line };
+  }
+}
+
+async function* emptyRecords(): AsyncGenerator<StoredRecord> {
+  // a missing file holds no record
 }
 
 function splitLines(content: Buffer): { lines: string[]; tornBytes: number } {

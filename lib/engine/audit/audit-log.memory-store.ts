@@ -3,7 +3,7 @@ import type { AuditAnchor } from './audit-chain';
 import type { AuditCheckpoint } from './audit-checkpoints';
 import type { AuditEvent } from './audit-event';
 import { AuditStoreError } from './audit.errors';
-import type { AuditStore, AuditStoreContents } from './audit-store';
+import type { AuditStore, AuditStoreContents, AuditStoreHead } from './audit-store';
 
 /** Events in this process's memory: for tests and for apps that keep no audit trail on disk. */
 export class MemoryAuditStore implements AuditStore {
@@ -16,6 +16,17 @@ export class MemoryAuditStore implements AuditStore {
   async open(): Promise<AuditEvent[]> {
     this.closed = false;
     return this.events.slice();
+  }
+
+  async openHead(): Promise<AuditStoreHead> {
+    this.closed = false;
+    return { count: this.events.length, last: this.events[this.events.length - 1] ?? null };
+  }
+
+  /** The events from index `from`, up to the length at the call (appends meanwhile are not seen). */
+  async *readEvents(from = 0): AsyncGenerator<AuditEvent> {
+    const end = this.events.length;
+    for (let index = Math.max(0, from); index < end; index++) yield this.events[index];
   }
 
   async append(events: readonly AuditEvent[]): Promise<void> {

@@ -3,11 +3,22 @@ import { AuditMessages } from '../engine.messages';
 import {
   verifyChain,
   withViolations,
+  type AuditAnchor,
   type AuditVerification,
   type AuditViolation,
 } from './audit-chain';
-import { CheckpointWriter, type AuditCheckpointOptions } from './audit-checkpoint-writer';
-import { verifyCheckpoints, type AuditHead } from './audit-checkpoints';
+import {
+  CheckpointWriter,
+  type AuditCheckpointOptions,
+  type AuditEventLookup,
+} from './audit-checkpoint-writer';
+import {
+  checkpointPositions,
+  verifyCheckpoints,
+  type AuditHead,
+  type AuditRecordLookup,
+} from './audit-checkpoints';
+import { verifyRecordStream } from './audit-verify-stream';
 import {
   GENESIS_HASH,
   chainEvent,
@@ -64,6 +75,16 @@ export interface AuditLogOptions {
    * at open and at close (docs/audit.md). The store must keep checkpoints.
    */
   checkpoints?: AuditCheckpointOptions;
+  /**
+   * Keep every event in memory for `list` and `count` (default true, as
+   * before). With false, the log keeps only its head and `list`/`count` read
+   * the store (`readEvents`; the file store streams the file), so memory does
+   * not grow with the log; `list` then shows what the store holds now (a file
+   * replaced behind the log's back lists its new content; `verify({ live })`
+   * still reports the swap). A store without `openHead`/`readEvents` is
+   * always kept in memory.
+   */
+  retainEvents?: boolean;
 }
 
 interface QueuedAppend {
@@ -79,19 +100,29 @@ interface QueuedAppend {
  * written are grouped into the next batch (one write, one fsync), and each
  * caller's promise resolves only once its batch is durable.
  *
- * Memory: the log keeps every event in memory for `list`/`count` (the store
- * keeps no second copy). That is fine for the embedded gateway's audience
- * (development, single-node apps); a very large log wants a store with its
- * own index and a log that queries it, which this interface leaves room for.
- * `verify()` always re-reads the store, so an edit of the file is seen.
+ * Memory: by default the log keeps every event in memory for `list`/`count`.
+ * With `retainEvents: false` it keeps only its head (the count, the last
+ * event, the batch being written) and `list`/`count` read the store
+ * (`readEvents`: the file store streams the file), so a long-running process
+ * does not grow with its log. `verify()` always re-reads the store, streamed
+ * when the store has `readStream` (the file store does), so an edit of the
+ * file is seen and a log of any length is verified in bounded memory. A
+ * custom store with only the older interface (`open` returning every event)
+ * still works: its events are kept in memory.
  */
 export class AuditLog {
   readonly store: AuditStore;
   private readonly maxBatch: number;
+  private readonly retainEvents: boolean;
   private readonly checkpoints: CheckpointWriter | null;
-  private events: AuditEvent[] = [];
-  /** The batch being written: in the store perhaps, not yet in `events`. */
+  /** Every event, when they are retained (the default), or for a store without streaming reads. */
+  private legacy: AuditEvent[] | null = null;
+  private count_ = 0;
+  private lastEvent: AuditEvent | null = null;
+  /** The batch being written: in the store perhaps, not yet counted. */
   private inflight: AuditEvent[] = [];
+  /** Events appended while a verify reads the store (one list per running verify). */
+  private readonly watchers = new Set<AuditEvent[]>();
   private opening: Promise<void> | null = null;
   private isOpen = false;
   private queue: QueuedAppend[] = [];
@@ -104,6 +135,7 @@ export class AuditLog {
   constructor(options: AuditLogOptions = {}) {
     this.store = options.store ?? new MemoryAuditStore();
     this.maxBatch = Math.max(1, options.maxBatch ?? 1000);
+    this.retainEvents = options.retainEvents ?? true;
     this.checkpoints =
       options.checkpoints === undefined
         ? null
@@ -120,13 +152,14 @@ export class AuditLog {
   /** Reads the store and recovers from a crash. Called by the first operation if not before. */
   open(): Promise<void> {
     if (this.closed) return Promise.reject(new AuditStoreError(null, AuditMessages.storeClosed()));
-    this.opening ??= this.store.open().then(async (events) => {
-      this.events = events;
+    this.opening ??= this.openStore().then(async (opened) => {
       try {
-        await this.checkpoints?.opened(events);
+        if (this.checkpoints !== null) await this.checkpoints.opened(await opened());
       } catch (error) {
         // Refused by its checkpoints: release the store, as a store that refuses to open does.
-        this.events = [];
+        this.legacy = null;
+        this.count_ = 0;
+        this.lastEvent = null;
         await this.store.close().catch(() => undefined);
         throw error;
       }
@@ -137,12 +170,45 @@ export class AuditLog {
 
   /** The number of events written so far (once open). */
   get size(): number {
-    return this.events.length;
+    return this.count_;
   }
 
   /** The last event, or null for an empty log (once open). */
   get last(): AuditEvent | null {
-    return this.events[this.events.length - 1] ?? null;
+    return this.lastEvent;
+  }
+
+  /**
+   * Opens the store and takes its head. Returns how the checkpoint writer
+   * reads the opened log: the events, or (streamed) only those at the
+   * checkpoints' positions.
+   */
+  private async openStore(): Promise<() => Promise<AuditEventLookup>> {
+    const store = this.store;
+    if (!this.retainEvents && streams(store)) {
+      const head = await store.openHead();
+      this.legacy = null;
+      this.count_ = head.count;
+      this.lastEvent = head.last;
+      return async () => {
+        const wanted = checkpointPositions((await store.readCheckpoints?.()) ?? []);
+        const kept = new Map<number, AuditEvent>();
+        if (wanted.size > 0) {
+          let index = 0;
+          for await (const event of store.readEvents(0)) {
+            if (index >= head.count) break;
+            if (wanted.has(index)) kept.set(index, event);
+            index++;
+          }
+        }
+        return { length: head.count, at: (position) => kept.get(position) };
+      };
+    }
+    const events = await store.open();
+    this.legacy = events;
+    this.count_ = events.length;
+    this.lastEvent = events[events.length - 1] ?? null;
+    return async () => events;
   }
 
   /**
@@ -181,7 +247,7 @@ export class AuditLog {
    */
   async list(query: AuditQuery = {}): Promise<AuditEvent[]> {
     await this.open();
-    const events = this.events;
+    const end = this.count_;
     const test = hasFilter(query) ? matcher(query) : null;
     const limit =
       query.limit !== undefined && query.limit >= 0 ? Math.floor(query.limit) : Infinity;
@@ -189,25 +255,49 @@ export class AuditLog {
     if (limit === 0) return found;
     if (query.offset !== undefined || limit === Infinity) {
       const from = Math.max(0, Math.floor(query.offset ?? 0));
-      if (test === null) return events.slice(from, limit === Infinity ? undefined : from + limit);
-      for (let i = from; i < events.length && found.length < limit; i++) {
-        if (test(events[i])) found.push(events[i]);
+      for await (const event of this.eventsFrom(from, end)) {
+        if (test !== null && !test(event)) continue;
+        found.push(event);
+        if (found.length >= limit) break;
       }
       return found;
     }
-    if (test === null) return events.slice(Math.max(0, events.length - limit));
-    for (let i = events.length - 1; i >= 0 && found.length < limit; i--) {
-      if (test(events[i])) found.push(events[i]);
+    // The most recent `limit` that match: a ring of at most `limit` events.
+    const from = test === null ? Math.max(0, end - limit) : 0;
+    let matched = 0;
+    for await (const event of this.eventsFrom(from, end)) {
+      if (test !== null && !test(event)) continue;
+      if (found.length < limit) found.push(event);
+      else found[matched % limit] = event;
+      matched++;
     }
-    return found.reverse();
+    if (matched <= limit) return found;
+    const split = matched % limit;
+    return [...found.slice(split), ...found.slice(0, split)];
   }
 
   async count(query: Omit<AuditQuery, 'limit'> = {}): Promise<number> {
     await this.open();
     const test = matcher(query);
     let total = 0;
-    for (const event of this.events) if (test(event)) total++;
+    for await (const event of this.eventsFrom(0, this.count_)) if (test(event)) total++;
     return total;
+  }
+
+  /** The events at indexes `from` to `end` (exclusive), from the store (or the legacy copy). */
+  private async *eventsFrom(from: number, end: number): AsyncGenerator<AuditEvent> {
+    const legacy = this.legacy;
+    if (legacy !== null || !streams(this.store)) {
+      const events = legacy ?? [];
+      for (let index = from; index < Math.min(end, events.length); index++) yield events[index];
+      return;
+    }
+    let index = from;
+    if (index >= end) return;
+    for await (const event of this.store.readEvents(from)) {
+      yield event;
+      if (++index >= end) return;
+    }
   }
 
   /**
@@ -220,16 +310,25 @@ export class AuditLog {
   async verify(options: AuditVerifyOptions = {}): Promise<AuditVerification> {
     await this.whenIdle();
     const live = options.live === true && this.isOpen ? this.head() : null;
-    const liveCount = this.events.length;
+    const liveCount = this.count_;
     // Checkpoints and the anchor are written after the events they name, so
     // they are read before the log: the log read afterwards holds them.
     const checkpoints =
       this.checkpoints !== null && this.store.readCheckpoints !== undefined
         ? await this.store.readCheckpoints()
         : null;
-    const contents = await this.store.read();
+    const recent: AuditEvent[] = [];
+    this.watchers.add(recent);
+    let read: { records: RecordLookup; anchor: AuditAnchor | null; missing: boolean };
+    let verification: AuditVerification;
+    try {
+      ({ read, verification } = await this.readAndVerify(checkpoints, live, liveCount));
+    } finally {
+      this.watchers.delete(recent);
+    }
+    const contents = read;
     const extra: AuditViolation[] = [];
-    if (contents.missing === true) {
+    if (contents.missing) {
       extra.push({
         position: 0,
         eventId: null,
@@ -239,9 +338,8 @@ export class AuditLog {
         actual: null,
       });
     }
-    let verification = verifyChain(contents.records, contents.anchor, { lines: contents.lines });
     if (options.live === true && this.isOpen) {
-      extra.push(...this.compareWithLive(contents.records, liveCount, live));
+      extra.push(...this.compareWithLive(contents.records, liveCount, live, recent));
     }
     if (checkpoints !== null && this.checkpoints !== null) {
       const result = verifyCheckpoints(contents.records, checkpoints, {
@@ -251,6 +349,46 @@ export class AuditLog {
       verification = { ...verification, checkpoints: result.summary };
     }
     return withViolations(verification, extra);
+  }
+
+  /**
+   * Reads the store and verifies its chain: streamed when the store can
+   * (keeping only the records the checkpoints and the live head look at),
+   * else from `read()`.
+   */
+  private async readAndVerify(
+    checkpoints: readonly unknown[] | null,
+    live: AuditHead | null,
+    liveCount: number,
+  ): Promise<{
+    read: { records: RecordLookup; anchor: AuditAnchor | null; missing: boolean };
+    verification: AuditVerification;
+  }> {
+    if (this.store.readStream !== undefined) {
+      const stream = await this.store.readStream();
+      const wanted = checkpoints === null ? new Set<number>() : checkpointPositions(checkpoints);
+      const keep = (index: number) =>
+        wanted.has(index) || (live !== null && (index === live.position || index >= liveCount));
+      const { verification, lookup } = await verifyRecordStream(
+        stream.records,
+        stream.anchor,
+        keep,
+      );
+      return {
+        read: { records: lookup, anchor: stream.anchor, missing: stream.missing === true },
+        verification,
+      };
+    }
+    const contents = await this.store.read();
+    const records = contents.records;
+    return {
+      read: {
+        records: { length: records.length, at: (position) => records[position] },
+        anchor: contents.anchor,
+        missing: contents.missing === true,
+      },
+      verification: verifyChain(records, contents.anchor, { lines: contents.lines }),
+    };
   }
 
   /** Waits for queued appends to be written, then closes the store. Idempotent. */
@@ -291,7 +429,7 @@ export class AuditLog {
       }
       const chained: AuditEvent[] = [];
       let prevHash = this.last?.hash ?? GENESIS_HASH;
-      let position = this.events.length;
+      let position = this.count_;
       for (const item of batch) {
         const event = chainEvent(item.event, position++, prevHash);
         prevHash = event.hash;
@@ -308,7 +446,10 @@ export class AuditLog {
         this.inflight = [];
         releaseCanonicalText(chained);
       }
-      this.events.push(...chained);
+      this.legacy?.push(...chained);
+      this.count_ += chained.length;
+      this.lastEvent = chained[chained.length - 1];
+      for (const watcher of this.watchers) watcher.push(...chained);
       batch.forEach((item, index) => item.resolve(chained[index]));
       // Signed behind the answers just given, written without holding up the next batch.
       this.checkpoints?.afterBatch(chained.length);
@@ -343,11 +484,12 @@ export class AuditLog {
    * while the store is read).
    */
   private compareWithLive(
-    records: readonly unknown[],
+    records: RecordLookup,
     count: number,
     head: AuditHead | null,
+    recent: readonly AuditEvent[],
   ): AuditViolation[] {
-    const hashOf = (index: number) => (records[index] as { hash?: unknown } | null)?.hash;
+    const hashOf = (index: number) => (records.at(index) as { hash?: unknown } | null)?.hash;
     if (records.length < count) {
       return [
         {
@@ -365,7 +507,7 @@ export class AuditLog {
       return [
         {
           position: head.position,
-          eventId: idOf(records[head.position]),
+          eventId: idOf(records.at(head.position)),
           problem: 'live-head-mismatch',
           message: AuditFindingMessages.liveOtherHead(head.position),
           expected: head.hash,
@@ -376,14 +518,14 @@ export class AuditLog {
     const inflightFrom = this.inflight[0]?.position ?? Infinity;
     for (let position = count; position < records.length; position++) {
       const written =
-        this.events[position] ??
+        recent[position - count] ??
         (position >= inflightFrom ? this.inflight[position - inflightFrom] : undefined);
       const found = hashOf(position);
       if (written === undefined || written.hash !== found) {
         return [
           {
             position,
-            eventId: idOf(records[position]),
+            eventId: idOf(records.at(position)),
             problem: 'live-head-mismatch',
             message: AuditFindingMessages.liveUnknown(position),
             expected: written?.hash ?? null,
@@ -399,6 +541,16 @@ export class AuditLog {
     if (!this.flushing) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
+}
+
+/** The stored records a verification looked at, by index (all of them, or only those kept). */
+type RecordLookup = AuditRecordLookup;
+
+type StreamingStore = AuditStore & Required<Pick<AuditStore, 'openHead' | 'readEvents'>>;
+
+/** A store that reads where it is (openHead and readEvents): the log keeps no copy of it. */
+function streams(store: AuditStore): store is StreamingStore {
+  return typeof store.openHead === 'function' && typeof store.readEvents === 'function';
 }
 
 function idOf(record: unknown): string | null {

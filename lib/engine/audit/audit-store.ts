@@ -1,6 +1,21 @@
 import type { AuditAnchor } from './audit-chain';
 import type { AuditCheckpoint } from './audit-checkpoints';
 import type { AuditEvent } from './audit-event';
+import type { StoredRecord } from './audit-verify-stream';
+
+/** What `openHead` returns: the log's length and last event, without the events. */
+export interface AuditStoreHead {
+  count: number;
+  last: AuditEvent | null;
+}
+
+/** `read()` as a stream (`readStream`): the anchor, then every record as stored. */
+export interface AuditStoreStream {
+  anchor: AuditAnchor | null;
+  records: AsyncIterable<StoredRecord>;
+  /** True when the store has no log at all any more. */
+  missing?: boolean;
+}
 
 /** What a store holds, as verification needs it: every record as stored, well-formed or not. */
 export interface AuditStoreContents {
@@ -24,6 +39,11 @@ export interface AuditStoreContents {
  * Where audit events live. The log (AuditLog) owns ordering and hashing; a
  * store only keeps what it is given, in order, and says when it is durable.
  * Written to be implemented by users too (a database table, an object store).
+ *
+ * A store with `openHead` and `readEvents` can be read where it is: an
+ * AuditLog with `retainEvents: false` then keeps only its head. A store with only `open` (the interface before 0.3) still
+ * works: the log then keeps the events `open` returned, and those it
+ * appends, in memory, as it always did.
  */
 export interface AuditStore {
   /** Where events go, for messages (a file path, or `memory`). */
@@ -39,6 +59,16 @@ export interface AuditStore {
   append(events: readonly AuditEvent[]): Promise<void>;
   /** Reads back what is stored now (from the medium, not from a cache). */
   read(): Promise<AuditStoreContents>;
+  /**
+   * Optional, for bounded memory (with `retainEvents: false`, AuditLog keeps
+   * no copy of a store that has `openHead` and `readEvents`): open() that
+   * returns only the head.
+   */
+  openHead?(): Promise<AuditStoreHead>;
+  /** Optional: the stored events from index `from` on, in order (for `list` and `count`). */
+  readEvents?(from?: number): AsyncIterable<AuditEvent>;
+  /** Optional: read() as a stream, for `verify` in bounded memory. */
+  readStream?(): Promise<AuditStoreStream>;
   /** Releases the file or connection. Idempotent. */
   close(): Promise<void>;
   /**
