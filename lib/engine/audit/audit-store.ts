@@ -41,9 +41,9 @@ export interface AuditStoreContents {
  * Written to be implemented by users too (a database table, an object store).
  *
  * A store with `openHead` and `readEvents` can be read where it is: an
- * AuditLog with `retainEvents: false` then keeps only its head. A store with only `open` (the interface before 0.3) still
- * works: the log then keeps the events `open` returned, and those it
- * appends, in memory, as it always did.
+ * AuditLog with `retainEvents: false` then keeps only its head. A store with
+ * only `open` (the interface before 0.3) still works: the log then keeps the
+ * events `open` returned, and those it appends, in memory, as it always did.
  */
 export interface AuditStore {
   /** Where events go, for messages (a file path, or `memory`). */
