@@ -54,7 +54,7 @@ export class ProvenanceEngine {
   private readonly grantBook: GrantBook;
   private readonly recorder: EngineRecorder;
   /** Held calls whose end is being recorded: decide() waits for a detached one's grant. */
-  private readonly endings = new Map<string, Promise<unknown>>();
+  private readonly endings = new Map<string, { done: Promise<void>; finish: () => void }>();
   private readonly idempotency: IdempotencyCache;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | null = null;
@@ -158,7 +158,7 @@ export class ProvenanceEngine {
         EmbeddedGatewayMessages.selfApproval(input.approverId),
       );
     }
-    const ending = this.endings.get(escalationId);
+    const ending = this.endings.get(escalationId)?.done;
     if (verdict === 'APPROVE') {
       const outcome = this.holds.approve(escalationId, decision);
       // No caller to answer: resolve only once the single-use grant is in
@@ -183,7 +183,13 @@ export class ProvenanceEngine {
    * single-use grant for the identical call. False when it had already ended.
    */
   detach(escalationId: string): boolean {
-    return this.holds.detach(escalationId);
+    if (!this.holds.detach(escalationId)) return false;
+    if (!this.endings.has(escalationId)) {
+      let finish!: () => void;
+      const done = new Promise<void>((resolve) => (finish = resolve));
+      this.endings.set(escalationId, { done, finish });
+    }
+    return true;
   }
 
   /**
@@ -350,13 +356,15 @@ export class ProvenanceEngine {
         EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
       );
     }
-    let finished!: () => void;
-    this.endings.set(escalationId, new Promise<void>((resolve) => (finished = resolve)));
     try {
       return await this.endHold(request, parameters, await outcome);
     } finally {
-      this.endings.delete(escalationId);
-      finished();
+      // Only detached holds are waited on (see detach); nothing is kept per held call.
+      const ending = this.endings.get(escalationId);
+      if (ending !== undefined) {
+        this.endings.delete(escalationId);
+        ending.finish();
+      }
     }
   }
 
