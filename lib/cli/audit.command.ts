@@ -229,15 +229,25 @@ async function tail(args: string[], io: CliIO): Promise<number> {
   }
   if (parsed.positional.length !== 1) return usage(io, 'audit tail takes exactly one FILE');
   const file = parsed.positional[0];
-  let contents;
+  // Streamed, keeping the last `count` lines only: a log of any length.
+  const kept: string[] = [];
+  let total = 0;
   try {
-    contents = await readAuditFile(file);
+    const stream = await streamAuditFile(file);
+    for await (const line of stream.lines) {
+      if (count > 0) {
+        if (kept.length < count) kept.push(line);
+        else kept[total % count] = line;
+      }
+      total++;
+    }
   } catch (error) {
     return unreadable(io, file, error);
   }
-  const records = count === 0 ? [] : contents.records.slice(-count);
-  const first = contents.records.length - records.length;
-  records.forEach((record, index) => io.out(formatRecord(record, first + index)));
+  const split = total > kept.length ? total % count : 0;
+  const lines = [...kept.slice(split), ...kept.slice(0, split)];
+  const first = total - lines.length;
+  lines.forEach((line, index) => io.out(formatRecord(parseStoredLine(line), first + index)));
   return AUDIT_EXIT.ok;
 }
 
