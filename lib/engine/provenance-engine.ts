@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Decision } from '../protocol/decision';
 import {
   ApprovalForbiddenError,
-  EscalationError,
   EscalationNotFoundError,
-  InvalidParametersError,
   ProvenanceError,
 } from '../protocol/provenance.errors';
 import type { GrantInput, GrantRecord } from '../protocol/grant.types';
@@ -21,9 +19,8 @@ import type {
 } from '../protocol/gateway.types';
 import type { AuditVerification } from './audit/audit-chain';
 import type { AuditLog } from './audit/audit-log';
-import { acceptParameters } from '../protocol/call-parameters';
-import { actionRuleBrokenBy, isValidAction } from '../protocol/action';
 import { IdempotencyCache } from './idempotency-cache';
+import { acceptRequest, checkReview } from './engine-request';
 import { EngineRecorder } from './engine-recorder';
 import { GrantBook } from './grants/grant-book';
 import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
@@ -85,7 +82,7 @@ export class ProvenanceEngine {
     // every event of this call (their canonical text is remembered with them).
     let parameters: Record<string, unknown> | null;
     try {
-      parameters = this.validate(request);
+      parameters = acceptRequest(request);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -133,18 +130,7 @@ export class ProvenanceEngine {
     verdict: ReviewVerdict,
     input: ReviewInput,
   ): Promise<ReviewOutcome> {
-    if (verdict !== 'APPROVE' && verdict !== 'REJECT') {
-      throw new EscalationError(
-        EmbeddedGatewayMessages.badField('decision', "'APPROVE' or 'REJECT'"),
-        { escalationId },
-      );
-    }
-    if (typeof input?.approverId !== 'string' || input.approverId === '') {
-      throw new EscalationError(
-        EmbeddedGatewayMessages.badField('approverId', 'a non-empty string'),
-        { escalationId },
-      );
-    }
+    checkReview(escalationId, verdict, input);
     const reason = input.reason ?? null;
     const decision = { approverId: input.approverId, reason };
     const held = this.holds.get(escalationId);
@@ -218,7 +204,7 @@ export class ProvenanceEngine {
   recordRefusal(request: GatewayRequest, reason: string): Promise<string> {
     let parameters: Record<string, unknown> | null;
     try {
-      parameters = this.validate(request);
+      parameters = acceptRequest(request);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -259,41 +245,6 @@ export class ProvenanceEngine {
     const done = () => this.inFlight.delete(promise);
     promise.then(done, done);
     return promise;
-  }
-
-  /**
-   * Throws for a request that cannot be evaluated; returns its parameters
-   * normalised by the one walker (lib/protocol): the value the gateway service
-   * normalised is trusted as it is, anything else (this public API, the
-   * server's parsed bodies) is walked now, under the same rules and depth limit.
-   */
-  private validate(request: GatewayRequest): Record<string, unknown> | null {
-    const action = (request as Partial<GatewayRequest> | null)?.action;
-    if (!isValidAction(action)) {
-      throw new InvalidParametersError(
-        String(action),
-        'action',
-        EmbeddedGatewayMessages.badField('action', actionRuleBrokenBy(action)),
-      );
-    }
-    for (const field of ['sessionId', 'agentId'] as const) {
-      if (typeof request[field] !== 'string') {
-        throw new InvalidParametersError(
-          action,
-          field,
-          EmbeddedGatewayMessages.badField(field, 'a string'),
-        );
-      }
-    }
-    const parameters = request.parameters ?? null;
-    if (parameters !== null && (typeof parameters !== 'object' || Array.isArray(parameters))) {
-      throw new InvalidParametersError(
-        action,
-        'parameters',
-        EmbeddedGatewayMessages.badField('parameters', 'an object or null'),
-      );
-    }
-    return parameters === null ? null : acceptParameters(action, parameters);
   }
 
   /** `parameters`: the call's, normalised (see validate); no event walks them again. */
