@@ -1,0 +1,157 @@
+import { canonicalStoredMember } from '../../protocol/canonical-json';
+import { canonicalTextOf } from '../../protocol/canonical-stamp';
+import { compareCodePoints, quote } from '../../protocol/python-json';
+import type { AuditEvent } from './audit-event.types';
+
+/*
+ * The canonical text of an event: the line it is stored as, and the text its
+ * hash covers. A chained event is written field by field with its parameters'
+ * remembered text spliced in (canonicalEventText); a record of any other shape
+ * member by member (recordText).
+ */
+
+/** The line an event is stored as: canonical JSON (ASCII, no raw newline), then '\n'. */
+export function serializeEvent(event: AuditEvent): string {
+  return `${canonicalEventText(event, true) ?? recordText(event as unknown as Record<string, unknown>)}\n`;
+}
+
+/**
+ * For a record read back from a store: `line`, the canonical text the writer
+ * would store for it (serializeEvent without the newline), and `body`, the
+ * text its hash covers (every member but `hash`). Each member is written once
+ * for both. A stored line whose bytes are not `line` was not written by us.
+ */
+export function storedRecordTexts(record: Record<string, unknown>): { line: string; body: string } {
+  const names = Object.keys(record).sort(compareCodePoints);
+  let line = '{';
+  let body = '{';
+  for (const name of names) {
+    const member = record[name];
+    if (member === undefined) continue;
+    const text = `${quote(name)}:${memberText(name, member)}`;
+    line += `${line.length === 1 ? '' : ','}${text}`;
+    if (name !== 'hash') body += `${body.length === 1 ? '' : ','}${text}`;
+  }
+  return { line: `${line}}`, body: `${body}}` };
+}
+
+/**
+ * canonicalJson of a record of any shape (an event read back from a store,
+ * or one with other fields than chainEvent gives), written member by member:
+ * the parameters' remembered text is spliced in when there is one, and each
+ * other member is walked as a stored value (canonicalStoredMember), so
+ * parameters as deep as MAX_PARAMETER_DEPTH (or a log written before 0.2
+ * holds) still hash inside the record that encloses them.
+ */
+export function recordText(record: Record<string, unknown>): string {
+  const names = Object.keys(record).sort(compareCodePoints);
+  let text = '{';
+  let first = true;
+  for (const name of names) {
+    const member = record[name];
+    if (member === undefined) continue;
+    text += `${first ? '' : ','}${quote(name)}:${memberText(name, member)}`;
+    first = false;
+  }
+  return `${text}}`;
+}
+
+/** One member of recordText: the string and null fields without a walk of their own. */
+function memberText(name: string, member: unknown): string {
+  if (typeof member === 'string') return quote(member);
+  if (member === null) return 'null';
+  if (Number.isSafeInteger(member)) return String(member);
+  return (
+    (name === 'parameters' ? canonicalTextOf(member) : undefined) ??
+    canonicalStoredMember(name, member)
+  );
+}
+
+/** Own keys, in creation order, of an event prepareEvent then chainEvent made. */
+export const CHAINED_KEYS = [
+  'id',
+  'timestamp',
+  'tenantId',
+  'sessionId',
+  'agentId',
+  'action',
+  'parameters',
+  'payloadHash',
+  'decision',
+  'reason',
+  'escalationId',
+  'actorHumanId',
+  'kind',
+  'position',
+  'prevHash',
+  'hash',
+];
+export const CHAINED_KEYS_WITH_APPROVER_REASON = [
+  ...CHAINED_KEYS.slice(0, CHAINED_KEYS.indexOf('kind') + 1),
+  'approverReason',
+  ...CHAINED_KEYS.slice(CHAINED_KEYS.indexOf('kind') + 1),
+];
+
+/**
+ * canonicalJson of a chained event (without its `hash` unless `withHash`),
+ * written field by field with the parameters' canonical text spliced in; or
+ * null when the event is not exactly what chainEvent makes (another key set,
+ * a field of another type, parameters whose text is not known), and the
+ * caller falls back to recordText. Keys are written in code-point order,
+ * the order canonicalJson sorts them in.
+ */
+export function canonicalEventText(event: AuditEvent, withHash: boolean): string | null {
+  const parameters = event.parameters === null ? 'null' : canonicalTextOf(event.parameters);
+  if (parameters === undefined) return null;
+  const keys = Object.keys(event);
+  const expected =
+    keys.length === CHAINED_KEYS.length ? CHAINED_KEYS : CHAINED_KEYS_WITH_APPROVER_REASON;
+  if (keys.length !== expected.length) return null;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== expected[i]) return null;
+  const fields = event as unknown as Record<string, unknown>;
+  for (const name of STRING_FIELDS) if (typeof fields[name] !== 'string') return null;
+  for (const name of NULLABLE_FIELDS) {
+    if (fields[name] !== null && typeof fields[name] !== 'string') return null;
+  }
+  const approverReason = event.approverReason;
+  if (
+    approverReason !== undefined &&
+    approverReason !== null &&
+    typeof approverReason !== 'string'
+  ) {
+    return null;
+  }
+  if (!Number.isSafeInteger(event.position)) return null;
+  if (withHash && typeof event.hash !== 'string') return null;
+  return (
+    `{"action":${quote(event.action)},"actorHumanId":${nullable(event.actorHumanId)}` +
+    `,"agentId":${quote(event.agentId)}` +
+    (approverReason === undefined ? '' : `,"approverReason":${nullable(approverReason)}`) +
+    `,"decision":${quote(event.decision)},"escalationId":${nullable(event.escalationId)}` +
+    (withHash ? `,"hash":${quote(event.hash)}` : '') +
+    `,"id":${quote(event.id)},"kind":${quote(event.kind)},"parameters":${parameters}` +
+    `,"payloadHash":${quote(event.payloadHash)},"position":${String(event.position)}` +
+    `,"prevHash":${quote(event.prevHash)},"reason":${quote(event.reason)}` +
+    `,"sessionId":${quote(event.sessionId)},"tenantId":${quote(event.tenantId)}` +
+    `,"timestamp":${quote(event.timestamp)}}`
+  );
+}
+
+const STRING_FIELDS = [
+  'action',
+  'agentId',
+  'decision',
+  'id',
+  'kind',
+  'payloadHash',
+  'prevHash',
+  'reason',
+  'sessionId',
+  'tenantId',
+  'timestamp',
+];
+const NULLABLE_FIELDS = ['actorHumanId', 'escalationId'];
+
+function nullable(value: string | null | undefined): string {
+  return value === null || value === undefined ? 'null' : quote(value);
+}
