@@ -1,97 +1,29 @@
-import type { Decision } from '../../protocol/decision';
 import { AuditMessages } from '../engine.messages';
-import {
-  verifyChain,
-  withViolations,
-  type AuditAnchor,
-  type AuditVerification,
-  type AuditViolation,
-} from './audit-chain';
-import {
-  CheckpointWriter,
-  type AuditCheckpointOptions,
-  type AuditEventLookup,
-} from './audit-checkpoint-writer';
-import {
-  checkpointPositions,
-  verifyCheckpoints,
-  type AuditHead,
-  type AuditRecordLookup,
-} from './audit-checkpoints';
-import { verifyRecordStream } from './audit-verify-stream';
+import { withViolations, type AuditVerification, type AuditViolation } from './audit-chain';
+import { CheckpointWriter, type AuditEventLookup } from './audit-checkpoint-writer';
+import { verifyCheckpoints, type AuditHead } from './audit-checkpoints';
 import {
   GENESIS_HASH,
-  chainEvent,
   prepareEvent,
   releaseCanonicalText,
   type AuditEvent,
   type AuditEventInput,
-  type AuditEventKind,
   type UnchainedAuditEvent,
 } from './audit-event';
+import { chainBatch, type QueuedAppend } from './audit-append-queue';
+import { compareWithLive } from './audit-live-head';
 import { AuditStoreError } from './audit.errors';
-import { AuditFindingMessages } from './audit.messages';
 import { FileAuditStore } from './audit-log.file-store';
 import { MemoryAuditStore } from './audit-log.memory-store';
+import type { AuditLogOptions, AuditVerifyOptions } from './audit-log.options';
+import { hasFilter, matcher, type AuditQuery } from './audit-query';
 import type { AuditStore } from './audit-store';
+import { checkpointEventsOf, streams } from './audit-store-streams';
+import { missingViolation, readAndVerifyStore, type StoreRead } from './audit-store-verify';
 
-export interface AuditQuery {
-  sessionId?: string;
-  agentId?: string;
-  action?: string;
-  decision?: Decision;
-  kind?: AuditEventKind;
-  escalationId?: string;
-  /** Events at or after this time (ISO string or Date). */
-  since?: string | Date;
-  /** Events strictly before this time. */
-  until?: string | Date;
-  /**
-   * At most this many events: the most recent `limit` (still returned oldest
-   * first), or with `offset` the first `limit` from there.
-   */
-  limit?: number;
-  /** Page forward: events from this position on (0-based), oldest first. */
-  offset?: number;
-}
-
-export interface AuditVerifyOptions {
-  /**
-   * Also compare the store with the head this log holds in memory (its event
-   * count and last hash): a shorter log swapped in, or an event this log never
-   * wrote, is then found even when the store alone is consistent. The gateway
-   * server's integrity route asks for it. Default false.
-   */
-  live?: boolean;
-}
-
-export interface AuditLogOptions {
-  /** Where events go. Default: a MemoryAuditStore. */
-  store?: AuditStore;
-  /** Most events written (and fsynced) together. Default 1000. */
-  maxBatch?: number;
-  /**
-   * Sign the log's head with an Ed25519 key every so many events or seconds,
-   * at open and at close (docs/audit.md). The store must keep checkpoints.
-   */
-  checkpoints?: AuditCheckpointOptions;
-  /**
-   * Keep every event in memory for `list` and `count` (default true, as
-   * before). With false, the log keeps only its head and `list`/`count` read
-   * the store (`readEvents`; the file store streams the file), so memory does
-   * not grow with the log; `list` then shows what the store holds now (a file
-   * replaced behind the log's back lists its new content; `verify({ live })`
-   * still reports the swap). A store without `openHead`/`readEvents` is
-   * always kept in memory.
-   */
-  retainEvents?: boolean;
-}
-
-interface QueuedAppend {
-  event: UnchainedAuditEvent;
-  resolve(event: AuditEvent): void;
-  reject(error: unknown): void;
-}
+// The log's options and query, importable from here as before.
+export type { AuditLogOptions, AuditVerifyOptions } from './audit-log.options';
+export type { AuditQuery } from './audit-query';
 
 /**
  * The hash-chained audit log. Appends are serialized through one queue, so
@@ -190,19 +122,7 @@ export class AuditLog {
       this.legacy = null;
       this.count_ = head.count;
       this.lastEvent = head.last;
-      return async () => {
-        const wanted = checkpointPositions((await store.readCheckpoints?.()) ?? []);
-        const kept = new Map<number, AuditEvent>();
-        if (wanted.size > 0) {
-          let index = 0;
-          for await (const event of store.readEvents(0)) {
-            if (index >= head.count) break;
-            if (wanted.has(index)) kept.set(index, event);
-            index++;
-          }
-        }
-        return { length: head.count, at: (position) => kept.get(position) };
-      };
+      return () => checkpointEventsOf(store, head.count);
     }
     const events = await store.open();
     this.legacy = events;
@@ -319,27 +239,18 @@ export class AuditLog {
         : null;
     const recent: AuditEvent[] = [];
     this.watchers.add(recent);
-    let read: { records: RecordLookup; anchor: AuditAnchor | null; missing: boolean };
+    let read: StoreRead;
     let verification: AuditVerification;
     try {
-      ({ read, verification } = await this.readAndVerify(checkpoints, live, liveCount));
+      ({ read, verification } = await readAndVerifyStore(this.store, checkpoints, live, liveCount));
     } finally {
       this.watchers.delete(recent);
     }
     const contents = read;
     const extra: AuditViolation[] = [];
-    if (contents.missing) {
-      extra.push({
-        position: 0,
-        eventId: null,
-        problem: 'missing',
-        message: AuditFindingMessages.problemMissing(),
-        expected: null,
-        actual: null,
-      });
-    }
+    if (contents.missing) extra.push(missingViolation());
     if (options.live === true && this.isOpen) {
-      extra.push(...this.compareWithLive(contents.records, liveCount, live, recent));
+      extra.push(...compareWithLive(contents.records, liveCount, live, recent, this.inflight));
     }
     if (checkpoints !== null && this.checkpoints !== null) {
       const result = verifyCheckpoints(contents.records, checkpoints, {
@@ -349,46 +260,6 @@ export class AuditLog {
       verification = { ...verification, checkpoints: result.summary };
     }
     return withViolations(verification, extra);
-  }
-
-  /**
-   * Reads the store and verifies its chain: streamed when the store can
-   * (keeping only the records the checkpoints and the live head look at),
-   * else from `read()`.
-   */
-  private async readAndVerify(
-    checkpoints: readonly unknown[] | null,
-    live: AuditHead | null,
-    liveCount: number,
-  ): Promise<{
-    read: { records: RecordLookup; anchor: AuditAnchor | null; missing: boolean };
-    verification: AuditVerification;
-  }> {
-    if (this.store.readStream !== undefined) {
-      const stream = await this.store.readStream();
-      const wanted = checkpoints === null ? new Set<number>() : checkpointPositions(checkpoints);
-      const keep = (index: number) =>
-        wanted.has(index) || (live !== null && (index === live.position || index >= liveCount));
-      const { verification, lookup } = await verifyRecordStream(
-        stream.records,
-        stream.anchor,
-        keep,
-      );
-      return {
-        read: { records: lookup, anchor: stream.anchor, missing: stream.missing === true },
-        verification,
-      };
-    }
-    const contents = await this.store.read();
-    const records = contents.records;
-    return {
-      read: {
-        records: { length: records.length, at: (position) => records[position] },
-        anchor: contents.anchor,
-        missing: contents.missing === true,
-      },
-      verification: verifyChain(records, contents.anchor, { lines: contents.lines }),
-    };
   }
 
   /** Waits for queued appends to be written, then closes the store. Idempotent. */
@@ -427,14 +298,7 @@ export class AuditLog {
         for (const item of batch) item.reject(this.failedError());
         continue;
       }
-      const chained: AuditEvent[] = [];
-      let prevHash = this.last?.hash ?? GENESIS_HASH;
-      let position = this.count_;
-      for (const item of batch) {
-        const event = chainEvent(item.event, position++, prevHash);
-        prevHash = event.hash;
-        chained.push(event);
-      }
+      const chained = chainBatch(batch, this.count_, this.last?.hash ?? GENESIS_HASH);
       this.inflight = chained;
       try {
         await this.store.append(chained);
@@ -477,115 +341,8 @@ export class AuditLog {
     return last === null ? null : { position: last.position, hash: last.hash };
   }
 
-  /**
-   * The store against this log's own head, taken before the store was read
-   * (`count` events, the last `head`): the store must hold that event there,
-   * and any event after it must be one this log wrote since (appends go on
-   * while the store is read).
-   */
-  private compareWithLive(
-    records: RecordLookup,
-    count: number,
-    head: AuditHead | null,
-    recent: readonly AuditEvent[],
-  ): AuditViolation[] {
-    const hashOf = (index: number) => (records.at(index) as { hash?: unknown } | null)?.hash;
-    if (records.length < count) {
-      return [
-        {
-          position: records.length,
-          eventId: null,
-          problem: 'live-head-mismatch',
-          message: AuditFindingMessages.liveShorter(count, records.length),
-          expected: count,
-          actual: records.length,
-        },
-      ];
-    }
-    if (head !== null && hashOf(head.position) !== head.hash) {
-      const found = hashOf(head.position);
-      return [
-        {
-          position: head.position,
-          eventId: idOf(records.at(head.position)),
-          problem: 'live-head-mismatch',
-          message: AuditFindingMessages.liveOtherHead(head.position),
-          expected: head.hash,
-          actual: typeof found === 'string' ? found : null,
-        },
-      ];
-    }
-    const inflightFrom = this.inflight[0]?.position ?? Infinity;
-    for (let position = count; position < records.length; position++) {
-      const written =
-        recent[position - count] ??
-        (position >= inflightFrom ? this.inflight[position - inflightFrom] : undefined);
-      const found = hashOf(position);
-      if (written === undefined || written.hash !== found) {
-        return [
-          {
-            position,
-            eventId: idOf(records.at(position)),
-            problem: 'live-head-mismatch',
-            message: AuditFindingMessages.liveUnknown(position),
-            expected: written?.hash ?? null,
-            actual: typeof found === 'string' ? found : null,
-          },
-        ];
-      }
-    }
-    return [];
-  }
-
   private whenIdle(): Promise<void> {
     if (!this.flushing) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
-}
-
-/** The stored records a verification looked at, by index (all of them, or only those kept). */
-type RecordLookup = AuditRecordLookup;
-
-type StreamingStore = AuditStore & Required<Pick<AuditStore, 'openHead' | 'readEvents'>>;
-
-/** A store that reads where it is (openHead and readEvents): the log keeps no copy of it. */
-function streams(store: AuditStore): store is StreamingStore {
-  return typeof store.openHead === 'function' && typeof store.readEvents === 'function';
-}
-
-function idOf(record: unknown): string | null {
-  const id = (record as { id?: unknown } | null)?.id;
-  return typeof id === 'string' ? id : null;
-}
-
-function hasFilter(query: AuditQuery): boolean {
-  return (
-    query.sessionId !== undefined ||
-    query.agentId !== undefined ||
-    query.action !== undefined ||
-    query.decision !== undefined ||
-    query.kind !== undefined ||
-    query.escalationId !== undefined ||
-    query.since !== undefined ||
-    query.until !== undefined
-  );
-}
-
-function matcher(query: AuditQuery): (event: AuditEvent) => boolean {
-  const since = query.since === undefined ? null : new Date(query.since).getTime();
-  const until = query.until === undefined ? null : new Date(query.until).getTime();
-  return (event) => {
-    if (query.sessionId !== undefined && event.sessionId !== query.sessionId) return false;
-    if (query.agentId !== undefined && event.agentId !== query.agentId) return false;
-    if (query.action !== undefined && event.action !== query.action) return false;
-    if (query.decision !== undefined && event.decision !== query.decision) return false;
-    if (query.kind !== undefined && event.kind !== query.kind) return false;
-    if (query.escalationId !== undefined && event.escalationId !== query.escalationId) return false;
-    if (since !== null || until !== null) {
-      const time = Date.parse(event.timestamp);
-      if (since !== null && time < since) return false;
-      if (until !== null && time >= until) return false;
-    }
-    return true;
-  };
 }

@@ -1,0 +1,56 @@
+import type { Decision } from '../../protocol/decision';
+import type { AuditEvent, AuditEventKind } from './audit-event';
+
+export interface AuditQuery {
+  sessionId?: string;
+  agentId?: string;
+  action?: string;
+  decision?: Decision;
+  kind?: AuditEventKind;
+  escalationId?: string;
+  /** Events at or after this time (ISO string or Date). */
+  since?: string | Date;
+  /** Events strictly before this time. */
+  until?: string | Date;
+  /**
+   * At most this many events: the most recent `limit` (still returned oldest
+   * first), or with `offset` the first `limit` from there.
+   */
+  limit?: number;
+  /** Page forward: events from this position on (0-based), oldest first. */
+  offset?: number;
+}
+
+/** Whether the query filters events at all (else every event matches). */
+export function hasFilter(query: AuditQuery): boolean {
+  return (
+    query.sessionId !== undefined ||
+    query.agentId !== undefined ||
+    query.action !== undefined ||
+    query.decision !== undefined ||
+    query.kind !== undefined ||
+    query.escalationId !== undefined ||
+    query.since !== undefined ||
+    query.until !== undefined
+  );
+}
+
+/** The query's filter as a test of one event. */
+export function matcher(query: AuditQuery): (event: AuditEvent) => boolean {
+  const since = query.since === undefined ? null : new Date(query.since).getTime();
+  const until = query.until === undefined ? null : new Date(query.until).getTime();
+  return (event) => {
+    if (query.sessionId !== undefined && event.sessionId !== query.sessionId) return false;
+    if (query.agentId !== undefined && event.agentId !== query.agentId) return false;
+    if (query.action !== undefined && event.action !== query.action) return false;
+    if (query.decision !== undefined && event.decision !== query.decision) return false;
+    if (query.kind !== undefined && event.kind !== query.kind) return false;
+    if (query.escalationId !== undefined && event.escalationId !== query.escalationId) return false;
+    if (since !== null || until !== null) {
+      const time = Date.parse(event.timestamp);
+      if (since !== null && time < since) return false;
+      if (until !== null && time >= until) return false;
+    }
+    return true;
+  };
+}
