@@ -92,9 +92,7 @@ export class GatewayAuditController {
     if (tenantId !== scope.tenantId) {
       throw WireHttpError.message(403, ServerMessages.otherTenant(tenantId));
     }
-    const tenant = this.tenants.get(scope.tenantId);
-    if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
-    return tenant;
+    return this.tenants.of(scope);
   }
 }
 

@@ -173,9 +173,7 @@ export class GatewayEscalationsController {
   }
 
   private ownTenant(scope: ApiKeyScope): Tenant {
-    const tenant = this.tenants.get(scope.tenantId);
-    if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
-    return tenant;
+    return this.tenants.of(scope);
   }
 
   private tenantFor(scope: ApiKeyScope, query: Query): Tenant {

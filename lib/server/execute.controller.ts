@@ -68,8 +68,7 @@ export class GatewayExecuteController {
       });
       return;
     }
-    const tenant = this.tenants.get(scope.tenantId);
-    if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
+    const tenant = this.tenants.of(scope);
     const prefer = (req as { headers: Record<string, unknown> }).headers.prefer;
     const respondAsync = typeof prefer === 'string' && RESPOND_ASYNC.test(prefer);
 

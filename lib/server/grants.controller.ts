@@ -103,8 +103,6 @@ export class GatewayGrantsController {
   }
 
   private ownTenant(scope: ApiKeyScope): Tenant {
-    const tenant = this.tenants.get(scope.tenantId);
-    if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
-    return tenant;
+    return this.tenants.of(scope);
   }
 }

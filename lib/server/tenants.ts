@@ -13,6 +13,8 @@ import type {
   GatewayResponse,
 } from '../protocol/gateway.types';
 import { serverKeys } from './api-keys';
+import { WireHttpError } from './errors';
+import type { ApiKeyScope } from './api-keys';
 import { DEFAULT_AUDIT_DIR, type ProvenanceGatewayServerOptions } from './options';
 
 /** Tenant ids become file names: no separators, no dot-only names. */
@@ -131,6 +133,13 @@ export class GatewayServerTenants {
 
   get(tenantId: string): Tenant | undefined {
     return this.tenants.get(tenantId);
+  }
+
+  /** The tenant a valid key acts for; a key whose tenant is gone is answered as an invalid key (401). */
+  of(scope: ApiKeyScope): Tenant {
+    const tenant = this.tenants.get(scope.tenantId);
+    if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
+    return tenant;
   }
 
   all(): Tenant[] {

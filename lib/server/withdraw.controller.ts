@@ -26,8 +26,7 @@ export class GatewayWithdrawController {
   @RequireRole('agent')
   withdraw(@Req() req: unknown, @Param('id') id: string, @Res() res: unknown): void {
     const scope = scopeOf(req);
-    const tenant = this.tenants.get(scope.tenantId);
-    if (tenant === undefined) throw WireHttpError.message(401, ServerMessages.invalidKey());
+    const tenant = this.tenants.of(scope);
     const record = tenant.gateway.escalation(id);
     const foreign =
       record === undefined ||
