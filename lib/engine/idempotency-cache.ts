@@ -1,6 +1,6 @@
 import type { GatewayRequest, GatewayResponse } from '../protocol/gateway.types';
 import { sha256Hex } from '../protocol/canonical-json';
-import { canonicalTextOf } from '../protocol/canonical-stamp';
+import { parametersTextOf } from '../protocol/canonical-stamp';
 import { quote } from '../protocol/python-json';
 
 interface Entry {
@@ -69,8 +69,7 @@ function fingerprintOf(
   request: GatewayRequest,
   parameters: Record<string, unknown> | null,
 ): string {
-  const canonicalParameters =
-    parameters === null ? 'null' : (canonicalTextOf(parameters) as string);
+  const canonicalParameters = parametersTextOf(parameters) as string;
   return sha256Hex(
     `{"action":${quote(request.action)},"agentId":${quote(request.agentId)}` +
       `,"parameters":${canonicalParameters},"sessionId":${quote(request.sessionId)}}`,

@@ -6,8 +6,7 @@ import {
   ProvenanceError,
 } from '../protocol/provenance.errors';
 import type { GrantInput, GrantRecord } from '../protocol/grant.types';
-import { sha256Hex } from '../protocol/canonical-json';
-import { canonicalTextOf } from '../protocol/canonical-stamp';
+import { normalizedPayloadHash } from '../protocol/canonical-json';
 import type {
   EscalationRecord,
   EscalationTicket,
@@ -261,7 +260,7 @@ export class ProvenanceEngine {
     const grant = this.grantBook.use({
       request,
       parameters,
-      parametersHash: () => parametersHashOf(parameters),
+      parametersHash: () => normalizedPayloadHash(parameters),
     });
     if (grant !== null) return this.recorder.grantUsed(request, parameters, grant);
 
@@ -342,9 +341,4 @@ export class ProvenanceEngine {
     this.grantBook.admit(retryGrant);
     return response;
   }
-}
-
-/** sha256 of a normalised value's canonical text: the payload hash a single-use grant is bound to. */
-function parametersHashOf(parameters: Record<string, unknown> | null): string {
-  return sha256Hex(parameters === null ? 'null' : (canonicalTextOf(parameters) as string));
 }

@@ -16,7 +16,7 @@ import { PolicyBlockedError, ProvenanceError } from '../protocol/provenance.erro
 import type { GateCall } from './call-request';
 import { SessionContext } from '../session/session.context';
 import { normalizeParameters } from '../protocol/call-parameters';
-import { canonicalTextOf } from '../protocol/canonical-stamp';
+import { parametersTextOf } from '../protocol/canonical-stamp';
 
 /** The one thing a guarded call needs of a gateway: its single decision path. */
 export interface GateDecider {
@@ -51,9 +51,7 @@ function changedArguments(invocation: GatedInvocation): ChangedArguments | null 
     // A getter that throws now did not throw when the call was decided.
     return { current: undefined };
   }
-  const now = current === null ? 'null' : canonicalTextOf(current);
-  const decided = sent.parameters === null ? 'null' : canonicalTextOf(sent.parameters);
-  return now === decided ? null : { current };
+  return parametersTextOf(current) === parametersTextOf(sent.parameters) ? null : { current };
 }
 
 /** What the arguments read as now: normalised, or undefined when they could not be read. */

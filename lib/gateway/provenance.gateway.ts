@@ -11,8 +11,7 @@ import {
   ProvenanceError,
 } from '../protocol/provenance.errors';
 import type { GatewayRequest } from '../protocol/gateway.types';
-import { sha256Hex } from '../protocol/canonical-json';
-import { canonicalTextOf } from '../protocol/canonical-stamp';
+import { normalizedPayloadHash } from '../protocol/canonical-json';
 import { Messages } from '../protocol/provenance.messages';
 import { isValidSessionId, newSessionId } from '../protocol/session-id';
 import {
@@ -237,8 +236,9 @@ export class ProvenanceGateway implements SessionGateway {
     changed: ChangedArguments,
   ): Promise<Error> {
     const sent = call.sent as GatewayRequest;
-    const decidedHash = hashOf(sent.parameters);
-    const currentHash = changed.current === undefined ? '(unreadable)' : hashOf(changed.current);
+    const decidedHash = normalizedPayloadHash(sent.parameters);
+    const currentHash =
+      changed.current === undefined ? '(unreadable)' : normalizedPayloadHash(changed.current);
     const reason = Messages.argumentsChanged(call.action, decidedHash, currentHash);
     const error = new ArgumentsChangedError(result, decidedHash, currentHash, reason);
     try {
@@ -308,8 +308,4 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-function hashOf(parameters: Record<string, unknown> | null): string {
-  return sha256Hex(parameters === null ? 'null' : (canonicalTextOf(parameters) as string));
 }

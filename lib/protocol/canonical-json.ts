@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { ParameterMessages } from './provenance.messages';
-import { CanonicalStamp } from './canonical-stamp';
+import { CanonicalStamp, parametersTextOf } from './canonical-stamp';
 import { newWalk, pathStep, refuseAt, run } from './json-walk';
 
 // Part of this module's surface before the split; kept for importers.
@@ -107,4 +107,12 @@ export function canonicalStoredMember(key: string, value: unknown): string {
   const walk = newWalk(null, '', false, MAX_STORED_DEPTH, Infinity, key, pathStep('$', key));
   run(walk, value);
   return walk.text;
+}
+
+/**
+ * The payload hash of parameters this module normalised, from their
+ * remembered text (no second walk): what an approval and a grant bind to.
+ */
+export function normalizedPayloadHash(parameters: Record<string, unknown> | null): string {
+  return sha256Hex(parametersTextOf(parameters) as string);
 }

@@ -61,3 +61,12 @@ export function parseCanonical(text: string): unknown {
 export function forgetCanonicalText(value: unknown): void {
   if (typeof value === 'object' && value !== null) CanonicalStamp.forget(value);
 }
+
+/**
+ * The canonical text of a call's normalised parameters: `null` for none,
+ * otherwise the text remembered with the value; undefined when the value was
+ * not normalised here.
+ */
+export function parametersTextOf(parameters: Record<string, unknown> | null): string | undefined {
+  return parameters === null ? 'null' : canonicalTextOf(parameters);
+}

@@ -1,5 +1,5 @@
 import { canonicalStoredMember } from '../../protocol/canonical-json';
-import { canonicalTextOf } from '../../protocol/canonical-stamp';
+import { canonicalTextOf, parametersTextOf } from '../../protocol/canonical-stamp';
 import { compareCodePoints, quote } from '../../protocol/python-json';
 import type { AuditEvent } from './audit-event.types';
 
@@ -101,7 +101,7 @@ export const CHAINED_KEYS_WITH_APPROVER_REASON = [
  * the order canonicalJson sorts them in.
  */
 export function canonicalEventText(event: AuditEvent, withHash: boolean): string | null {
-  const parameters = event.parameters === null ? 'null' : canonicalTextOf(event.parameters);
+  const parameters = parametersTextOf(event.parameters);
   if (parameters === undefined) return null;
   const keys = Object.keys(event);
   const expected =
