@@ -42,28 +42,10 @@ export class EngineRecorder {
     outcome: HoldOutcome,
     retryGrant: GrantRecord | null,
   ): Promise<GatewayResponse> {
-    const approved = outcome.status === 'approved';
-    const decision = approved ? Decision.ALLOW : Decision.BLOCK;
-    const reason = reasonOf(outcome, retryGrant);
     const event = await this.audit.append(
-      this.input(request, parameters, {
-        decision,
-        reason,
-        kind: `escalation.${outcome.status}`,
-        escalationId: outcome.escalationId,
-        actorHumanId: outcome.approverId,
-        approverReason: outcome.reason,
-      }),
+      outcomeEventInput(this.tenantId, request, parameters, outcome, retryGrant),
     );
-    return {
-      eventId: event.id,
-      decision,
-      reason,
-      escalationId: outcome.escalationId,
-      actorHumanId: outcome.approverId,
-      approverReason: outcome.status === 'expired' ? null : outcome.reason,
-      escalationOutcome: outcome.status,
-    };
+    return outcomeResponse(event.id, outcome, retryGrant);
   }
 
   /** A call the policy escalated that a grant lets through without a hold. */
@@ -103,27 +85,7 @@ export class EngineRecorder {
     grant: GrantRecord,
     by: string,
   ): Promise<void> {
-    await this.audit.append({
-      tenantId: this.tenantId,
-      sessionId: grant.sessionId ?? '',
-      agentId: grant.agentId ?? '',
-      action: grant.action,
-      parameters: {
-        grantId: grant.id,
-        kind: grant.kind,
-        conditions: grant.conditions,
-        maxUses: grant.maxUses,
-        expiresAt: grant.expiresAt,
-        escalationId: grant.escalationId,
-        parametersHash: grant.parametersHash,
-      },
-      decision: kind === 'grant.created' ? Decision.ALLOW : Decision.BLOCK,
-      reason: `${kind === 'grant.created' ? 'Grant' : 'Revoked grant'} ${grant.id} by ${by}`,
-      kind,
-      escalationId: grant.escalationId,
-      actorHumanId: by,
-      approverReason: grant.reason,
-    });
+    await this.audit.append(grantChangedInput(this.tenantId, kind, grant, by));
   }
 
   /** A repeated idempotency key: its first answer again, recorded as a replay of that event. */
@@ -192,6 +154,86 @@ export class EngineRecorder {
       approverReason: fields.approverReason,
     };
   }
+}
+
+/** Who asked, what for: the members of a call that every event of it records. */
+export type RecordedCall = Pick<GatewayRequest, 'sessionId' | 'agentId' | 'action'>;
+
+/**
+ * The event that ends a hold, wherever it is recorded (this process's log,
+ * or a shared store's ending transaction).
+ */
+export function outcomeEventInput(
+  tenantId: string,
+  call: RecordedCall,
+  parameters: Record<string, unknown> | null,
+  outcome: HoldOutcome,
+  retryGrant: GrantRecord | null,
+): AuditEventInput {
+  return {
+    tenantId,
+    sessionId: call.sessionId,
+    agentId: call.agentId,
+    action: call.action,
+    parameters,
+    decision: outcome.status === 'approved' ? Decision.ALLOW : Decision.BLOCK,
+    reason: reasonOf(outcome, retryGrant),
+    kind: `escalation.${outcome.status}`,
+    escalationId: outcome.escalationId,
+    actorHumanId: outcome.approverId,
+    approverReason: outcome.reason,
+  };
+}
+
+/** The held call's answer, once the event `eventId` that ends its hold is durable. */
+export function outcomeResponse(
+  eventId: string,
+  outcome: HoldOutcome,
+  retryGrant: GrantRecord | null,
+): GatewayResponse {
+  return {
+    eventId,
+    decision: outcome.status === 'approved' ? Decision.ALLOW : Decision.BLOCK,
+    reason: reasonOf(outcome, retryGrant),
+    escalationId: outcome.escalationId,
+    actorHumanId: outcome.approverId,
+    approverReason: outcome.status === 'expired' ? null : outcome.reason,
+    escalationOutcome: outcome.status,
+  };
+}
+
+/**
+ * A grant given or revoked: recorded with the grant's terms as the event's
+ * parameters, the reviewer as its human, ALLOW for a grant and BLOCK for a
+ * revocation.
+ */
+export function grantChangedInput(
+  tenantId: string,
+  kind: 'grant.created' | 'grant.revoked',
+  grant: GrantRecord,
+  by: string,
+): AuditEventInput {
+  return {
+    tenantId,
+    sessionId: grant.sessionId ?? '',
+    agentId: grant.agentId ?? '',
+    action: grant.action,
+    parameters: {
+      grantId: grant.id,
+      kind: grant.kind,
+      conditions: grant.conditions,
+      maxUses: grant.maxUses,
+      expiresAt: grant.expiresAt,
+      escalationId: grant.escalationId,
+      parametersHash: grant.parametersHash,
+    },
+    decision: kind === 'grant.created' ? Decision.ALLOW : Decision.BLOCK,
+    reason: `${kind === 'grant.created' ? 'Grant' : 'Revoked grant'} ${grant.id} by ${by}`,
+    kind,
+    escalationId: grant.escalationId,
+    actorHumanId: by,
+    approverReason: grant.reason,
+  };
 }
 
 function reasonOf(outcome: HoldOutcome, retryGrant: GrantRecord | null): string {

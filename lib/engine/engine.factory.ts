@@ -8,6 +8,7 @@ import { compilePolicy } from './policy/policy.compiler';
 import { PolicyValidationError } from './policy/policy.errors';
 import type { CompiledPolicy, PolicyDocument } from './policy/policy.types';
 import { ProvenanceEngine } from './provenance-engine';
+import type { ProvenanceEngineOptions } from './provenance-engine.types';
 
 /**
  * Where an engine records its decisions, and optionally the Ed25519 key that
@@ -45,6 +46,10 @@ export interface EngineSetup {
    * true. Default false.
    */
   allowEmptyPolicy?: boolean;
+  /** Where held calls, grants and idempotency keys live when not in memory (see lib/postgres). */
+  stores?: ProvenanceEngineOptions['stores'];
+  /** How many idempotency keys an in-memory engine remembers. Default 10 000. */
+  idempotencyCacheSize?: number;
 }
 
 /** An engine and the audit log it writes; the log is opened by its first use or by `audit.open()`. */
@@ -72,6 +77,8 @@ export function createEngine(setup: EngineSetup): BuiltEngine {
     escalationTimeoutMs: setup.escalationTimeoutMs,
     tenantId: setup.tenantId,
     maxPendingEscalations: setup.maxPendingEscalations,
+    idempotencyCacheSize: setup.idempotencyCacheSize,
+    stores: setup.stores,
   });
   return { engine, audit, policy };
 }

@@ -144,3 +144,10 @@ export const GrantMessages = {
     `'${principal}' cannot grant approvals for its own calls (four eyes): another reviewer must`,
   used: (grantId: string, grantedBy: string) => `Allowed by grant ${grantId} from ${grantedBy}`,
 };
+
+/** How an engine is put together from its stores. */
+export const EngineMessages = {
+  grantsWithoutEscalations: () =>
+    'an engine given a grant store must also be given an escalation store: approvals of calls whose caller stopped waiting become grants in the escalation store',
+  closeFailed: (why: string) => `the escalation store could not end its holds on close: ${why}`,
+} as const;

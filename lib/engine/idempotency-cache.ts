@@ -2,24 +2,21 @@ import type { GatewayRequest, GatewayResponse } from '../protocol/gateway.types'
 import { sha256Hex } from '../protocol/canonical-json';
 import { parametersTextOf } from '../protocol/canonical-stamp';
 import { quote } from '../protocol/python-json';
+import type { IdempotencyLookup, IdempotencyStore } from './idempotency-store';
 
 interface Entry {
   fingerprint: string;
   response: Promise<GatewayResponse>;
 }
 
-/** What a call with an idempotency key finds. */
-export type IdempotencyLookup =
-  | { kind: 'miss'; fingerprint: string }
-  | { kind: 'replay'; response: Promise<GatewayResponse> }
-  | { kind: 'conflict' };
+export type { IdempotencyLookup } from './idempotency-store';
 
 /**
  * The engine's idempotency keys: the first answer to a key (the same promise
  * while it is in flight), remembered for the `limit` most recently used keys.
  * The same key with a different call (another fingerprint) is a conflict.
  */
-export class IdempotencyCache {
+export class IdempotencyCache implements IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
 
   constructor(private readonly limit: number) {}
@@ -65,7 +62,7 @@ export class IdempotencyCache {
  * parameters' remembered text spliced in: the other members are validated
  * strings, and the keys are in code-point order.
  */
-function fingerprintOf(
+export function fingerprintOf(
   request: GatewayRequest,
   parameters: Record<string, unknown> | null,
 ): string {

@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Decision } from '../protocol/decision';
-import {
-  ApprovalForbiddenError,
-  EscalationNotFoundError,
-  ProvenanceError,
-} from '../protocol/provenance.errors';
+import { ProvenanceError } from '../protocol/provenance.errors';
 import type { GrantInput, GrantRecord } from '../protocol/grant.types';
 import { normalizedPayloadHash } from '../protocol/canonical-json';
 import type {
@@ -22,8 +18,13 @@ import { IdempotencyCache } from './idempotency-cache';
 import { acceptRequest, checkReview } from './engine-request';
 import { EngineRecorder } from './engine-recorder';
 import { GrantBook } from './grants/grant-book';
-import { EmbeddedGatewayMessages, EscalationMessages } from './engine.messages';
-import { EscalationHolds, validateTimeout, type HoldOutcome } from './escalation/escalation-holds';
+import { EmbeddedGatewayMessages, EngineMessages, EscalationMessages } from './engine.messages';
+import { validateTimeout } from './escalation/escalation-holds';
+import type { EscalationStore } from './escalation/escalation-store';
+import { LocalEscalationStore } from './escalation/local-escalation-store';
+import type { GrantStore } from './grants/grant-store';
+import type { IdempotencyLookup } from './idempotency-cache';
+import type { IdempotencyStore } from './idempotency-store';
 import type {
   ProvenanceEngineOptions,
   EscalationLifecycleListener,
@@ -46,12 +47,10 @@ export class ProvenanceEngine {
   private readonly policy: CompiledPolicy;
   private readonly audit: AuditLog;
   private readonly timeoutMs: number;
-  private readonly holds: EscalationHolds;
-  private readonly grantBook: GrantBook;
+  private readonly escalations: EscalationStore;
+  private readonly grantStore: GrantStore;
   private readonly recorder: EngineRecorder;
-  /** Held calls whose end is being recorded: decide() waits for a detached one's grant. */
-  private readonly endings = new Map<string, { done: Promise<void>; finish: () => void }>();
-  private readonly idempotency: IdempotencyCache;
+  private readonly idempotency: IdempotencyStore;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | null = null;
 
@@ -61,10 +60,24 @@ export class ProvenanceEngine {
     this.timeoutMs = options.escalationTimeoutMs ?? 60_000;
     validateTimeout(this.timeoutMs);
     this.tenantId = options.tenantId ?? 'local';
-    this.holds = new EscalationHolds({ maxPending: options.maxPendingEscalations });
-    this.grantBook = new GrantBook(this.tenantId);
     this.recorder = new EngineRecorder(this.tenantId, this.audit);
-    this.idempotency = new IdempotencyCache(Math.max(0, options.idempotencyCacheSize ?? 10_000));
+    const stores = options.stores?.({ tenantId: this.tenantId, recorder: this.recorder }) ?? {};
+    const grantBook = new GrantBook(this.tenantId);
+    this.grantStore = stores.grants ?? grantBook;
+    if (stores.escalations === undefined && stores.grants !== undefined) {
+      // Retry grants of the in-memory holds go to their own book: refuse the mix.
+      throw new ProvenanceError(EngineMessages.grantsWithoutEscalations());
+    }
+    this.escalations =
+      stores.escalations ??
+      new LocalEscalationStore({
+        recorder: this.recorder,
+        grants: grantBook,
+        maxPending: options.maxPendingEscalations,
+      });
+    this.idempotency =
+      stores.idempotency ??
+      new IdempotencyCache(Math.max(0, options.idempotencyCacheSize ?? 10_000));
   }
 
   /**
@@ -90,6 +103,22 @@ export class ProvenanceEngine {
       return this.track(this.decideCall(request, parameters, hooks));
     }
     const seen = this.idempotency.lookup(key, request, parameters);
+    if (seen instanceof Promise) {
+      return this.track(
+        seen.then((found) => this.answerKeyed(key, found, request, parameters, hooks)),
+      );
+    }
+    return this.answerKeyed(key, seen, request, parameters, hooks);
+  }
+
+  /** A call with an idempotency key, once the key has been looked up. */
+  private answerKeyed(
+    key: string,
+    seen: IdempotencyLookup,
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    hooks: ExecuteHooks,
+  ): Promise<GatewayResponse> {
     if (seen.kind === 'replay') {
       // The first answer again, not decided again; the replay itself is audited.
       return this.track(
@@ -108,21 +137,29 @@ export class ProvenanceEngine {
     return response;
   }
 
-  /** The escalations waiting for a human, oldest first. */
+  /** The escalations this engine knows to be waiting for a human, oldest first (no I/O). */
   pending(): EscalationRecord[] {
-    return this.holds.pending();
+    return this.escalations.pending();
+  }
+
+  /**
+   * Every escalation of the tenant waiting for a human, oldest first, read
+   * from the store: with a shared store, those every replica holds.
+   */
+  listPending(): Promise<EscalationRecord[]> {
+    return this.escalations.listPending();
   }
 
   /** A held or recently ended escalation. */
-  escalation(escalationId: string): EscalationRecord | undefined {
-    return this.holds.get(escalationId);
+  escalation(escalationId: string): Promise<EscalationRecord | undefined> {
+    return this.escalations.get(escalationId);
   }
 
   /**
    * Approves or rejects a held call. Throws `EscalationNotFoundError` when the
-   * id is unknown or already ended, `EscalationError` for another verdict word
-   * or a missing approver. Resolves once the hold has ended; the held call's
-   * own `execute` resolves after its final event is written.
+   * id is unknown or already ended, `ApprovalForbiddenError` when the approver
+   * is the agent that asked, `EscalationError` for another verdict word or a
+   * missing approver. Resolves once the hold's end is recorded.
    */
   async decide(
     escalationId: string,
@@ -131,25 +168,7 @@ export class ProvenanceEngine {
   ): Promise<ReviewOutcome> {
     checkReview(escalationId, verdict, input);
     const reason = input.reason ?? null;
-    const decision = { approverId: input.approverId, reason };
-    const held = this.holds.get(escalationId);
-    if (held === undefined || held.status !== 'PENDING') {
-      throw new EscalationNotFoundError(escalationId);
-    }
-    if (verdict === 'APPROVE' && held.agentId === input.approverId) {
-      throw new ApprovalForbiddenError(
-        escalationId,
-        input.approverId,
-        EmbeddedGatewayMessages.selfApproval(input.approverId),
-      );
-    }
-    const ending = this.endings.get(escalationId)?.done;
-    if (verdict === 'APPROVE') {
-      const outcome = this.holds.approve(escalationId, decision);
-      // No caller to answer: resolve only once the single-use grant is in
-      // force, so that the retry the reviewer expects finds it.
-      if (!outcome.callerWaiting) await ending?.catch(() => undefined);
-    } else this.holds.reject(escalationId, decision);
+    await this.escalations.decide(escalationId, verdict, { approverId: input.approverId, reason });
     return { escalationId, decision: verdict, approverId: input.approverId, reason };
   }
 
@@ -158,8 +177,8 @@ export class ProvenanceEngine {
    * withdrawn (audited, BLOCK), so no reviewer can approve a call that will
    * never run. False when it had already ended.
    */
-  withdraw(escalationId: string): boolean {
-    return this.holds.withdraw(escalationId) !== null;
+  withdraw(escalationId: string): Promise<boolean> {
+    return this.escalations.withdraw(escalationId);
   }
 
   /**
@@ -167,14 +186,8 @@ export class ProvenanceEngine {
    * client timed out): the hold stays for a human, and an approval becomes a
    * single-use grant for the identical call. False when it had already ended.
    */
-  detach(escalationId: string): boolean {
-    if (!this.holds.detach(escalationId)) return false;
-    if (!this.endings.has(escalationId)) {
-      let finish!: () => void;
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      this.endings.set(escalationId, { done, finish });
-    }
-    return true;
+  detach(escalationId: string): Promise<boolean> {
+    return this.escalations.detach(escalationId);
   }
 
   /**
@@ -184,14 +197,14 @@ export class ProvenanceEngine {
    */
   async grant(input: GrantInput, grantedBy: string): Promise<GrantRecord> {
     if (this.closing !== null) throw new ProvenanceError(EmbeddedGatewayMessages.closed());
-    const grant = this.grantBook.grant(input, grantedBy);
+    const grant = await this.grantStore.grant(input, grantedBy);
     await this.recorder.grantChanged('grant.created', grant, grantedBy);
     return grant;
   }
 
   /** Ends a grant before its time; `GrantNotFoundError` when it is not active. */
   async revokeGrant(grantId: string, revokedBy: string): Promise<GrantRecord> {
-    const grant = this.grantBook.revoke(grantId);
+    const grant = await this.grantStore.revoke(grantId);
     await this.recorder.grantChanged('grant.revoked', grant, revokedBy);
     return grant;
   }
@@ -211,13 +224,13 @@ export class ProvenanceEngine {
   }
 
   /** The active grants, oldest first. */
-  grants(): GrantRecord[] {
-    return this.grantBook.list();
+  async grants(): Promise<GrantRecord[]> {
+    return this.grantStore.list();
   }
 
   /** Subscribes to escalation steps (pending, approved, rejected, expired, withdrawn); returns the unsubscribe. */
   onEscalation(listener: EscalationLifecycleListener): () => void {
-    return this.holds.onEvent(listener);
+    return this.escalations.onEvent(listener);
   }
 
   verify(): Promise<AuditVerification> {
@@ -231,7 +244,11 @@ export class ProvenanceEngine {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.holds.close();
+      await this.escalations.close().catch((error: unknown) => {
+        console.warn(
+          EngineMessages.closeFailed(error instanceof Error ? error.message : String(error)),
+        );
+      });
       await Promise.allSettled(Array.from(this.inFlight));
       this.idempotency.clear();
       await this.audit.close();
@@ -257,7 +274,7 @@ export class ProvenanceEngine {
       return this.recorder.decision(request, verdict.decision, verdict.reason, parameters);
     }
     // A grant only ever stands in for a human: it never overrides a BLOCK.
-    const grant = this.grantBook.use({
+    const grant = await this.grantStore.use({
       request,
       parameters,
       parametersHash: () => normalizedPayloadHash(parameters),
@@ -265,7 +282,7 @@ export class ProvenanceEngine {
     if (grant !== null) return this.recorder.grantUsed(request, parameters, grant);
 
     // Full: refused before anything is recorded or announced (never allowed).
-    this.holds.assertRoom(request.action);
+    await this.escalations.assertRoom(request.action);
     const escalationId = randomUUID();
     const pendingEvent = await this.recorder.pending(
       request,
@@ -284,61 +301,31 @@ export class ProvenanceEngine {
       createdAt,
       expiresAt: new Date(Date.parse(createdAt) + this.timeoutMs).toISOString(),
     };
-    const outcome = this.holds.hold(
-      {
-        escalationId,
-        tenantId: this.tenantId,
-        agentId: request.agentId,
-        sessionId: request.sessionId,
-        action: request.action,
-        parameters: pendingEvent.parameters,
-        parametersHash: pendingEvent.payloadHash,
-        reason: verdict.reason,
-        createdAt,
+    const held = {
+      escalationId,
+      tenantId: this.tenantId,
+      agentId: request.agentId,
+      sessionId: request.sessionId,
+      action: request.action,
+      parameters: pendingEvent.parameters,
+      parametersHash: pendingEvent.payloadHash,
+      reason: verdict.reason,
+      createdAt,
+    };
+    return this.escalations.hold(
+      { request, parameters, ticket: held, timeoutMs: this.timeoutMs },
+      () => {
+        try {
+          hooks.onEscalated?.(ticket);
+        } catch (error) {
+          // The caller's hook must not leave a held call without an answer.
+          console.warn(
+            EscalationMessages.listenerFailed(
+              error instanceof Error ? error.message : String(error),
+            ),
+          );
+        }
       },
-      this.timeoutMs,
     );
-    try {
-      hooks.onEscalated?.(ticket);
-    } catch (error) {
-      // The caller's hook must not leave a held call without an answer.
-      console.warn(
-        EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
-      );
-    }
-    try {
-      return await this.endHold(request, parameters, await outcome);
-    } finally {
-      // Only detached holds are waited on (see detach); nothing is kept per held call.
-      const ending = this.endings.get(escalationId);
-      if (ending !== undefined) {
-        this.endings.delete(escalationId);
-        ending.finish();
-      }
-    }
-  }
-
-  /** Records a hold's end; an approval with no caller left becomes a single-use grant. */
-  private async endHold(
-    request: GatewayRequest,
-    parameters: Record<string, unknown> | null,
-    ended: HoldOutcome,
-  ): Promise<GatewayResponse> {
-    const { escalationId } = ended;
-    // Approved with no caller left to answer: the identical call, retried, is allowed once.
-    const retryGrant =
-      ended.status === 'approved' && !ended.callerWaiting
-        ? this.grantBook.singleUseFor(
-            { ...request, parametersHash: ended.parametersHash },
-            escalationId,
-            ended.approverId as string,
-            ended.reason,
-          )
-        : null;
-    if (retryGrant === null) return this.recorder.outcome(request, parameters, ended, null);
-    await this.recorder.grantChanged('grant.created', retryGrant, retryGrant.grantedBy);
-    const response = await this.recorder.outcome(request, parameters, ended, retryGrant);
-    this.grantBook.admit(retryGrant);
-    return response;
   }
 }

@@ -1,6 +1,10 @@
 import type { EscalationTicket } from '../protocol/gateway.types';
 import type { AuditLog } from './audit/audit-log';
+import type { EngineRecorder } from './engine-recorder';
 import type { HoldEvent } from './escalation/escalation-holds';
+import type { EscalationStore } from './escalation/escalation-store';
+import type { GrantStore } from './grants/grant-store';
+import type { IdempotencyStore } from './idempotency-store';
 import type { CompiledPolicy } from './policy/policy.types';
 
 export interface ProvenanceEngineOptions {
@@ -15,6 +19,25 @@ export interface ProvenanceEngineOptions {
   maxPendingEscalations?: number;
   /** How many idempotency keys are remembered (least recently used go first). Default 10 000. */
   idempotencyCacheSize?: number;
+  /**
+   * Where held calls, grants and idempotency keys live, when not in this
+   * process (a database shared by replicas: lib/postgres). Called once by
+   * the constructor; what it leaves out stays in memory.
+   */
+  stores?: (context: EngineStoreContext) => EngineStores;
+}
+
+/** What a store factory is given: the engine's tenant and the recorder its events go through. */
+export interface EngineStoreContext {
+  tenantId: string;
+  recorder: EngineRecorder;
+}
+
+/** The engine's state, kept outside the process (all optional: memory is the default). */
+export interface EngineStores {
+  escalations?: EscalationStore;
+  grants?: GrantStore;
+  idempotency?: IdempotencyStore;
 }
 
 export interface ExecuteHooks {

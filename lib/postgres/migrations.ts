@@ -103,6 +103,30 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX idempotency_keys_created_at ON ${s}.idempotency_keys (created_at)`,
     ],
   },
+  {
+    version: 2,
+    name: 'replicas, escalation outcomes, audit query indexes',
+    statements: (s) => [
+      // Each live replica's heartbeat: a hold whose holder stopped beating has no caller waiting.
+      `CREATE TABLE ${s}.replicas (
+        id text PRIMARY KEY,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        heartbeat_at timestamptz NOT NULL DEFAULT now(),
+        description text NOT NULL DEFAULT ''
+      )`,
+      // The exact canonical text of the parameters (jsonb reorders keys and refuses NUL).
+      `ALTER TABLE ${s}.escalations ADD COLUMN parameters_text text`,
+      // The answer the ending gave (a GatewayResponse) and the event that recorded it.
+      `ALTER TABLE ${s}.escalations ADD COLUMN outcome jsonb`,
+      `ALTER TABLE ${s}.escalations ADD COLUMN outcome_event_id text`,
+      `CREATE INDEX escalations_pending_expiry ON ${s}.escalations (expires_at) WHERE status = 'PENDING'`,
+      `CREATE INDEX escalations_tenant_decided ON ${s}.escalations (tenant_id, decided_at)`,
+      `ALTER TABLE ${s}.idempotency_keys ADD COLUMN holder text`,
+      `CREATE INDEX audit_events_session ON ${s}.audit_events (tenant_id, session_id, position)`,
+      `CREATE INDEX audit_events_action ON ${s}.audit_events (tenant_id, action, position)`,
+      `CREATE INDEX audit_events_escalation ON ${s}.audit_events (tenant_id, escalation_id)`,
+    ],
+  },
 ];
 
 /** What migrate() needs of a pool: a client to hold for one transaction. */

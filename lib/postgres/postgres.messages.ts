@@ -8,4 +8,12 @@ export const PostgresMessages = {
     `(letters, digits and underscores, at most 63 characters), got ${JSON.stringify(schema)}`,
   migrationFailed: (version: number, name: string, detail: string) =>
     `postgres: migration v${version} (${name}) failed and was rolled back: ${detail}`,
+  badOptions: () =>
+    'postgres must be an object: { connectionString } or { pool }, with optional schema and migrate',
+  poolAndUrl: () =>
+    'postgres: give either connectionString or pool, not both (a pool carries its own connection settings)',
+  noConnection: () =>
+    'postgres: give connectionString (a postgres:// URL; PROVENANCE_DATABASE_URL is read when it is unset) or pool (a pg.Pool)',
+  notMigrated: (schema: string) =>
+    `postgres.migrate is false, but schema "${schema}" has no provenance tables: run \`provenance db migrate --url ... --schema ${schema}\` first, or drop migrate: false`,
 } as const;

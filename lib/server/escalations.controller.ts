@@ -65,17 +65,17 @@ export class GatewayEscalationsController {
   /** `?tenant_id=&offset=0&limit=100`; `tenant_id` defaults to the key's tenant (the reference requires it). */
   @Get('pending')
   @RequireRole('reviewer', { insecureAnyKey: true })
-  pending(@Req() req: unknown, @Query() query: Query, @Res() res: unknown): void {
+  async pending(@Req() req: unknown, @Query() query: Query, @Res() res: unknown): Promise<void> {
     const tenant = this.tenantFor(scopeOf(req), query);
-    this.sendList(res, query, tenant.gateway.pending());
+    this.sendList(res, query, await tenant.gateway.listPending());
   }
 
   /** Every escalation the server remembers for the tenant: pending, and the last 10 000 ended ones. */
   @Get()
   @RequireRole('reviewer', { insecureAnyKey: true })
-  all(@Req() req: unknown, @Query() query: Query, @Res() res: unknown): void {
+  async all(@Req() req: unknown, @Query() query: Query, @Res() res: unknown): Promise<void> {
     const tenant = this.tenantFor(scopeOf(req), query);
-    this.sendList(res, query, this.tenants.escalationRecords(tenant));
+    this.sendList(res, query, await this.tenants.escalationRecords(tenant));
   }
 
   /**
@@ -96,7 +96,7 @@ export class GatewayEscalationsController {
     if (scope.principal !== null && body.approverId !== scope.principal) {
       throw WireHttpError.message(403, ServerMessages.approverNotPrincipal(scope.principal));
     }
-    if (tenant.gateway.escalation(id)?.tenantId !== tenant.id) {
+    if ((await tenant.gateway.escalation(id))?.tenantId !== tenant.id) {
       throw WireHttpError.message(404, ServerMessages.escalationNotFound(id));
     }
     try {

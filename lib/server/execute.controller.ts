@@ -81,7 +81,8 @@ export class GatewayExecuteController {
       ? undefined
       : (ticket: EscalationTicket) =>
           raw.once('close', () => {
-            if (!raw.writableEnded) tenant.gateway.detach(ticket.escalationId);
+            if (!raw.writableEnded)
+              void tenant.gateway.detach(ticket.escalationId).catch(() => false);
           });
     let served;
     try {

@@ -45,9 +45,9 @@ export class GatewayGrantsController {
 
   @Get()
   @RequireRole('reviewer')
-  list(@Req() req: unknown, @Res() res: unknown): void {
+  async list(@Req() req: unknown, @Res() res: unknown): Promise<void> {
     const tenant = this.ownTenant(scopeOf(req));
-    this.reply.send(res, 200, { grants: tenant.gateway.grants().map(toWireGrant) });
+    this.reply.send(res, 200, { grants: (await tenant.gateway.grants()).map(toWireGrant) });
   }
 
   @Post()

@@ -192,11 +192,11 @@ export class GatewayServerTenants {
    * and the last ended ones), oldest first. All of a tenant's escalations go
    * through this server, since its embedded gateway is private to it.
    */
-  escalationRecords(tenant: Tenant): EscalationRecord[] {
+  async escalationRecords(tenant: Tenant): Promise<EscalationRecord[]> {
     const records: EscalationRecord[] = [];
-    for (const [id, served] of this.escalations) {
+    for (const [id, served] of Array.from(this.escalations)) {
       if (served.tenantId !== tenant.id) continue;
-      const record = tenant.gateway.escalation(id);
+      const record = await tenant.gateway.escalation(id);
       if (record !== undefined) records.push(record);
     }
     return records;

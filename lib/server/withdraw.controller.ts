@@ -24,15 +24,15 @@ export class GatewayWithdrawController {
 
   @Post(':id/withdraw')
   @RequireRole('agent')
-  withdraw(@Req() req: unknown, @Param('id') id: string, @Res() res: unknown): void {
+  async withdraw(@Req() req: unknown, @Param('id') id: string, @Res() res: unknown): Promise<void> {
     const scope = scopeOf(req);
     const tenant = this.tenants.of(scope);
-    const record = tenant.gateway.escalation(id);
+    const record = await tenant.gateway.escalation(id);
     const foreign =
       record === undefined ||
       record.tenantId !== tenant.id ||
       (scope.agentId !== null && record.agentId !== scope.agentId);
-    if (foreign || record.status !== 'PENDING' || !tenant.gateway.withdraw(id)) {
+    if (foreign || record.status !== 'PENDING' || !(await tenant.gateway.withdraw(id))) {
       throw WireHttpError.message(404, ServerMessages.escalationNotFound(id));
     }
     this.reply.send(res, 200, { escalation_id: id, status: 'WITHDRAWN' });

@@ -304,7 +304,7 @@ describe('an approval after the caller left becomes a single-use grant (engine A
     const first = engine.execute(call, { onEscalated: (t) => (escalationId = t.escalationId) });
     while (escalationId === '') await new Promise((resolve) => setTimeout(resolve, 5));
     // The caller's connection closed without withdrawing (it timed out, its process died).
-    expect(engine.detach(escalationId)).toBe(true);
+    expect(await engine.detach(escalationId)).toBe(true);
     await engine.decide(escalationId, 'APPROVE', { approverId: 'cfo@example.com' });
     const firstAnswer = await first;
     expect(firstAnswer.reason).toMatch(/single-use grant/);

@@ -46,6 +46,8 @@ export class AuditLog {
   readonly store: AuditStore;
   private readonly maxBatch: number;
   private readonly retainEvents: boolean;
+  /** The store chains its own batches (several writers share it): see AuditStore.appendUnchained. */
+  private readonly shared: boolean;
   private readonly checkpoints: CheckpointWriter | null;
   /** Every event, when they are retained (the default), or for a store without streaming reads. */
   private legacy: AuditEvent[] | null = null;
@@ -68,6 +70,7 @@ export class AuditLog {
     this.store = options.store ?? new MemoryAuditStore();
     this.maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.retainEvents = options.retainEvents ?? true;
+    this.shared = typeof this.store.appendUnchained === 'function';
     this.checkpoints =
       options.checkpoints === undefined
         ? null
@@ -117,7 +120,7 @@ export class AuditLog {
    */
   private async openStore(): Promise<() => Promise<AuditEventLookup>> {
     const store = this.store;
-    if (!this.retainEvents && streams(store)) {
+    if ((this.shared || !this.retainEvents) && streams(store)) {
       const head = await store.openHead();
       this.legacy = null;
       this.count_ = head.count;
@@ -167,7 +170,8 @@ export class AuditLog {
    */
   async list(query: AuditQuery = {}): Promise<AuditEvent[]> {
     await this.open();
-    const end = this.count_;
+    if (this.store.list !== undefined) return this.store.list(query);
+    const end = this.shared ? Infinity : this.count_;
     const test = hasFilter(query) ? matcher(query) : null;
     const limit =
       query.limit !== undefined && query.limit >= 0 ? Math.floor(query.limit) : Infinity;
@@ -198,9 +202,11 @@ export class AuditLog {
 
   async count(query: Omit<AuditQuery, 'limit'> = {}): Promise<number> {
     await this.open();
+    if (this.store.count !== undefined) return this.store.count(query);
     const test = matcher(query);
     let total = 0;
-    for await (const event of this.eventsFrom(0, this.count_)) if (test(event)) total++;
+    const end = this.shared ? Infinity : this.count_;
+    for await (const event of this.eventsFrom(0, end)) if (test(event)) total++;
     return total;
   }
 
@@ -229,7 +235,9 @@ export class AuditLog {
    */
   async verify(options: AuditVerifyOptions = {}): Promise<AuditVerification> {
     await this.whenIdle();
-    const live = options.live === true && this.isOpen ? this.head() : null;
+    // A shared store's head moves with every writer: the store is the only truth to check.
+    const compareLive = options.live === true && this.isOpen && !this.shared;
+    const live = compareLive ? this.head() : null;
     const liveCount = this.count_;
     // Checkpoints and the anchor are written after the events they name, so
     // they are read before the log: the log read afterwards holds them.
@@ -249,7 +257,7 @@ export class AuditLog {
     const contents = read;
     const extra: AuditViolation[] = [];
     if (contents.missing) extra.push(missingViolation());
-    if (options.live === true && this.isOpen) {
+    if (compareLive) {
       extra.push(...compareWithLive(contents.records, liveCount, live, recent, this.inflight));
     }
     if (checkpoints !== null && this.checkpoints !== null) {
@@ -298,12 +306,15 @@ export class AuditLog {
         for (const item of batch) item.reject(this.failedError());
         continue;
       }
-      const chained = chainBatch(batch, this.count_, this.last?.hash ?? GENESIS_HASH);
-      this.inflight = chained;
+      let chained: AuditEvent[] = [];
       try {
-        await this.store.append(chained);
+        chained = await this.write(batch);
       } catch (error) {
-        this.failure = error;
+        // A shared store's transaction rolled back whole: nothing of the batch
+        // is stored and its head is where it was, so the next batch may try
+        // (calls succeed again once the database is back). Any other store may
+        // hold part of the batch: refuse every later append until reopened.
+        if (!this.shared) this.failure = error;
         for (const item of batch) item.reject(error);
         continue;
       } finally {
@@ -311,14 +322,26 @@ export class AuditLog {
         releaseCanonicalText(chained);
       }
       this.legacy?.push(...chained);
-      this.count_ += chained.length;
       this.lastEvent = chained[chained.length - 1];
+      // A shared store's positions move with the other writers: take them from the store's answer.
+      this.count_ = this.shared ? this.lastEvent.position + 1 : this.count_ + chained.length;
       for (const watcher of this.watchers) watcher.push(...chained);
       batch.forEach((item, index) => item.resolve(chained[index]));
       // Signed behind the answers just given, written without holding up the next batch.
       this.checkpoints?.afterBatch(chained.length);
     }
     this.finishFlush();
+  }
+
+  /** Chains and stores one batch (or lets a shared store chain it); resolves once it is durable. */
+  private async write(batch: readonly QueuedAppend[]): Promise<AuditEvent[]> {
+    if (this.store.appendUnchained !== undefined) {
+      return this.store.appendUnchained(batch.map((item) => item.event));
+    }
+    const chained = chainBatch(batch, this.count_, this.last?.hash ?? GENESIS_HASH);
+    this.inflight = chained;
+    await this.store.append(chained);
+    return chained;
   }
 
   private finishFlush(): void {

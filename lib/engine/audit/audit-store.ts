@@ -1,6 +1,7 @@
 import type { AuditAnchor } from './audit-chain';
 import type { AuditCheckpoint } from './audit-checkpoints';
-import type { AuditEvent } from './audit-event';
+import type { AuditEvent, UnchainedAuditEvent } from './audit-event';
+import type { AuditQuery } from './audit-query';
 import type { StoredRecord } from './audit-verify-stream';
 
 /** What `openHead` returns: the log's length and last event, without the events. */
@@ -69,6 +70,21 @@ export interface AuditStore {
   readEvents?(from?: number): AsyncIterable<AuditEvent>;
   /** Optional: read() as a stream, for `verify` in bounded memory. */
   readStream?(): Promise<AuditStoreStream>;
+  /**
+   * Optional, for a store several processes write at once (a database): it
+   * chains the batch itself, after the head it holds, in the transaction
+   * that stores it (so the chain never forks however many write), and
+   * resolves with the events as chained once that transaction committed.
+   * The log then uses this instead of `append`, keeps no copy of the events,
+   * reads `list`/`count` from the store to its end, and compares no head of
+   * its own in `verify` (others move the head too). Needs `openHead` and
+   * `readEvents`.
+   */
+  appendUnchained?(events: readonly UnchainedAuditEvent[]): Promise<AuditEvent[]>;
+  /** Optional: `list` answered by the store (an indexed query) instead of a scan in the log. */
+  list?(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Optional: `count` answered by the store. */
+  count?(query: Omit<AuditQuery, 'limit'>): Promise<number>;
   /** Releases the file or connection. Idempotent. */
   close(): Promise<void>;
   /**

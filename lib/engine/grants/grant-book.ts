@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { GatewayRequest } from '../../protocol/gateway.types';
 import type { GrantCondition, GrantInput, GrantRecord } from '../../protocol/grant.types';
 import { GrantNotFoundError, ProvenanceError } from '../../protocol/provenance.errors';
 import { GrantMessages } from '../engine.messages';
@@ -10,6 +9,7 @@ import {
   type CompiledCondition,
 } from '../policy/policy.condition';
 import { checkGrantInput } from './grant-input';
+import type { GrantedCall, GrantStore } from './grant-store';
 
 /** How long a single-use grant waits for its retry, when nothing else is said: one hour. */
 export const SINGLE_USE_GRANT_MS = 60 * 60_000;
@@ -23,13 +23,7 @@ class Entry {
   ) {}
 }
 
-/** What a grant lets through: the call, and its parameters' hash where a single-use grant needs it. */
-export interface GrantedCall {
-  request: GatewayRequest;
-  parameters: Record<string, unknown> | null;
-  /** Computed only when asked: most calls never meet a single-use grant. */
-  parametersHash: () => string;
-}
+export type { GrantedCall } from './grant-store';
 
 /**
  * The engine's grants (see protocol/grant.types.ts): kept per tenant, used at
@@ -38,7 +32,7 @@ export interface GrantedCall {
  * on the calls the policy decides alone. All on the one JS thread: a use is
  * counted exactly once.
  */
-export class GrantBook {
+export class GrantBook implements GrantStore {
   private readonly active = new Map<string, Entry>();
   private readonly ended = new Map<string, GrantRecord>();
   private singleUse = 0;
@@ -90,25 +84,7 @@ export class GrantBook {
     grantedBy: string,
     reason: string | null,
   ): GrantRecord {
-    const now = this.now();
-    return {
-      id: randomUUID(),
-      kind: 'single-use',
-      tenantId: this.tenantId,
-      action: call.action,
-      conditions: [],
-      agentId: call.agentId,
-      sessionId: null,
-      parametersHash: call.parametersHash,
-      escalationId,
-      grantedBy,
-      reason,
-      createdAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + SINGLE_USE_GRANT_MS).toISOString(),
-      maxUses: 1,
-      uses: 0,
-      status: 'ACTIVE',
-    };
+    return singleUseGrant(this.tenantId, call, escalationId, grantedBy, reason, this.now());
   }
 
   /** Puts a single-use grant from `singleUseFor` in force. */
@@ -208,4 +184,36 @@ export class GrantBook {
     this.ended.set(entry.record.id, entry.record);
     if (this.ended.size > keep) this.ended.delete(this.ended.keys().next().value as string);
   }
+}
+
+/**
+ * The single-use grant an approval becomes when its caller stopped waiting:
+ * the identical call (action, agent, parameters' hash), once, for an hour.
+ */
+export function singleUseGrant(
+  tenantId: string,
+  call: { action: string; agentId: string; parametersHash: string },
+  escalationId: string,
+  grantedBy: string,
+  reason: string | null,
+  now: number = Date.now(),
+): GrantRecord {
+  return {
+    id: randomUUID(),
+    kind: 'single-use',
+    tenantId,
+    action: call.action,
+    conditions: [],
+    agentId: call.agentId,
+    sessionId: null,
+    parametersHash: call.parametersHash,
+    escalationId,
+    grantedBy,
+    reason,
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + SINGLE_USE_GRANT_MS).toISOString(),
+    maxUses: 1,
+    uses: 0,
+    status: 'ACTIVE',
+  };
 }

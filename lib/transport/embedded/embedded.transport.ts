@@ -81,7 +81,7 @@ export class EmbeddedTransport extends GatewayTransport {
         active = false;
         // The caller gave up on a held call: withdraw it, so that no one
         // approves a call that will never run.
-        if (held !== null) this.engine.withdraw(held);
+        if (held !== null) void this.engine.withdraw(held).catch(warnWithdrawFailed);
       };
     });
   }
@@ -91,7 +91,7 @@ export class EmbeddedTransport extends GatewayTransport {
   }
 
   async pending(filter: PendingFilter = {}): Promise<EscalationRecord[]> {
-    return ofTenant(this.engine.pending(), filter);
+    return ofTenant(await this.engine.listPending(), filter);
   }
 
   watchPending(filter: PendingFilter): Observable<EscalationRecord[]> {
@@ -142,6 +142,13 @@ export class EmbeddedTransport extends GatewayTransport {
     })();
     return this.closing;
   }
+}
+
+function warnWithdrawFailed(error: unknown): void {
+  // The hold then ends at its deadline instead (blocked): nothing to answer, only to say.
+  console.warn(
+    `provenance: could not withdraw an abandoned escalation: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }
 
 function ofTenant(records: EscalationRecord[], filter: PendingFilter): EscalationRecord[] {
