@@ -16,4 +16,12 @@ export const PostgresMessages = {
     'postgres: give connectionString (a postgres:// URL; PROVENANCE_DATABASE_URL is read when it is unset) or pool (a pg.Pool)',
   notMigrated: (schema: string) =>
     `postgres.migrate is false, but schema "${schema}" has no provenance tables: run \`provenance db migrate --url ... --schema ${schema}\` first, or drop migrate: false`,
+
+  // ---- replicas and held calls (postgres-replica.ts, postgres-escalation-*.ts)
+  badReplicaMs: (name: string, got: string) =>
+    `postgres replica ${name} must be an integer number of milliseconds from 1 to 2147483647; got ${got}`,
+  staleNotAfterHeartbeat: (staleAfterMs: number, heartbeatMs: number) =>
+    `postgres replica staleAfterMs (${staleAfterMs}) must be more than heartbeatMs (${heartbeatMs}), ` +
+    'or a live replica would look dead between two beats',
+  replicaClosed: (id: string) => `postgres replica ${id} is closed`,
 } as const;
