@@ -24,4 +24,30 @@ export const PostgresMessages = {
     `postgres replica staleAfterMs (${staleAfterMs}) must be more than heartbeatMs (${heartbeatMs}), ` +
     'or a live replica would look dead between two beats',
   replicaClosed: (id: string) => `postgres replica ${id} is closed`,
+
+  // ---- the audit chain (postgres-audit-*.ts)
+  auditEventExtraField: (key: string) =>
+    `the event has a field '${key}' that an audit_events row has no column for; nothing was recorded`,
+  auditEventShape: (position: number) =>
+    `the event at position ${position} is not a well-formed audit event; nothing was recorded`,
+  auditEventOtherTenant: (eventTenant: string, chainTenant: string) =>
+    `the event is of tenant ${JSON.stringify(eventTenant)}, but this chain is tenant ` +
+    `${JSON.stringify(chainTenant)}'s (one PostgresAuditStore per tenant); nothing was recorded`,
+  auditEventUnstorable: (field: string) =>
+    `the event's ${field} holds a NUL character or an unpaired surrogate, which PostgreSQL text ` +
+    'cannot keep exactly; nothing was recorded',
+  auditRowParameters: (why: string) => `the parameters column is not JSON (${why})`,
+  auditWriteFailed: (why: string) =>
+    `cannot write the audit chain (the batch is not acknowledged: its transaction was rolled back, or lost with the connection): ${why}`,
+  auditReadFailed: (why: string) => `cannot read the audit chain: ${why}`,
+  auditHeadMismatch: (position: number) =>
+    `the head row names position ${position}, but the event there is missing or has another hash: ` +
+    'the chain was edited. Run verify; appends are refused',
+  auditOpenUnsupported: () =>
+    'a PostgreSQL audit store is shared by every replica and chains itself: open it with ' +
+    'openHead (an AuditLog does), it never returns the whole log',
+  auditAppendUnsupported: () =>
+    'a PostgreSQL audit store chains its own batches after the head in the database: use ' +
+    'appendUnchained (an AuditLog does), not append of events chained elsewhere',
+  auditStoreClosed: () => 'the audit store is closed',
 } as const;
