@@ -1,24 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { GrantCondition, GrantInput, GrantRecord } from '../../protocol/grant.types';
+import type { GrantInput, GrantRecord } from '../../protocol/grant.types';
 import { GrantNotFoundError, ProvenanceError } from '../../protocol/provenance.errors';
 import { GrantMessages } from '../engine.messages';
-import { compileGlob, type GlobMatcher } from '../policy/fnmatch';
-import {
-  compileCondition,
-  firstFailedCondition,
-  type CompiledCondition,
-} from '../policy/policy.condition';
-import { checkGrantInput } from './grant-input';
+import { checkGrantInput, type CheckedGrantInput } from './grant-input';
+import { compileGrant, grantCovers, hashedOnce, type CompiledGrant } from './grant-match';
 import type { GrantedCall, GrantStore } from './grant-store';
 
 /** How long a single-use grant waits for its retry, when nothing else is said: one hour. */
 export const SINGLE_USE_GRANT_MS = 60 * 60_000;
+/** How many grants a tenant may have active at once, when nothing else is said. */
+export const DEFAULT_MAX_GRANTS = 10_000;
 
 class Entry {
   constructor(
     readonly record: GrantRecord,
-    readonly matchesAction: GlobMatcher,
-    readonly conditions: readonly CompiledCondition[],
+    readonly compiled: CompiledGrant,
     readonly expiresAt: number,
   ) {}
 }
@@ -49,28 +45,7 @@ export class GrantBook implements GrantStore {
   /** A reviewer's standing grant. Throws for input that names no clear grant (the error names the field). */
   grant(input: GrantInput, grantedBy: string): GrantRecord {
     const checked = checkGrantInput(input, grantedBy);
-    const now = this.now();
-    return this.add(
-      {
-        id: randomUUID(),
-        kind: 'standing',
-        tenantId: this.tenantId,
-        action: checked.action,
-        conditions: checked.conditions,
-        agentId: checked.agentId,
-        sessionId: checked.sessionId,
-        parametersHash: null,
-        escalationId: null,
-        grantedBy,
-        reason: checked.reason,
-        createdAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + checked.expiresInMs).toISOString(),
-        maxUses: checked.maxUses,
-        uses: 0,
-        status: 'ACTIVE',
-      },
-      checked.conditions,
-    );
+    return this.add(standingGrant(this.tenantId, checked, grantedBy, this.now()));
   }
 
   /**
@@ -90,7 +65,7 @@ export class GrantBook implements GrantStore {
   /** Puts a single-use grant from `singleUseFor` in force. */
   admit(grant: GrantRecord): void {
     this.singleUse++;
-    this.add(grant, []);
+    this.add(grant);
   }
 
   /**
@@ -101,17 +76,15 @@ export class GrantBook implements GrantStore {
   use(call: GrantedCall): GrantRecord | null {
     if (this.active.size === 0) return null;
     const now = this.now();
-    let hash: string | null = null;
+    const asked = hashedOnce(call);
     let found: Entry | null = null;
     for (const entry of this.active.values()) {
       if (entry.expiresAt <= now) {
         this.end(entry, 'EXPIRED');
         continue;
       }
-      if (!this.covers(entry, call)) continue;
+      if (!grantCovers(entry.record, asked, entry.compiled)) continue;
       if (entry.record.kind === 'single-use') {
-        hash ??= call.parametersHash();
-        if (entry.record.parametersHash !== hash) continue;
         found = entry;
         break;
       }
@@ -149,29 +122,14 @@ export class GrantBook implements GrantStore {
     return record === undefined ? undefined : { ...record };
   }
 
-  private covers(entry: Entry, call: GrantedCall): boolean {
-    const { record } = entry;
-    const { request } = call;
-    if (record.agentId !== null && record.agentId !== request.agentId) return false;
-    if (record.sessionId !== null && record.sessionId !== request.sessionId) return false;
-    if (!entry.matchesAction(request.action)) return false;
-    return firstFailedCondition(entry.conditions, call.parameters) === -1;
-  }
-
-  private add(record: GrantRecord, conditions: GrantCondition[]): GrantRecord {
-    const limit = this.options.maxGrants ?? 10_000;
+  private add(record: GrantRecord): GrantRecord {
+    const limit = this.options.maxGrants ?? DEFAULT_MAX_GRANTS;
     if (this.active.size >= limit) {
       if (record.kind === 'single-use') this.singleUse--;
       throw new ProvenanceError(GrantMessages.tooMany(limit));
     }
-    const matcher =
-      record.kind === 'single-use'
-        ? (action: string) => action === record.action
-        : compileGlob(record.action);
-    const compiled = conditions.map((condition) =>
-      compileCondition(condition as Parameters<typeof compileCondition>[0]),
-    );
-    this.active.set(record.id, new Entry(record, matcher, compiled, Date.parse(record.expiresAt)));
+    const compiled = compileGrant(record);
+    this.active.set(record.id, new Entry(record, compiled, Date.parse(record.expiresAt)));
     return { ...record };
   }
 
@@ -184,6 +142,36 @@ export class GrantBook implements GrantStore {
     this.ended.set(entry.record.id, entry.record);
     if (this.ended.size > keep) this.ended.delete(this.ended.keys().next().value as string);
   }
+}
+
+/**
+ * A reviewer's standing grant, from input `checkGrantInput` accepted: in
+ * force from `now` for `expiresInMs`, no use counted yet.
+ */
+export function standingGrant(
+  tenantId: string,
+  checked: CheckedGrantInput,
+  grantedBy: string,
+  now: number = Date.now(),
+): GrantRecord {
+  return {
+    id: randomUUID(),
+    kind: 'standing',
+    tenantId,
+    action: checked.action,
+    conditions: checked.conditions,
+    agentId: checked.agentId,
+    sessionId: checked.sessionId,
+    parametersHash: null,
+    escalationId: null,
+    grantedBy,
+    reason: checked.reason,
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + checked.expiresInMs).toISOString(),
+    maxUses: checked.maxUses,
+    uses: 0,
+    status: 'ACTIVE',
+  };
 }
 
 /**
