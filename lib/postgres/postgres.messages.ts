@@ -50,4 +50,18 @@ export const PostgresMessages = {
     'a PostgreSQL audit store chains its own batches after the head in the database: use ' +
     'appendUnchained (an AuditLog does), not append of events chained elsewhere',
   auditStoreClosed: () => 'the audit store is closed',
+
+  // ---- grants and idempotency keys (postgres-grant-*.ts, postgres-idempotency-store.ts)
+  grantsUnavailable: (why: string) =>
+    `cannot read or write the grants (the call is not allowed by a grant): ${why}`,
+  idempotencyUnavailable: (why: string) =>
+    `cannot read or claim the idempotency key (the call is not decided): ${why}`,
+  idempotencyAbandoned: () =>
+    'the first call with this idempotency key was being decided by a replica that stopped ' +
+    'before it answered; retry to decide the call again',
+  idempotencyReleased: () =>
+    'the first call with this idempotency key failed without an answer; retry to decide the call again',
+  idempotencyClosed: () => 'the idempotency store is closed; the first answer was not awaited',
+  idempotencyUnreadable: () =>
+    'the stored answer of this idempotency key is not a gateway response; the call is not answered',
 } as const;
