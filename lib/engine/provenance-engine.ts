@@ -52,6 +52,7 @@ export class ProvenanceEngine {
   private readonly recorder: EngineRecorder;
   private readonly idempotency: IdempotencyStore;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly release: (() => Promise<void>) | undefined;
   private closing: Promise<void> | null = null;
 
   constructor(options: ProvenanceEngineOptions) {
@@ -75,6 +76,7 @@ export class ProvenanceEngine {
         grants: grantBook,
         maxPending: options.maxPendingEscalations,
       });
+    this.release = stores.release;
     this.idempotency =
       stores.idempotency ??
       new IdempotencyCache(Math.max(0, options.idempotencyCacheSize ?? 10_000));
@@ -251,7 +253,11 @@ export class ProvenanceEngine {
       });
       await Promise.allSettled(Array.from(this.inFlight));
       this.idempotency.clear();
-      await this.audit.close();
+      try {
+        await this.audit.close();
+      } finally {
+        await this.release?.();
+      }
     })();
     return this.closing;
   }

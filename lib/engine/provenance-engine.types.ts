@@ -38,6 +38,12 @@ export interface EngineStores {
   escalations?: EscalationStore;
   grants?: GrantStore;
   idempotency?: IdempotencyStore;
+  /**
+   * Called once by `close()`, last (after the holds ended, the calls in
+   * flight were recorded and the audit log closed): releases what the
+   * stores share, such as a replica's registration or a pool.
+   */
+  release?: () => Promise<void>;
 }
 
 export interface ExecuteHooks {
