@@ -1,8 +1,7 @@
 import { canonicalStoredMember } from '../protocol/canonical-json';
-import { forgetCanonicalText, parametersTextOf, parseCanonical } from '../protocol/canonical-stamp';
+import { parametersTextOf, parseCanonical } from '../protocol/canonical-stamp';
 import { isAuditEventShape } from '../engine/audit/audit-chain';
 import type { AuditEvent } from '../engine/audit/audit-event';
-import { canonicalEventText, recordText } from '../engine/audit/audit-event.text';
 import type { StoredRecord } from '../engine/audit/audit-verify-stream';
 import { PostgresMessages } from './postgres.messages';
 
@@ -154,8 +153,8 @@ export function auditRowArrays(events: readonly AuditEvent[]): unknown[][] {
 }
 
 /**
- * A row's fields as an event, keys in the order chainEvent gives them (so
- * canonicalEventText writes it), with `parameters` as given. Not checked.
+ * A row's fields as an event, keys in the order chainEvent gives them, with
+ * `parameters` as given. Not checked.
  */
 function rowFields(row: AuditRow, parameters: unknown): Record<string, unknown> {
   const fields: Record<string, unknown> = {
@@ -181,12 +180,12 @@ function rowFields(row: AuditRow, parameters: unknown): Record<string, unknown> 
 }
 
 /**
- * A row as verification reads it (StoredRecord): the event it holds, and as
- * its stored `line` the canonical event text with the row's parameters text
- * spliced in as stored. The verifier then checks that text is exactly the
- * canonical text of the parameters (`non-canonical` otherwise) and re-hashes
- * every field, so an edited column is reported. Parameters text that is not
- * JSON is a malformed record.
+ * A row as verification reads it (StoredRecord): the event it holds, its
+ * parameters parsed back and remembered with the row's text exactly as
+ * stored (parseCanonical), so the verifier's hash covers the stored bytes
+ * of every column: any edit of a row, its parameters text included (even to
+ * an equal but non-canonical JSON), is a hash mismatch. Parameters text that
+ * is not JSON is a malformed record.
  */
 export function storedRecordOf(row: AuditRow): StoredRecord {
   let parameters: unknown;
@@ -196,18 +195,7 @@ export function storedRecordOf(row: AuditRow): StoredRecord {
     const why = error instanceof Error ? error.message : String(error);
     return { record: { id: row.id, malformed: PostgresMessages.auditRowParameters(why) } };
   }
-  const record = rowFields(row, parameters);
-  try {
-    const line =
-      canonicalEventText(record as unknown as AuditEvent, true) ??
-      (isAuditEventShape(record) ? recordText(record) : undefined);
-    return line === undefined ? { record } : { record, line };
-  } catch {
-    // A value the walk refuses (too deep): the verifier reports the record as it is.
-    return { record };
-  } finally {
-    forgetCanonicalText(parameters);
-  }
+  return { record: rowFields(row, parameters) };
 }
 
 /**

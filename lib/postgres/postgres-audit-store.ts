@@ -143,18 +143,8 @@ export class PostgresAuditStore implements AuditStore {
   async read(): Promise<AuditStoreContents> {
     const stream = await this.readStream();
     const records: unknown[] = [];
-    const lines: Array<string | undefined> = [];
-    for await (const { record, line } of stream.records) {
-      records.push(record);
-      lines.push(line);
-    }
-    const complete = lines.every((line) => line !== undefined);
-    return {
-      records,
-      anchor: stream.anchor,
-      tornTail: false,
-      ...(complete ? { lines: lines as string[] } : {}),
-    };
+    for await (const { record } of stream.records) records.push(record);
+    return { records, anchor: stream.anchor, tornTail: false };
   }
 
   /** `list` in SQL (the indexes on session, action, escalation), AuditLog's semantics. */
@@ -200,20 +190,36 @@ export class PostgresAuditStore implements AuditStore {
     for await (const row of this.rows(0)) yield storedRecordOf(row);
   }
 
-  /** The tenant's rows from position `from` on, in position order, AUDIT_PAGE_ROWS per query. */
+  /**
+   * The tenant's rows from position `from` on, in position order, one page
+   * of AUDIT_PAGE_ROWS per query; the next page is asked for while this one
+   * is consumed (at most two pages held).
+   */
   private async *rows(from: number): AsyncGenerator<AuditRow> {
-    let next = Math.max(0, Math.floor(from));
-    if (!Number.isFinite(next)) return;
-    for (;;) {
-      const page = await this.read_<AuditRow>(
-        `SELECT ${ROW_COLUMNS} FROM ${this.context.schema}.audit_events
-         WHERE tenant_id = $1 AND position >= $2 ORDER BY position LIMIT $3`,
-        [this.tenantId, next, AUDIT_PAGE_ROWS],
-      );
-      for (const row of page) yield row;
-      if (page.length < AUDIT_PAGE_ROWS) return;
-      next = Number(page[page.length - 1].position) + 1;
+    const start = Math.max(0, Math.floor(from));
+    if (!Number.isFinite(start)) return;
+    let pending: Promise<AuditRow[]> | null = this.page(start);
+    try {
+      while (pending !== null) {
+        const page: AuditRow[] = await pending;
+        pending =
+          page.length < AUDIT_PAGE_ROWS
+            ? null
+            : this.page(Number(page[page.length - 1].position) + 1);
+        for (const row of page) yield row;
+      }
+    } finally {
+      // Left early: the page asked for ahead is not wanted, nor its failure.
+      pending?.catch(() => undefined);
     }
+  }
+
+  private page(from: number): Promise<AuditRow[]> {
+    return this.read_<AuditRow>(
+      `SELECT ${ROW_COLUMNS} FROM ${this.context.schema}.audit_events
+       WHERE tenant_id = $1 AND position >= $2 ORDER BY position LIMIT $3`,
+      [this.tenantId, from, AUDIT_PAGE_ROWS],
+    );
   }
 
   /** One read statement; a database error as the store's AuditStoreError. */
