@@ -64,8 +64,13 @@ describe.each(PLATFORMS)('integrity compares the file with the live head (%s)', 
     renameSync(`${file}.swap`, file);
     renameSync(`${file}.head.swap`, `${file}.head`);
 
+    // The log keeps no copy of its events (retainEvents is false by default):
+    // the listing reads the file, so it shows the 3 swapped in, while the
+    // server's live head still counts the 10 it wrote; integrity reports it.
     const listed = await call(server, 'GET', `/v1/audit/${server.tenantId}?limit=100`);
-    expect(listed.body.events).toHaveLength(10);
+    expect(listed.body.events.map((event: { position: number }) => event.position)).toEqual([
+      0, 1, 2,
+    ]);
     const result = await integrity();
     expect(result.valid).toBe(false);
     expect(result.events_checked).toBe(3);

@@ -2,28 +2,36 @@ import { AuditMessages } from '../engine.messages';
 import { AuditStoreError } from './audit.errors';
 import type { StoredRecord } from './audit-verify-stream';
 
-/** A stream's lines, a read error as the store's AuditStoreError. */
+/**
+ * A stream's lines, a read error as the store's AuditStoreError. A reader
+ * that stops early (a damaged line, a `limit` reached) ends the stream too,
+ * so its file is closed then, not when it is garbage collected.
+ */
 export async function* readLines(
   lines: AsyncIterable<string>,
   description: string,
 ): AsyncGenerator<string> {
   const iterator = lines[Symbol.asyncIterator]();
-  for (;;) {
-    let next: IteratorResult<string>;
-    try {
-      next = await iterator.next();
-    } catch (error) {
-      throw new AuditStoreError(description, AuditMessages.readFailed(describe(error)), {
-        cause: error,
-      });
-    }
-    if (next.done === true) return;
-    try {
+  let finished = false;
+  try {
+    for (;;) {
+      let next: IteratorResult<string>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        finished = true;
+        throw new AuditStoreError(description, AuditMessages.readFailed(describe(error)), {
+          cause: error,
+        });
+      }
+      if (next.done === true) {
+        finished = true;
+        return;
+      }
       yield next.value;
-    } catch (error) {
-      await iterator.return?.();
-      throw error;
     }
+  } finally {
+    if (!finished) await iterator.return?.();
   }
 }
 

@@ -25,10 +25,11 @@ const heldHere = new Map<string, AuditLockOwner>();
  * a temporary name and linked into place, so it exists only complete, and
  * `link` fails if any other writer has it (atomic, like O_EXCL).
  *
- * A lock whose process is gone is stale and taken over: its host is this one
- * and `kill(pid, 0)` says ESRCH (a SIGKILLed or crashed writer), or its pid is
- * this process's own but no store here holds it (a restarted container that
- * got the same pid). A lock held by a live process, or by another host (whose
+ * A lock whose process is gone is stale and taken over, with a warning
+ * (console.warn) naming the lock and the writer that left it: its host is
+ * this one and `kill(pid, 0)` says ESRCH (a SIGKILLed or crashed writer), or
+ * its pid is this process's own but no store here holds it (a restarted
+ * container that got the same pid). A lock held by a live process, or by another host (whose
  * processes cannot be checked from here), refuses with an AuditStoreError
  * naming the file, the lock and its holder. Readers take no lock.
  *
@@ -103,9 +104,13 @@ async function takeOverIfStale(lock: string, description: string): Promise<void>
     throw new AuditStoreError(description, AuditFindingMessages.lockUnreadable(lock));
   }
   if (!isStale(owner, lock)) throw held(description, lock, owner);
-  // Still the same stale lock? Then it is ours to remove.
+  // Still the same stale lock? Then it is ours to remove, and said so once.
   const again = await fs.readFile(lock, 'utf8').catch(() => null);
-  if (again === text) await fs.rm(lock, { force: true });
+  if (again !== text) return;
+  await fs.rm(lock, { force: true });
+  console.warn(
+    AuditFindingMessages.staleLockTakenOver(lock, owner.pid, owner.hostname, owner.startedAt),
+  );
 }
 
 function isStale(owner: AuditLockOwner, lock: string): boolean {

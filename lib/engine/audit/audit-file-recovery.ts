@@ -38,7 +38,7 @@ export async function recoverAuditFile(
       throw damaged(
         description,
         index,
-        AuditFindingMessages.damagedLine(index + 1, 'not a well-formed event'),
+        AuditFindingMessages.damagedLine(index + 1, whatIsWrong(record)),
       );
     }
     if (record.position !== index) {
@@ -78,6 +78,13 @@ export async function recoverAuditFile(
     if (durable) await handle.datasync();
   }
   return { count, last: tail };
+}
+
+/** Why a parsed line is not an event: not JSON at all, or JSON of another shape. */
+function whatIsWrong(record: unknown): string {
+  const malformed = (record as { malformed?: unknown } | null)?.malformed;
+  if (typeof malformed === 'string') return `not JSON: ${malformed}`;
+  return 'not a well-formed event: a field is missing or of the wrong type';
 }
 
 function damaged(description: string, position: number, message: string): AuditStoreError {

@@ -22,12 +22,13 @@ export interface AuditLogOptions {
    */
   checkpoints?: AuditCheckpointOptions;
   /**
-   * Keep every event in memory for `list` and `count` (default true, as
-   * before). With false, the log keeps only its head and `list`/`count` read
-   * the store (`readEvents`; the file store streams the file), so memory does
-   * not grow with the log; `list` then shows what the store holds now (a file
-   * replaced behind the log's back lists its new content; `verify({ live })`
-   * still reports the swap). A store without `openHead`/`readEvents` is
+   * Keep every event in memory for `list` and `count`. Default false: the log
+   * keeps only its head and `list`/`count` read the store (`readEvents`; the
+   * file store streams the file), so memory does not grow with the log;
+   * `list` then shows what the store holds now (a file replaced behind the
+   * log's back lists its new content; `verify({ live })` still reports the
+   * swap). True keeps the earlier default (list/count from memory, the
+   * log grows by every event). A store without `openHead`/`readEvents` is
    * always kept in memory.
    */
   retainEvents?: boolean;

@@ -1,7 +1,7 @@
 import { AuditMessages } from '../engine.messages';
 import { withViolations, type AuditVerification, type AuditViolation } from './audit-chain';
 import { CheckpointWriter, type AuditEventLookup } from './audit-checkpoint-writer';
-import { verifyCheckpoints, type AuditHead } from './audit-checkpoints';
+import type { AuditHead } from './audit-checkpoints';
 import {
   GENESIS_HASH,
   prepareEvent,
@@ -13,13 +13,14 @@ import {
 import { chainBatch, type QueuedAppend } from './audit-append-queue';
 import { compareWithLive } from './audit-live-head';
 import { AuditStoreError } from './audit.errors';
+import { AuditFindingMessages } from './audit.messages';
 import { FileAuditStore } from './audit-log.file-store';
 import { MemoryAuditStore } from './audit-log.memory-store';
 import type { AuditLogOptions, AuditVerifyOptions } from './audit-log.options';
-import { hasFilter, matcher, type AuditQuery } from './audit-query';
+import { countEvents, listEvents, type AuditEventSource, type AuditQuery } from './audit-query';
 import type { AuditStore } from './audit-store';
-import { checkpointEventsOf, streams } from './audit-store-streams';
-import { missingViolation, readAndVerifyStore, type StoreRead } from './audit-store-verify';
+import { checkpointEventsOf, eventsOf, streams } from './audit-store-streams';
+import { missingViolation, verifyStoreNow, type StoreFindings } from './audit-store-verify';
 
 // The log's options and query, importable from here as before.
 export type { AuditLogOptions, AuditVerifyOptions } from './audit-log.options';
@@ -32,15 +33,18 @@ export type { AuditQuery } from './audit-query';
  * written are grouped into the next batch (one write, one fsync), and each
  * caller's promise resolves only once its batch is durable.
  *
- * Memory: by default the log keeps every event in memory for `list`/`count`.
- * With `retainEvents: false` it keeps only its head (the count, the last
- * event, the batch being written) and `list`/`count` read the store
- * (`readEvents`: the file store streams the file), so a long-running process
- * does not grow with its log. `verify()` always re-reads the store, streamed
- * when the store has `readStream` (the file store does), so an edit of the
- * file is seen and a log of any length is verified in bounded memory. A
- * custom store with only the older interface (`open` returning every event)
+ * Memory: by default the log keeps only its head (the count, the last event,
+ * the batch being written) and `list`/`count` read the store (`readEvents`:
+ * the file store streams the file), so a long-running process does not grow
+ * with its log; `retainEvents: true` keeps every event in memory for
+ * `list`/`count` (the earlier default). `verify()` always re-reads the store,
+ * streamed when the store has `readStream` (the file store does), so an edit
+ * of the file is seen and a log of any length is verified in bounded memory.
+ * A custom store with only the older interface (`open` returning every event)
  * still works: its events are kept in memory.
+ *
+ * A store that refuses (damaged, held by another writer, failing) is said
+ * once per log on console.error, with the position and how to inspect it.
  */
 export class AuditLog {
   readonly store: AuditStore;
@@ -49,7 +53,7 @@ export class AuditLog {
   /** The store chains its own batches (several writers share it): see AuditStore.appendUnchained. */
   private readonly shared: boolean;
   private readonly checkpoints: CheckpointWriter | null;
-  /** Every event, when they are retained (the default), or for a store without streaming reads. */
+  /** Every event, when retained (`retainEvents: true`) or the store cannot stream. */
   private legacy: AuditEvent[] | null = null;
   private count_ = 0;
   private lastEvent: AuditEvent | null = null;
@@ -65,11 +69,17 @@ export class AuditLog {
   private closed = false;
   private closing: Promise<void> | null = null;
   private idle: Array<() => void> = [];
+  /** Whether the store's refusal was said in the log (once per log). */
+  private refusalSaid = false;
+
+  /** The events at indexes `from` to `end` (exclusive), from the store (or the legacy copy). */
+  private readonly source: AuditEventSource = (from, end) =>
+    eventsOf(this.store, this.legacy, from, end);
 
   constructor(options: AuditLogOptions = {}) {
     this.store = options.store ?? new MemoryAuditStore();
     this.maxBatch = Math.max(1, options.maxBatch ?? 1000);
-    this.retainEvents = options.retainEvents ?? true;
+    this.retainEvents = options.retainEvents ?? false;
     this.shared = typeof this.store.appendUnchained === 'function';
     this.checkpoints =
       options.checkpoints === undefined
@@ -100,6 +110,7 @@ export class AuditLog {
       }
       this.isOpen = true;
     });
+    this.opening.catch((error: unknown) => this.sayRefusedOnce(error));
     return this.opening;
   }
 
@@ -164,66 +175,19 @@ export class AuditLog {
   }
 
   /**
-   * The events that match, oldest first. Walks the log once without copying
-   * it: with `offset`, forward from that position until `limit` are found;
-   * otherwise back from the end until `limit` are found.
+   * The events that match, oldest first (audit-query.ts: the most recent
+   * `limit`, or with `offset` the first `limit` from there).
    */
   async list(query: AuditQuery = {}): Promise<AuditEvent[]> {
     await this.open();
     if (this.store.list !== undefined) return this.store.list(query);
-    const end = this.shared ? Infinity : this.count_;
-    const test = hasFilter(query) ? matcher(query) : null;
-    const limit =
-      query.limit !== undefined && query.limit >= 0 ? Math.floor(query.limit) : Infinity;
-    const found: AuditEvent[] = [];
-    if (limit === 0) return found;
-    if (query.offset !== undefined || limit === Infinity) {
-      const from = Math.max(0, Math.floor(query.offset ?? 0));
-      for await (const event of this.eventsFrom(from, end)) {
-        if (test !== null && !test(event)) continue;
-        found.push(event);
-        if (found.length >= limit) break;
-      }
-      return found;
-    }
-    // The most recent `limit` that match: a ring of at most `limit` events.
-    const from = test === null ? Math.max(0, end - limit) : 0;
-    let matched = 0;
-    for await (const event of this.eventsFrom(from, end)) {
-      if (test !== null && !test(event)) continue;
-      if (found.length < limit) found.push(event);
-      else found[matched % limit] = event;
-      matched++;
-    }
-    if (matched <= limit) return found;
-    const split = matched % limit;
-    return [...found.slice(split), ...found.slice(0, split)];
+    return listEvents(this.source, this.shared ? Infinity : this.count_, query);
   }
 
   async count(query: Omit<AuditQuery, 'limit'> = {}): Promise<number> {
     await this.open();
     if (this.store.count !== undefined) return this.store.count(query);
-    const test = matcher(query);
-    let total = 0;
-    const end = this.shared ? Infinity : this.count_;
-    for await (const event of this.eventsFrom(0, end)) if (test(event)) total++;
-    return total;
-  }
-
-  /** The events at indexes `from` to `end` (exclusive), from the store (or the legacy copy). */
-  private async *eventsFrom(from: number, end: number): AsyncGenerator<AuditEvent> {
-    const legacy = this.legacy;
-    if (legacy !== null || !streams(this.store)) {
-      const events = legacy ?? [];
-      for (let index = from; index < Math.min(end, events.length); index++) yield events[index];
-      return;
-    }
-    let index = from;
-    if (index >= end) return;
-    for await (const event of this.store.readEvents(from)) {
-      yield event;
-      if (++index >= end) return;
-    }
+    return countEvents(this.source, this.shared ? Infinity : this.count_, query);
   }
 
   /**
@@ -239,34 +203,22 @@ export class AuditLog {
     const compareLive = options.live === true && this.isOpen && !this.shared;
     const live = compareLive ? this.head() : null;
     const liveCount = this.count_;
-    // Checkpoints and the anchor are written after the events they name, so
-    // they are read before the log: the log read afterwards holds them.
-    const checkpoints =
-      this.checkpoints !== null && this.store.readCheckpoints !== undefined
-        ? await this.store.readCheckpoints()
-        : null;
+    // Events appended from here on: the store read below may hold them.
     const recent: AuditEvent[] = [];
     this.watchers.add(recent);
-    let read: StoreRead;
-    let verification: AuditVerification;
+    let found: StoreFindings;
     try {
-      ({ read, verification } = await readAndVerifyStore(this.store, checkpoints, live, liveCount));
+      found = await verifyStoreNow(this.store, this.checkpoints, live, liveCount);
     } finally {
       this.watchers.delete(recent);
     }
-    const contents = read;
+    const { read, verification, signed } = found;
     const extra: AuditViolation[] = [];
-    if (contents.missing) extra.push(missingViolation());
+    if (read.missing) extra.push(missingViolation());
     if (compareLive) {
-      extra.push(...compareWithLive(contents.records, liveCount, live, recent, this.inflight));
+      extra.push(...compareWithLive(read.records, liveCount, live, recent, this.inflight));
     }
-    if (checkpoints !== null && this.checkpoints !== null) {
-      const result = verifyCheckpoints(contents.records, checkpoints, {
-        publicKeys: [this.checkpoints.key.publicKey],
-      });
-      extra.push(...result.violations, ...this.checkpoints.missingWritten(checkpoints));
-      verification = { ...verification, checkpoints: result.summary };
-    }
+    extra.push(...signed);
     return withViolations(verification, extra);
   }
 
@@ -301,6 +253,7 @@ export class AuditLog {
       // A checkpoint that could not be written: the store is failing, fail closed.
       if (this.failure === null && this.checkpoints?.failure != null) {
         this.failure = this.checkpoints.failure;
+        this.sayRefusedOnce(this.failure);
       }
       if (this.failure !== null) {
         for (const item of batch) item.reject(this.failedError());
@@ -315,6 +268,7 @@ export class AuditLog {
         // (calls succeed again once the database is back). Any other store may
         // hold part of the batch: refuse every later append until reopened.
         if (!this.shared) this.failure = error;
+        if (!this.shared) this.sayRefusedOnce(error);
         for (const item of batch) item.reject(error);
         continue;
       } finally {
@@ -347,6 +301,20 @@ export class AuditLog {
   private finishFlush(): void {
     this.flushing = false;
     for (const wake of this.idle.splice(0)) wake();
+  }
+
+  /**
+   * A store that refuses (damaged, held by another writer, failing) makes
+   * every append fail: say so in the process's log once per log, not per
+   * call, with the position of the damage and how to inspect it.
+   */
+  private sayRefusedOnce(error: unknown): void {
+    if (this.refusalSaid) return;
+    this.refusalSaid = true;
+    const why = error instanceof Error ? error.message : String(error);
+    const position = error instanceof AuditStoreError ? error.position : null;
+    const file = this.store instanceof FileAuditStore ? this.store.file : null;
+    console.error(AuditFindingMessages.storeRefuses(this.store.description, why, position, file));
   }
 
   private failAll(error: unknown): void {

@@ -54,3 +54,55 @@ export function matcher(query: AuditQuery): (event: AuditEvent) => boolean {
     return true;
   };
 }
+
+/** Where a query reads the log: the events at indexes `from` to `end` (exclusive), in order. */
+export type AuditEventSource = (from: number, end: number) => AsyncIterable<AuditEvent>;
+
+/**
+ * The events of `source` (up to `end`) that match, oldest first. Walks the
+ * log once without copying it: with `offset`, forward from that position
+ * until `limit` are found; otherwise back from the end until `limit` are
+ * found (a ring of at most `limit` events).
+ */
+export async function listEvents(
+  source: AuditEventSource,
+  end: number,
+  query: AuditQuery,
+): Promise<AuditEvent[]> {
+  const test = hasFilter(query) ? matcher(query) : null;
+  const limit = query.limit !== undefined && query.limit >= 0 ? Math.floor(query.limit) : Infinity;
+  const found: AuditEvent[] = [];
+  if (limit === 0) return found;
+  if (query.offset !== undefined || limit === Infinity) {
+    const from = Math.max(0, Math.floor(query.offset ?? 0));
+    for await (const event of source(from, end)) {
+      if (test !== null && !test(event)) continue;
+      found.push(event);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+  const from = test === null ? Math.max(0, end - limit) : 0;
+  let matched = 0;
+  for await (const event of source(from, end)) {
+    if (test !== null && !test(event)) continue;
+    if (found.length < limit) found.push(event);
+    else found[matched % limit] = event;
+    matched++;
+  }
+  if (matched <= limit) return found;
+  const split = matched % limit;
+  return [...found.slice(split), ...found.slice(0, split)];
+}
+
+/** How many events of `source` (up to `end`) match. */
+export async function countEvents(
+  source: AuditEventSource,
+  end: number,
+  query: Omit<AuditQuery, 'limit'>,
+): Promise<number> {
+  const test = matcher(query);
+  let total = 0;
+  for await (const event of source(0, end)) if (test(event)) total++;
+  return total;
+}

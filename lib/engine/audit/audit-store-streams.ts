@@ -30,3 +30,26 @@ export async function checkpointEventsOf(
   }
   return { length: count, at: (position) => kept.get(position) };
 }
+
+/**
+ * The events at indexes `from` to `end` (exclusive): from the log's own copy
+ * when it keeps one (`legacy`), else streamed from the store.
+ */
+export async function* eventsOf(
+  store: AuditStore,
+  legacy: readonly AuditEvent[] | null,
+  from: number,
+  end: number,
+): AsyncGenerator<AuditEvent> {
+  if (legacy !== null || !streams(store)) {
+    const events = legacy ?? [];
+    for (let index = from; index < Math.min(end, events.length); index++) yield events[index];
+    return;
+  }
+  let index = from;
+  if (index >= end) return;
+  for await (const event of store.readEvents(from)) {
+    yield event;
+    if (++index >= end) return;
+  }
+}

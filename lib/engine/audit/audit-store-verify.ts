@@ -4,7 +4,13 @@ import {
   type AuditVerification,
   type AuditViolation,
 } from './audit-chain';
-import { checkpointPositions, type AuditHead, type AuditRecordLookup } from './audit-checkpoints';
+import type { CheckpointWriter } from './audit-checkpoint-writer';
+import {
+  checkpointPositions,
+  verifyCheckpoints,
+  type AuditHead,
+  type AuditRecordLookup,
+} from './audit-checkpoints';
 import type { AuditStore } from './audit-store';
 import { verifyRecordStream } from './audit-verify-stream';
 import { AuditFindingMessages } from './audit.messages';
@@ -60,5 +66,41 @@ export function missingViolation(): AuditViolation {
     message: AuditFindingMessages.problemMissing(),
     expected: null,
     actual: null,
+  };
+}
+
+/** A verification of the store as it is now, and what its signed checkpoints say. */
+export interface StoreFindings {
+  read: StoreRead;
+  /** The chain's verification, with the checkpoints' summary when the log signs. */
+  verification: AuditVerification;
+  /** The checkpoints' violations (and those this log wrote that are gone). */
+  signed: AuditViolation[];
+}
+
+/**
+ * Reads the store and verifies it: its chain (readAndVerifyStore) and, when
+ * the log signs checkpoints (`writer`), the store's checkpoints against the
+ * log's own key and that those it wrote are still there. Checkpoints and the
+ * anchor are written after the events they name, so they are read before the
+ * log: the log read afterwards holds them.
+ */
+export async function verifyStoreNow(
+  store: AuditStore,
+  writer: CheckpointWriter | null,
+  live: AuditHead | null,
+  liveCount: number,
+): Promise<StoreFindings> {
+  const checkpoints =
+    writer !== null && store.readCheckpoints !== undefined ? await store.readCheckpoints() : null;
+  const { read, verification } = await readAndVerifyStore(store, checkpoints, live, liveCount);
+  if (checkpoints === null || writer === null) return { read, verification, signed: [] };
+  const result = verifyCheckpoints(read.records, checkpoints, {
+    publicKeys: [writer.key.publicKey],
+  });
+  return {
+    read,
+    verification: { ...verification, checkpoints: result.summary },
+    signed: [...result.violations, ...writer.missingWritten(checkpoints)],
   };
 }

@@ -24,6 +24,17 @@ export const AuditFindingMessages = {
     `the log does not match a checkpoint signed with this log's key (${detail}): it was rewritten ` +
     'or cut. Run `provenance audit verify <file> --public-key <key>`; appends are refused',
 
+  // ---- said once in the process's log (AuditLog, audit-file-lock.ts)
+  storeRefuses: (store: string, why: string, position: number | null, file: string | null) =>
+    `provenance: the audit store ${store} refuses to record, so every append (every gated call) ` +
+    'fails until it is repaired (said once per log). ' +
+    (position === null ? '' : `At position ${position} (line ${position + 1}): `) +
+    why +
+    (file === null ? '' : `. Inspect it with: provenance audit verify ${shellWord(file)}`),
+  staleLockTakenOver: (lock: string, pid: number, host: string, since: string) =>
+    `provenance: took over the writer's lock ${lock} left by pid ${pid} on host ${host} ` +
+    `(since ${since}): that process is gone (it died without closing the log)`,
+
   // ---- the writer's lock (audit-file-lock.ts)
   lockHeld: (lock: string, pid: number, host: string, since: string) =>
     `another writer has this audit log open: pid ${pid} on host ${host} (since ${since}), ` +
@@ -95,3 +106,8 @@ export const AuditSigningMessages = {
   badInterval: (option: string, got: string) =>
     `${option} must be a positive whole number; got ${got}`,
 } as const;
+
+/** A path as one shell word: as it is when it is plain, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}

@@ -1,6 +1,7 @@
 /*
- * Issue 13, step 2: AuditLog keeps no copy of the whole log (with
- * `retainEvents: false`; the default still keeps it). With a store that reads
+ * Issue 13, step 2: AuditLog keeps no copy of the whole log (the default
+ * since issue 13: `retainEvents` is false unless set; true keeps every event
+ * in memory, the earlier default). With a store that reads
  * where it is (openHead, readEvents, readStream), `list`, `count` and `verify`
  * pull the store one event at a time; the results are the same as
  * with a store of the older interface (only open/append/read/close), which
@@ -143,7 +144,52 @@ describe('AuditLog keeps no copy of the log', () => {
     await log.close();
   });
 
-  it('verify streams the file store also when the log keeps its events (the default)', async () => {
+  it('by default the log keeps no copy: it opens by the head and lists from the store', async () => {
+    const file = path.join(dir, 'audit.jsonl');
+    const writer = await AuditLog.openFile(file, { durable: false });
+    await fill(writer, 200);
+    await writer.close();
+
+    // CountingStore refuses open() (every event) and read() (the whole file).
+    const store = new CountingStore(file);
+    const log = new AuditLog({ store });
+    await log.open();
+    expect(log.size).toBe(200);
+    expect(store.pulled).toBe(0);
+    expect((await log.list({ limit: 2 })).map((event) => event.position)).toEqual([198, 199]);
+    expect(await log.count({ decision: 'BLOCK' })).toBe(40);
+    expect(store.most).toBe(1);
+    await log.close();
+  });
+
+  it('retainEvents: true keeps the events it wrote; the default lists what the file holds now', async () => {
+    const retained = path.join(dir, 'retained.jsonl');
+    const streamed = path.join(dir, 'streamed.jsonl');
+    const keeping = new AuditLog({
+      store: new FileAuditStore(retained, { durable: false }),
+      retainEvents: true,
+    });
+    const reading = new AuditLog({ store: new FileAuditStore(streamed, { durable: false }) });
+    for (const log of [keeping, reading]) await fill(log, 10);
+    // Both files cut to their first 3 lines behind the logs' backs.
+    for (const file of [retained, streamed]) {
+      const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, 3);
+      fs.writeFileSync(file, lines.map((line) => `${line}\n`).join(''));
+    }
+    expect((await keeping.list()).map((event) => event.position)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
+    expect(await keeping.count()).toBe(10);
+    expect((await reading.list()).map((event) => event.position)).toEqual([0, 1, 2]);
+    expect(await reading.count()).toBe(3);
+    // Either way the cut is found when the file is compared with the live head.
+    expect((await keeping.verify({ live: true })).valid).toBe(false);
+    expect((await reading.verify({ live: true })).valid).toBe(false);
+    await keeping.close();
+    await reading.close();
+  });
+
+  it('verify streams the file store also when the log keeps its events (retainEvents: true)', async () => {
     class NoWholeRead extends FileAuditStore {
       override read(): Promise<AuditStoreContents> {
         throw new Error('verify must not read the whole file');
@@ -151,6 +197,7 @@ describe('AuditLog keeps no copy of the log', () => {
     }
     const log = new AuditLog({
       store: new NoWholeRead(path.join(dir, 'audit.jsonl'), { durable: false }),
+      retainEvents: true,
     });
     await fill(log, 50);
     const verification = await log.verify({ live: true });
