@@ -82,6 +82,10 @@ export class PostgresContext {
     await this.ready();
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A connection lost mid-transaction also emits 'error' on the client (its
+    // query rejects already): without a listener that would crash the process.
+    const lost = (error: Error) => (broken = error);
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -91,7 +95,9 @@ export class PostgresContext {
       await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
       throw error;
     } finally {
-      // A client whose rollback failed is in an unknown state: destroy it rather than reuse it.
+      // A client whose rollback failed (or whose connection was lost) is in an
+      // unknown state: destroy it rather than reuse it.
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }
