@@ -64,4 +64,19 @@ export const PostgresMessages = {
   idempotencyClosed: () => 'the idempotency store is closed; the first answer was not awaited',
   idempotencyUnreadable: () =>
     'the stored answer of this idempotency key is not a gateway response; the call is not answered',
+
+  // ---- held calls (postgres-escalation-*.ts)
+  badEscalationMs: (name: string, got: string) =>
+    `postgres escalations ${name} must be an integer number of milliseconds from 1 to 2147483647; got ${got}`,
+  badChannel: (channel: string) =>
+    `postgres: ${JSON.stringify(channel)} is not a channel name (^[a-z_][a-z0-9_]{0,62}$)`,
+  escalationsUnavailable: (why: string) =>
+    `cannot read or write the held calls in PostgreSQL (nothing was allowed): ${why}`,
+  escalationsClosed: (tenantId: string) =>
+    `the PostgreSQL escalation store of tenant ${JSON.stringify(tenantId)} is closed: the call was not held`,
+  escalationOutcomeMissing: (id: string, status: string) =>
+    `escalation ${id} ended (${status}) without a recorded answer this library wrote: blocked, never allowed`,
+  escalationApprovedAsGrant: (id: string) =>
+    `escalation ${id} was approved while this replica looked gone (its heartbeat was stale), so the ` +
+    'approval became a single-use grant: this call is not run; retry the identical call to use the grant',
 } as const;
