@@ -110,15 +110,16 @@ describe('findDuplicateKey', () => {
     expect(findDuplicateKey(text)).toBeNull();
   });
 
-  it('a 1 MiB body is scanned in a few milliseconds', () => {
+  // Its speed is a benchmark's business, not a test's (a timed assertion fails on a busy machine).
+  it('a 1 MiB body: none among 20 000 distinct keys, and the one repeated key at its very end', () => {
     const parameters = Object.fromEntries(
       Array.from({ length: 20_000 }, (_, i) => [`key${i}`, { v: `value ${i}: ${'x'.repeat(20)}` }]),
     );
     const text = JSON.stringify({ action: 'a', parameters });
     expect(text.length).toBeGreaterThan(800_000);
-    const started = process.hrtime.bigint();
     expect(findDuplicateKey(text)).toBeNull();
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    expect(ms).toBeLessThan(200);
+    const repeated = `${text.slice(0, -2)},"key19999":{"v":"again"}}}`;
+    expect(() => JSON.parse(repeated)).not.toThrow();
+    expect(findDuplicateKey(repeated)).toEqual(['parameters', 'key19999']);
   });
 });
