@@ -28,6 +28,8 @@ interface KeyRow {
   response: unknown;
   holder: string | null;
   holder_alive: boolean;
+  /** Abandoned or too old: may be claimed again. */
+  free: boolean;
 }
 
 interface Claim {
@@ -92,8 +94,11 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     for (let attempt = 0; ; attempt++) {
       if (await this.claim(key, fingerprint)) return { kind: 'miss', fingerprint };
       const row = await this.read(key);
-      if (row === null) {
-        // Released between the two statements: claim it again (a few times at most).
+      if (row?.free === true && (await this.takeOver(key, fingerprint))) {
+        return { kind: 'miss', fingerprint };
+      }
+      if (row === null || row.free) {
+        // Released, or taken by another replica, between two statements: look again (a few times at most).
         if (attempt < 3) continue;
         throw new ProvenanceError(PostgresMessages.idempotencyUnavailable('the key kept changing'));
       }
@@ -143,27 +148,51 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
   }
 
-  /** Claims the key for this replica: a new key, or one whose claim was abandoned or is too old. */
+  /** Claims a key nobody holds: one statement, the hot path (nothing locked when the key exists). */
   private async claim(key: string, fingerprint: string): Promise<boolean> {
     const rows = await this.query(
-      `INSERT INTO ${this.table} AS k (tenant_id, key, fingerprint, holder, created_at)
+      `INSERT INTO ${this.table} (tenant_id, key, fingerprint, holder, created_at)
        VALUES ($1, $2, $3, $4, now())
-       ON CONFLICT (tenant_id, key) DO UPDATE
-         SET fingerprint = EXCLUDED.fingerprint, holder = EXCLUDED.holder,
-             created_at = now(), response = NULL
-         WHERE (k.response IS NULL AND NOT ${this.holderAlive()})
-            OR k.created_at <= now() - interval '1 millisecond' * $5
+       ON CONFLICT (tenant_id, key) DO NOTHING
+       RETURNING 1 AS claimed`,
+      [this.tenantId, key, fingerprint, this.holderId],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * Claims a key that is free again (see freeSql) for this call; false when
+   * another replica took it first (the condition is checked again on the
+   * locked row).
+   */
+  private async takeOver(key: string, fingerprint: string): Promise<boolean> {
+    const rows = await this.query(
+      `UPDATE ${this.table} k
+       SET fingerprint = $3, holder = $4, created_at = now(), response = NULL
+       WHERE k.tenant_id = $1 AND k.key = $2 AND ${this.freeSql('$5')}
        RETURNING 1 AS claimed`,
       [this.tenantId, key, fingerprint, this.holderId, this.retentionMs],
     );
     return rows.length === 1;
   }
 
+  /**
+   * A key is free again when its claim was abandoned (no answer, holder
+   * dead) or it is older than the retention (bound as `retention`, e.g. `$5`).
+   */
+  private freeSql(retention: string): string {
+    return (
+      `((k.response IS NULL AND NOT ${this.holderAlive()})` +
+      ` OR k.created_at <= now() - interval '1 millisecond' * ${retention})`
+    );
+  }
+
   private async read(key: string): Promise<KeyRow | null> {
     const rows = await this.query<KeyRow>(
-      `SELECT k.fingerprint, k.response, k.holder, ${this.holderAlive()} AS holder_alive
+      `SELECT k.fingerprint, k.response, k.holder, ${this.holderAlive()} AS holder_alive,
+              ${this.freeSql('$3')} AS free
        FROM ${this.table} k WHERE k.tenant_id = $1 AND k.key = $2`,
-      [this.tenantId, key],
+      [this.tenantId, key, this.retentionMs],
     );
     return rows[0] ?? null;
   }

@@ -216,6 +216,30 @@ describeWithPostgres('PostgresIdempotencyStore (two replicas, one schema)', () =
     });
   });
 
+  it('gives an abandoned key to exactly one of 40 racing lookups', async () => {
+    const { a, b, tenant } = await replicas();
+    await db.pool.query(
+      `INSERT INTO "${db.schema}".idempotency_keys (tenant_id, key, fingerprint, holder)
+       VALUES ($1, 'abandoned', $2, 'replica-that-died')`,
+      [tenant, fingerprintOf(request(), acceptRequest(request()))],
+    );
+    const found = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 === 0 ? a : b).lookup('abandoned', request(), acceptRequest(request())),
+      ),
+    );
+    const misses = found.flatMap((f, i) => (f.kind === 'miss' ? [i] : []));
+    expect(misses).toHaveLength(1);
+    expect(found.filter((f) => f.kind === 'replay')).toHaveLength(39);
+    const given = answer();
+    (misses[0] % 2 === 0 ? a : b).remember(
+      'abandoned',
+      fingerprintIn(found[misses[0]]),
+      Promise.resolve(given),
+    );
+    for (const f of found) if (f.kind === 'replay') expect(await f.response).toEqual(given);
+  });
+
   it('keeps an answer exactly, even with a NUL or a lone surrogate jsonb cannot hold', async () => {
     const { a, b, tenant } = await replicas();
     const answers: GatewayResponse[] = [
