@@ -4,9 +4,11 @@ import { GrantNotFoundError, ProvenanceError } from '../../../lib/protocol/prove
 import { GrantBook, singleUseGrant } from '../../../lib/engine/grants/grant-book';
 import type { GrantedCall } from '../../../lib/engine/grants/grant-store';
 import { createEngine } from '../../../lib/engine/engine.factory';
-import { LocalEscalationStore } from '../../../lib/engine/escalation/local-escalation-store';
+import type { ProvenanceEngine } from '../../../lib/engine/provenance-engine';
 import { PostgresContext } from '../../../lib/postgres/postgres-context';
+import { PostgresEscalationStore } from '../../../lib/postgres/postgres-escalation-store';
 import { PostgresGrantStore } from '../../../lib/postgres/postgres-grant-store';
+import { PostgresReplica } from '../../../lib/postgres/postgres-replica';
 import { insertGrantWithin } from '../../../lib/postgres/postgres-grant-rows';
 import { describeWithPostgres, usePostgres } from '../../fixtures/postgres.fixture';
 
@@ -44,6 +46,7 @@ describeWithPostgres('PostgresGrantStore (two replicas, one schema)', () => {
       a: new PostgresGrantStore(a, tenant, options),
       b: new PostgresGrantStore(b, tenant, options),
       contextA: a,
+      contextB: b,
     };
   };
   const rowOf = async (id: string) =>
@@ -316,40 +319,48 @@ describeWithPostgres('PostgresGrantStore (two replicas, one schema)', () => {
   });
 
   it('lets an engine allow an escalated call by a grant another replica gave, once per use', async () => {
-    const { a, tenant, contextA } = replicas();
+    const { a, b, tenant, contextA, contextB } = replicas();
     const policy = {
       name: 'grants',
       rules: [{ action: 'payments.*', on_match: 'ESCALATE' as const, reason: 'needs a human' }],
     };
-    const engineOn = (store: PostgresGrantStore) =>
-      createEngine({
+    const started: Array<{ replica: PostgresReplica; engine: ProvenanceEngine }> = [];
+    const engineOn = (context: PostgresContext, store: PostgresGrantStore) => {
+      const replica = new PostgresReplica(context);
+      const built = createEngine({
         policy,
         tenantId: tenant,
         escalationTimeoutMs: 1,
         audit: { store: 'memory' },
-        stores: ({ recorder, tenantId }) => ({
+        stores: ({ tenantId }) => ({
           grants: store,
-          escalations: new LocalEscalationStore({ recorder, grants: new GrantBook(tenantId) }),
+          escalations: new PostgresEscalationStore(context, { tenantId, replica }),
         }),
       });
-    const one = engineOn(a);
-    const two = engineOn(new PostgresGrantStore(contextA, tenant));
+      started.push({ replica, engine: built.engine });
+      return built;
+    };
+    const one = engineOn(contextA, a);
+    const two = engineOn(contextB, b);
     try {
       const grant = await one.engine.grant({ action: 'payments.initiate', maxUses: 1 }, 'alice');
+      expect(await two.engine.grants()).toEqual([grant]);
       const allowed = await two.engine.execute(request());
       expect(allowed).toMatchObject({
         decision: 'ALLOW',
         reason: `Allowed by grant ${grant.id} from alice`,
         actorHumanId: 'alice',
       });
+      // Used up: the next call is held, and expires.
       const held = await one.engine.execute(request());
       expect(held).toMatchObject({ decision: 'BLOCK', escalationOutcome: 'expired' });
       expect(await rowOf(grant.id)).toEqual({ uses: 1, status: 'USED_UP' });
-      const kinds = (await two.audit.list({})).map((event) => event.kind);
-      expect(kinds).toContain('grant.used');
+      expect((await two.audit.list({})).map((event) => event.kind)).toEqual(['grant.used']);
     } finally {
-      await one.engine.close();
-      await two.engine.close();
+      for (const { engine, replica } of started) {
+        await engine.close();
+        await replica.close();
+      }
     }
   });
 });
