@@ -181,13 +181,20 @@ export class AuditLog {
   async list(query: AuditQuery = {}): Promise<AuditEvent[]> {
     await this.open();
     if (this.store.list !== undefined) return this.store.list(query);
-    return listEvents(this.source, this.shared ? Infinity : this.count_, query);
+    return listEvents(this.source, await this.storedCount(), query);
   }
 
   async count(query: Omit<AuditQuery, 'limit'> = {}): Promise<number> {
     await this.open();
     if (this.store.count !== undefined) return this.store.count(query);
-    return countEvents(this.source, this.shared ? Infinity : this.count_, query);
+    return countEvents(this.source, await this.storedCount(), query);
+  }
+
+  /** How many events there are to read: a shared store's own count (others append too), else this log's. */
+  private async storedCount(): Promise<number> {
+    const { store } = this;
+    if (!this.shared || store.openHead === undefined) return this.count_;
+    return (await store.openHead()).count;
   }
 
   /**
