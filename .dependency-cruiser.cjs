@@ -1,7 +1,7 @@
 /**
  * The layers of lib/, bottom to top, and what each may import inside lib/.
  * Node builtins and npm packages are not restricted here, except that the
- * protocol and the engine must not import @nestjs/* or rxjs.
+ * protocol, the engine and postgres must not import @nestjs/* or rxjs.
  * Files directly in lib/ (index.ts) may import anything.
  *
  * `npm run lint` runs this: `depcruise lib --config .dependency-cruiser.cjs`.
@@ -14,7 +14,8 @@ const LAYERS = {
   transport: ['protocol', 'engine'],
   session: ['protocol'],
   call: ['protocol'],
-  gateway: ['protocol', 'engine', 'transport', 'session', 'call'],
+  // postgres: the transport factory builds the embedded engine on PostgreSQL (`postgres` option).
+  gateway: ['protocol', 'engine', 'postgres', 'transport', 'session', 'call'],
   escalation: ['protocol', 'engine', 'transport', 'session', 'gateway'],
   guarded: ['protocol', 'call', 'session', 'gateway'],
   // ProvenanceReviewModule: the review page and API over escalation/ (never server/ or cli/).
@@ -22,6 +23,7 @@ const LAYERS = {
   module: [
     'protocol',
     'engine',
+    'postgres',
     'transport',
     'session',
     'call',
@@ -29,7 +31,8 @@ const LAYERS = {
     'escalation',
     'guarded',
   ],
-  server: ['protocol', 'engine', 'transport'],
+  // postgres: every tenant's engine on one PostgresContext, and `/wait` on another server's escalation.
+  server: ['protocol', 'engine', 'postgres', 'transport'],
   cli: ['protocol', 'engine', 'postgres'],
 };
 
@@ -54,9 +57,9 @@ module.exports = {
       name: 'protocol-engine-no-nest-no-rxjs',
       severity: 'error',
       comment:
-        'lib/protocol/ and lib/engine/ must not import @nestjs/* or rxjs: the engine runs ' +
-        'without Nest (the CLI, the server core, plain Node).',
-      from: { path: '^lib/(protocol|engine)/' },
+        'lib/protocol/, lib/engine/ and lib/postgres/ must not import @nestjs/* or rxjs: the ' +
+        'engine and its stores run without Nest (the CLI, the server core, plain Node).',
+      from: { path: '^lib/(protocol|engine|postgres)/' },
       to: { path: '(^|/)node_modules/(@nestjs/|rxjs/)|^(@nestjs/|rxjs$|rxjs/)' },
     },
     {

@@ -80,6 +80,9 @@ export {
 // The gateway server: the wire protocol served from the engine
 export * from './server';
 
+// State shared by replicas in PostgreSQL (`postgres` option; `pg` is loaded only when configured)
+export * from './postgres';
+
 // Transports
 export { GatewayTransport, type PendingFilter } from './transport/gateway-transport';
 export type {

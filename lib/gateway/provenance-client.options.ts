@@ -3,6 +3,7 @@ import type { HttpService } from '@nestjs/axios';
 import type { LoggerService } from '@nestjs/common';
 import type { AuditStore } from '../engine/audit/audit-store';
 import type { CompiledPolicy, PolicyDocument } from '../engine/policy/policy.types';
+import type { PostgresSetting, ResolvedPostgresOptions } from '../postgres/postgres-options';
 import type { GatewayTransport } from '../transport/gateway-transport';
 
 /** Where the embedded gateway keeps its audit trail. */
@@ -62,6 +63,10 @@ export interface ProvenanceClientOptions {
   audit?: AuditOptions;
   /** Embedded gateway: the tenant id written into audit events. Default `local`. */
   tenantId?: string;
+  /**
+   * Embedded gateway: keep everything that is state (audit chain, escalations, grants, idempotency keys) in PostgreSQL, shared by every replica: `{ connectionString }` or `{ pool }` (yours, never ended), with `schema` (default `provenance`), `migrate` (default true) and `maxConnections` (default 10). `true`, or an object with neither connectionString nor pool, connects to PROVENANCE_DATABASE_URL; that variable alone does not turn postgres on. Default: off (the audit option applies).
+   */
+  postgres?: PostgresSetting;
   /** Largest accepted parameters object, in bytes of JSON. Default 1 MiB. Larger calls are refused before anything is sent. */
   maxParametersBytes?: number;
 
@@ -109,6 +114,8 @@ export interface ResolvedClientOptions {
     signingKey: string | KeyObject | undefined;
   };
   tenantId: string;
+  /** Checked, defaults filled; null when off. */
+  postgres: ResolvedPostgresOptions | null;
   maxParametersBytes: number;
   logger: LoggerService | null;
   redact: ((action: string, parameters: Record<string, unknown> | null) => unknown) | null;

@@ -1,9 +1,19 @@
 import type { GatewayTransport } from '../transport/gateway-transport';
 import { HttpTransport } from '../transport/http/http.transport';
-import { createEmbeddedTransport } from '../transport/embedded/embedded.transport';
+import {
+  createEmbeddedTransport,
+  EmbeddedTransport,
+} from '../transport/embedded/embedded.transport';
+import { createPostgresEngine } from '../postgres/postgres-engine';
+import { redactConnectionString } from '../postgres/connection-string';
+import { PostgresOptionMessages } from '../postgres/postgres-options.messages';
 import type { ProvenanceClientDeps, ResolvedClientOptions } from './provenance-client.options';
 
-/** The transport resolved options ask for: a remote gateway when `gatewayUrl` is set, else the engine. */
+/**
+ * The transport resolved options ask for: a remote gateway when `gatewayUrl`
+ * is set, else the engine, with its state in PostgreSQL when `postgres` is set
+ * (closing the transport closes the engine, its stores and the pool it made).
+ */
 export function createTransport(
   options: ResolvedClientOptions,
   deps: ProvenanceClientDeps,
@@ -17,13 +27,35 @@ export function createTransport(
       httpService: deps.httpService,
     });
   }
-  const { store, path, durable, signingKey } = options.audit;
-  return createEmbeddedTransport({
+  const engineSetup = {
     policy: options.policy as NonNullable<ResolvedClientOptions['policy']>,
-    audit: store === 'file' ? { store, path, durable, signingKey } : { store, signingKey },
     escalationTimeoutMs: options.escalationTimeout,
     maxPendingEscalations: options.maxPendingEscalations,
     tenantId: options.tenantId,
     allowEmptyPolicy: options.allowEmptyPolicy,
+  };
+  if (options.postgres !== null) {
+    const postgres = options.postgres;
+    const built = createPostgresEngine({
+      ...engineSetup,
+      postgres,
+      // Started at once rather than on the first call: other replicas' holds are then known
+      // here, this replica sweeps expired ones, and a database that is away is said now.
+      onStartFailed: (error) =>
+        console.warn(
+          PostgresOptionMessages.startFailed(
+            postgres.pool !== undefined
+              ? 'a pg.Pool of the application'
+              : redactConnectionString(postgres.connectionString ?? ''),
+            error instanceof Error ? error.message : String(error),
+          ),
+        ),
+    });
+    return new EmbeddedTransport(built.engine, built.audit);
+  }
+  const { store, path, durable, signingKey } = options.audit;
+  return createEmbeddedTransport({
+    ...engineSetup,
+    audit: store === 'file' ? { store, path, durable, signingKey } : { store, signingKey },
   });
 }

@@ -29,6 +29,7 @@ import {
 } from './options';
 import { WireReply, rawResponse } from './reply';
 import { GatewayServerTenants, type Tenant } from './tenants';
+import { servedWaitable, sharedWaitable, type Waitable } from './escalation-waitable';
 import { parseDecideBody, queryInteger } from './validation';
 
 type Query = Record<string, unknown>;
@@ -135,10 +136,14 @@ export class GatewayEscalationsController {
   ): Promise<void> {
     const tenant = this.ownTenant(scopeOf(req));
     const served = this.tenants.escalation(tenant.id, id);
-    if (served === undefined)
+    // On PostgreSQL, an escalation another server holds is waited for in the shared table.
+    const waitable =
+      served !== undefined ? servedWaitable(served) : await sharedWaitable(tenant, id);
+    if (waitable === undefined) {
       throw WireHttpError.message(404, ServerMessages.escalationUnknown(id));
-    if (served.response !== null) {
-      this.reply.send(res, 200, toWireResponse(served.response));
+    }
+    if (waitable.response !== null) {
+      this.reply.send(res, 200, toWireResponse(waitable.response));
       return;
     }
     const requested = Number(
@@ -147,24 +152,12 @@ export class GatewayEscalationsController {
     const holdMs = Number.isFinite(requested)
       ? Math.max(0, Math.min(requested, this.maxWaitMs))
       : this.maxWaitMs;
-    const raw = rawResponse(res);
-    const outcome = await new Promise<'decided' | 'timeout' | 'gone' | 'failed'>((resolve) => {
-      const timer = setTimeout(() => finish('timeout'), holdMs);
-      const onClose = () => finish('gone');
-      const finish = (how: 'decided' | 'timeout' | 'gone' | 'failed') => {
-        clearTimeout(timer);
-        raw.off('close', onClose);
-        resolve(how);
-      };
-      raw.on('close', onClose);
-      served.final.then(
-        () => finish('decided'),
-        () => finish('failed'),
-      );
-    });
+    // A hold of this server ends when it closes; one of another server's is let go (204).
+    const letGo = served === undefined ? this.tenants.whenClosing : null;
+    const outcome = await waitFor(waitable, holdMs, rawResponse(res), letGo);
     if (outcome === 'gone') return;
-    if (outcome === 'decided' && served.response !== null) {
-      this.reply.send(res, 200, toWireResponse(served.response));
+    if (outcome === 'decided' && waitable.response !== null) {
+      this.reply.send(res, 200, toWireResponse(waitable.response));
     } else if (outcome === 'failed') {
       throw WireHttpError.message(500, ServerMessages.internal());
     } else {
@@ -191,6 +184,37 @@ export class GatewayEscalationsController {
       escalations: records.slice(offset, offset + limit).map(toWireEscalationRecord),
     });
   }
+}
+
+/**
+ * Waits at most `holdMs` for the answer, until the client goes away, or until
+ * `letGo` (the server closing) resolves; then stops watching.
+ */
+function waitFor(
+  waitable: Waitable,
+  holdMs: number,
+  raw: ReturnType<typeof rawResponse>,
+  letGo: Promise<void> | null,
+): Promise<'decided' | 'timeout' | 'gone' | 'failed'> {
+  return new Promise((resolve) => {
+    let done = false;
+    const timer = setTimeout(() => finish('timeout'), holdMs);
+    const onClose = () => finish('gone');
+    const finish = (how: 'decided' | 'timeout' | 'gone' | 'failed') => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      raw.off('close', onClose);
+      waitable.stop();
+      resolve(how);
+    };
+    raw.on('close', onClose);
+    void letGo?.then(() => finish('timeout'));
+    waitable.final.then(
+      () => finish('decided'),
+      () => finish('failed'),
+    );
+  });
 }
 
 /**

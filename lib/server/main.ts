@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { ServerMessages } from '../protocol/provenance.messages';
 import { createGatewayServer } from './factory';
-import type { GatewayServerApiKey } from './options';
+import type { GatewayServerApiKey, ProvenanceGatewayServerOptions } from './options';
 import { printStandaloneBanner } from './standalone-banner';
 import { readStandaloneSettings, type StandaloneSettings } from './standalone-settings';
 
@@ -25,9 +25,13 @@ export interface StandaloneGateway {
  * PROVENANCE_ALLOW_EMPTY_POLICY (`true` accepts a policy with no rules, which
  * ALLOWs everything; refused otherwise), PROVENANCE_REVIEWER_API_KEY +
  * PROVENANCE_REVIEWER_ID (a reviewer key and the principal it decides as; both
- * or neither) and PROVENANCE_INSECURE_ANY_KEY_DECIDES (`true`: the server
- * option `reviewAnyKey`, insecure). Generates the agent key and a tenant id
- * when not given and prints what a client needs; never prints a given key.
+ * or neither), PROVENANCE_INSECURE_ANY_KEY_DECIDES (`true`: the server
+ * option `reviewAnyKey`, insecure), and PROVENANCE_DATABASE_URL (+ optional
+ * PROVENANCE_DATABASE_SCHEMA): every tenant's state in PostgreSQL, shared by
+ * the replicas that name the same database and schema (the tenant id then
+ * defaults to `default`). Generates the agent key and a tenant id when not
+ * given and prints what a client needs; never prints a given key or a
+ * database password.
  */
 export async function startStandaloneGateway(
   env: Record<string, string | undefined> = process.env,
@@ -38,7 +42,7 @@ export async function startStandaloneGateway(
     keys: standaloneKeys(settings),
     reviewAnyKey: settings.reviewAnyKey,
     escalationTimeoutMs: settings.escalationTimeoutMs,
-    audit: { store: 'file', dir: settings.auditDir, signingKey: settings.auditSigningKey },
+    ...stateOptions(settings),
     allowEmptyPolicy: settings.allowEmptyPolicy,
   });
   app.enableShutdownHooks();
@@ -46,6 +50,19 @@ export async function startStandaloneGateway(
   const url = listeningUrl(app, settings.host);
   printStandaloneBanner(settings, url, print);
   return { app, url, tenantId: settings.tenantId, policySource: settings.policySource };
+}
+
+/** Files in the audit folder, or (PROVENANCE_DATABASE_URL) PostgreSQL (the settings refused a signing key with it). */
+function stateOptions(
+  settings: StandaloneSettings,
+): Pick<ProvenanceGatewayServerOptions, 'audit' | 'postgres'> {
+  if (settings.postgres === null) {
+    return {
+      audit: { store: 'file', dir: settings.auditDir, signingKey: settings.auditSigningKey },
+    };
+  }
+  const { connectionString, schema } = settings.postgres;
+  return { postgres: { connectionString, schema } };
 }
 
 /** The agent key, and the reviewer key when there is one (never the agent key again). */

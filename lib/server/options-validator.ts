@@ -3,6 +3,7 @@ import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { ServerMessages } from '../protocol/provenance.messages';
 import { checkKeyRole, serverKeys } from './api-keys';
 import type { ProvenanceGatewayServerOptions } from './options';
+import { serverPostgres } from './server-postgres';
 
 const KNOWN = [
   'keys',
@@ -15,6 +16,7 @@ const KNOWN = [
   'allowEmptyPolicy',
   'maxPendingEscalations',
   'logger',
+  'postgres',
 ];
 
 /** Fails at start-up, naming the option, for anything the server could not run with. Never shows a key. */
@@ -36,6 +38,7 @@ export function validateServerOptions(options: ProvenanceGatewayServerOptions): 
   validateKeys(serverKeys(options));
   validateLimits(options);
   validateAudit(options.audit);
+  serverPostgres(options);
 }
 
 function fail(option: string, expected: string, got: unknown): never {

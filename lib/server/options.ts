@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { LoggerService } from '@nestjs/common';
 import type { CompiledPolicy, PolicyDocument } from '../engine/policy/policy.types';
+import type { PostgresSetting } from '../postgres/postgres-options';
 
 /**
  * One API key of the server: who may call, as which tenant, under which
@@ -83,6 +84,17 @@ export interface ProvenanceGatewayServerOptions {
   /** How long an escalated call is held for a human, in ms. Default 60 000 (the reference server's). */
   escalationTimeoutMs?: number;
   audit?: GatewayServerAuditOptions;
+  /**
+   * Every tenant's state (audit chain, escalations, grants, idempotency keys)
+   * in PostgreSQL, shared by every server that names the same database and
+   * schema: `{ connectionString }` or `{ pool }` (yours, never ended), with
+   * `schema` (default `provenance`), `migrate` (default true) and
+   * `maxConnections`. `true`, or neither connectionString nor pool: the
+   * connection is PROVENANCE_DATABASE_URL. `audit` may then not name a
+   * store, folder or signing key. `npm run gateway` turns it on when
+   * PROVENANCE_DATABASE_URL is set. Default: off (the audit files).
+   */
+  postgres?: PostgresSetting;
   /** Largest request body, in bytes; larger ones get 413. Default 1 MiB + 64 KiB. */
   maxBodyBytes?: number;
   /** Longest hold of one `GET /v1/escalations/{id}/wait`, in ms. Default 60 000. */

@@ -1,4 +1,7 @@
 import { ServerMessages } from '../protocol/provenance.messages';
+import { redactConnectionString } from '../postgres/connection-string';
+import { PostgresOptionMessages } from '../postgres/postgres-options.messages';
+import { DEFAULT_SCHEMA } from '../postgres/schema-name';
 import type { StandaloneSettings } from './standalone-settings';
 
 /**
@@ -16,6 +19,7 @@ export function printStandaloneBanner(
   print(ServerMessages.started(url));
   print(`  policy:     ${settings.policySource}`);
   print(`  tenant id:  ${settings.tenantId}`);
+  print(`  state:      ${stateOf(settings)}`);
   // The key is printed only when this process made it up: a key from the environment is the user's already.
   print(
     `  API key:    ${givenKey === undefined ? apiKey : '(from PROVENANCE_API_KEY)'} (role agent)`,
@@ -28,6 +32,8 @@ export function printStandaloneBanner(
     print(`  reviewer:   none. ${ServerMessages.noReviewerKey()}`);
   }
   if (reviewAnyKey) print(`  WARNING:    ${ServerMessages.reviewAnyKeyInsecure()}`);
+  if (settings.postgres !== null)
+    print(`  replicas:   ${PostgresOptionMessages.standaloneReplicas()}`);
   print('');
   print('Try it:');
   // A key this process made up is shown as is; one from the environment by its variable (double quotes: the shell expands it).
@@ -65,4 +71,14 @@ export function printStandaloneBanner(
       `Reviewers: the same URL with the reviewer key; decisions are recorded as ${reviewer.principal}.`,
     );
   }
+}
+
+/** Where the state is: the database without its password, or the audit folder. */
+function stateOf(settings: StandaloneSettings): string {
+  if (settings.postgres === null) return `audit files in ${settings.auditDir}`;
+  const { connectionString, schema } = settings.postgres;
+  return PostgresOptionMessages.standaloneState(
+    redactConnectionString(connectionString),
+    schema ?? DEFAULT_SCHEMA,
+  );
 }

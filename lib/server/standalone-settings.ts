@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { ServerMessages } from '../protocol/provenance.messages';
 import type { PolicyDocument } from '../engine/policy/policy.types';
+import { DATABASE_SCHEMA_ENV, DATABASE_URL_ENV } from '../postgres/postgres-options';
+import { PostgresOptionMessages } from '../postgres/postgres-options.messages';
 import { apiKeyPrefix, generateApiKey, isPrintableName } from './api-keys';
 
 /** Used when no policy file is given or found: fail closed, every action BLOCKed. */
@@ -14,6 +16,20 @@ export const DENY_BY_DEFAULT_POLICY: PolicyDocument = {
 };
 
 export const DEFAULT_PORT = 4587;
+
+/**
+ * The tenant of a standalone gateway on PostgreSQL without PROVENANCE_TENANT_ID:
+ * fixed, so that replicas (and restarts) sharing the database share one
+ * tenant's chain and escalations, where a file-backed gateway makes one up.
+ */
+export const DEFAULT_POSTGRES_TENANT = 'default';
+
+/** Where a standalone gateway on PostgreSQL keeps its state (PROVENANCE_DATABASE_URL, PROVENANCE_DATABASE_SCHEMA). */
+export interface StandalonePostgres {
+  connectionString: string;
+  /** Undefined: the default schema (`provenance`). */
+  schema: string | undefined;
+}
 
 /** A reviewer key and the principal it decides as. */
 export interface StandaloneReviewer {
@@ -37,6 +53,8 @@ export interface StandaloneSettings {
   auditDir: string;
   auditSigningKey: string | undefined;
   allowEmptyPolicy: boolean;
+  /** PROVENANCE_DATABASE_URL set: every tenant's state in PostgreSQL (the audit dir is then unused). */
+  postgres: StandalonePostgres | null;
 }
 
 /**
@@ -59,7 +77,14 @@ export function readStandaloneSettings(
     throw new Error(ServerMessages.badEnvApiKey());
   }
   const apiKey = givenKey ?? generateApiKey('live');
-  const tenantId = env.PROVENANCE_TENANT_ID?.trim() || randomUUID();
+  const postgres = postgresFromEnv(env);
+  const auditSigningKey = env.PROVENANCE_AUDIT_SIGNING_KEY?.trim() || undefined;
+  if (postgres !== null && auditSigningKey !== undefined) {
+    throw new Error(PostgresOptionMessages.signingKeyRefused(true));
+  }
+  const tenantId =
+    env.PROVENANCE_TENANT_ID?.trim() ||
+    (postgres !== null ? DEFAULT_POSTGRES_TENANT : randomUUID());
   const reviewer = reviewerFromEnv(env);
   const reviewAnyKey = flag(env, 'PROVENANCE_INSECURE_ANY_KEY_DECIDES');
 
@@ -91,9 +116,25 @@ export function readStandaloneSettings(
     policy,
     policySource,
     auditDir: env.PROVENANCE_AUDIT_DIR?.trim() || '.provenance',
-    auditSigningKey: env.PROVENANCE_AUDIT_SIGNING_KEY?.trim() || undefined,
+    auditSigningKey,
     allowEmptyPolicy: env.PROVENANCE_ALLOW_EMPTY_POLICY?.trim() === 'true',
+    postgres,
   };
+}
+
+/**
+ * PROVENANCE_DATABASE_URL turns PostgreSQL on for the standalone gateway
+ * (its whole configuration is its environment); PROVENANCE_DATABASE_SCHEMA
+ * without it is a mistake, refused rather than ignored.
+ */
+function postgresFromEnv(env: Record<string, string | undefined>): StandalonePostgres | null {
+  const connectionString = env[DATABASE_URL_ENV]?.trim() || undefined;
+  const schema = env[DATABASE_SCHEMA_ENV]?.trim() || undefined;
+  if (connectionString === undefined) {
+    if (schema !== undefined) throw new Error(PostgresOptionMessages.schemaWithoutUrl());
+    return null;
+  }
+  return { connectionString, schema };
 }
 /** PROVENANCE_REVIEWER_API_KEY + PROVENANCE_REVIEWER_ID: both (a reviewer key) or neither (null). */
 function reviewerFromEnv(env: Record<string, string | undefined>): StandaloneReviewer | null {

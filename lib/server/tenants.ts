@@ -1,9 +1,9 @@
-import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { ServerMessages } from '../protocol/provenance.messages';
 import type { AuditLog } from '../engine/audit/audit-log';
-import { compiledPolicyOf, createEngine } from '../engine/engine.factory';
+import type { PostgresContext } from '../postgres/postgres-context';
+import { compiledPolicyOf } from '../engine/engine.factory';
 import type { ProvenanceEngine } from '../engine/provenance-engine';
 import type { CompiledPolicy } from '../engine/policy/policy.types';
 import type {
@@ -15,7 +15,8 @@ import type {
 import { serverKeys } from './api-keys';
 import { WireHttpError } from './errors';
 import type { ApiKeyScope } from './api-keys';
-import { DEFAULT_AUDIT_DIR, type ProvenanceGatewayServerOptions } from './options';
+import type { ProvenanceGatewayServerOptions } from './options';
+import { TenantEngines } from './tenant-engines';
 
 /** Tenant ids become file names: no separators, no dot-only names. */
 const TENANT_ID = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
@@ -26,6 +27,8 @@ export interface Tenant {
   readonly id: string;
   readonly gateway: ProvenanceEngine;
   readonly audit: AuditLog;
+  /** Where the tenant's rows are, on PostgreSQL (shared with other servers); null otherwise. */
+  readonly postgres: PostgresContext | null;
 }
 
 /** An escalation raised through this server, for `/wait`: its tenant and the held call's answer. */
@@ -51,11 +54,15 @@ export class GatewayServerTenants {
   private readonly escalations = new Map<string, ServedEscalation>();
   private readonly ended: string[] = [];
   private closing: Promise<void> | null = null;
+  private readonly engines: TenantEngines;
+  private announceClosing: () => void = () => undefined;
+  /** Resolves when close() begins: waits on escalations other servers hold are then let go. */
+  readonly whenClosing = new Promise<void>((resolve) => (this.announceClosing = resolve));
 
   constructor(options: ProvenanceGatewayServerOptions) {
     const policies = new Map<string, unknown>();
     const compiled = new Map<unknown, CompiledPolicy>();
-    const audit = options.audit ?? {};
+    this.engines = new TenantEngines(options);
     const keys = serverKeys(options);
     keys.forEach((entry, index) => {
       if (typeof entry.tenantId !== 'string' || !TENANT_ID.test(entry.tenantId)) {
@@ -98,28 +105,18 @@ export class GatewayServerTenants {
         policy = compiledPolicyOf(source);
         compiled.set(source, policy);
       }
-      const { engine: gateway, audit: log } = createEngine({
-        policy,
-        audit:
-          audit.store === 'memory'
-            ? { store: 'memory', signingKey: audit.signingKey }
-            : {
-                store: 'file',
-                path: path.join(audit.dir ?? DEFAULT_AUDIT_DIR, `${entry.tenantId}.audit.jsonl`),
-                durable: audit.durable ?? true,
-                signingKey: audit.signingKey,
-              },
-        escalationTimeoutMs: options.escalationTimeoutMs,
-        tenantId: entry.tenantId,
-        allowEmptyPolicy: options.allowEmptyPolicy === true,
-        maxPendingEscalations: options.maxPendingEscalations,
-      });
+      const built = this.engines.build(entry.tenantId, policy);
       if (policy.document.rules.length === 0) {
         (options.logger ?? new Logger('ProvenanceGatewayServer')).warn(
           ServerMessages.emptyPolicyAllowed(entry.tenantId),
         );
       }
-      this.tenants.set(entry.tenantId, { id: entry.tenantId, gateway, audit: log });
+      this.tenants.set(entry.tenantId, {
+        id: entry.tenantId,
+        gateway: built.engine,
+        audit: built.audit,
+        postgres: built.postgres,
+      });
     });
     keys.forEach((entry, index) => {
       if (!this.tenants.has(entry.tenantId)) {
@@ -146,8 +143,13 @@ export class GatewayServerTenants {
     return [...this.tenants.values()];
   }
 
-  /** Opens every audit log, so that a broken file fails at start-up rather than on the first call. */
+  /**
+   * Opens every audit log (and, on PostgreSQL, the schema and this replica's
+   * row), so that a broken file or an unreachable database fails at start-up
+   * rather than on the first call.
+   */
   async open(): Promise<void> {
+    await this.engines.open();
     await Promise.all(this.all().map((tenant) => tenant.audit.open()));
   }
 
@@ -189,24 +191,33 @@ export class GatewayServerTenants {
 
   /**
    * Every escalation of a tenant this server still remembers (pending ones,
-   * and the last ended ones), oldest first. All of a tenant's escalations go
-   * through this server, since its embedded gateway is private to it.
+   * and the last ended ones), oldest first. With files, all of a tenant's
+   * escalations go through this server, since its embedded gateway is private
+   * to it; on PostgreSQL, the pending ones of every server sharing the schema
+   * are listed too (ended ones only when raised through this server).
    */
   async escalationRecords(tenant: Tenant): Promise<EscalationRecord[]> {
-    const records: EscalationRecord[] = [];
+    const records = new Map<string, EscalationRecord>();
+    if (tenant.postgres !== null) {
+      for (const record of await tenant.gateway.listPending()) records.set(record.id, record);
+    }
     for (const [id, served] of Array.from(this.escalations)) {
       if (served.tenantId !== tenant.id) continue;
       const record = await tenant.gateway.escalation(id);
-      if (record !== undefined) records.push(record);
+      if (record !== undefined) records.set(id, record);
     }
-    return records;
+    return [...records.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  /** Ends every held call as expired (blocked), then closes the audit logs. Idempotent. */
+  /** Ends every held call as expired (blocked), then closes the audit logs (and the database pieces). Idempotent. */
   close(): Promise<void> {
-    this.closing ??= Promise.all(this.all().map((tenant) => tenant.gateway.close())).then(
-      () => undefined,
-    );
+    this.closing ??= (async () => {
+      this.announceClosing();
+      const closed = await Promise.allSettled(this.all().map((tenant) => tenant.gateway.close()));
+      await this.engines.close();
+      const failed = closed.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    })();
     return this.closing;
   }
 

@@ -356,7 +356,11 @@ const deadline = setTimeout(() => {
 }, DEMO_DEADLINE_MS);
 deadline.unref();
 
-main().then(
+// `npm run demo -- --postgres`: two replicas on one PostgreSQL schema instead (demo-postgres.ts).
+(process.argv.includes('--postgres')
+  ? import('./demo-postgres').then(({ runPostgresDemo }) => runPostgresDemo())
+  : main()
+).then(
   (ok) => {
     process.exitCode = ok ? 0 : 1;
   },

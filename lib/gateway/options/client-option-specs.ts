@@ -14,6 +14,7 @@ import {
   anAuditStore,
   anObject,
   aPolicySource,
+  aPostgresSetting,
   aSecretString,
   aSessionId,
   aString,
@@ -169,6 +170,19 @@ export const CLIENT_OPTION_SPECS: OptionTableOf<ProvenanceClientOptions, Resolve
     doc: 'Embedded gateway: the tenant id written into audit events. Default `local`.',
     check: aString,
     default: 'local',
+  },
+  postgres: {
+    doc:
+      'Embedded gateway: keep everything that is state (audit chain, escalations, grants, ' +
+      'idempotency keys) in PostgreSQL, shared by every replica: `{ connectionString }` or ' +
+      '`{ pool }` (yours, never ended), with `schema` (default `provenance`), `migrate` (default ' +
+      'true) and `maxConnections` (default 10). `true`, or an object with neither connectionString ' +
+      'nor pool, connects to PROVENANCE_DATABASE_URL; that variable alone does not turn postgres ' +
+      'on. Default: off (the audit option applies).',
+    // Only its shape here: the fields are checked, and the environment read, by
+    // resolvePostgresOptions (client-postgres.ts), which names each field.
+    check: aPostgresSetting,
+    default: null,
   },
   maxParametersBytes: {
     doc:

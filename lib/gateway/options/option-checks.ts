@@ -58,3 +58,9 @@ export const aLogger = expecting(
   'a LoggerService (an object with log, warn and error methods)',
   (v) => hasMethods(v, ['log', 'warn', 'error']),
 );
+
+/** `true` or an options object; its fields are checked by resolvePostgresOptions (lib/postgres). */
+export const aPostgresSetting = expecting(
+  'true or an object { connectionString } or { pool } (with optional schema, migrate, maxConnections)',
+  (v) => v === true || (typeof v === 'object' && v !== null && !Array.isArray(v)),
+);
