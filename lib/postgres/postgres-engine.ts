@@ -100,6 +100,16 @@ export function createPostgresEngine(setup: PostgresEngineSetup): PostgresEngine
     pollIntervalMs: timing.pollIntervalMs,
     sweepIntervalMs: timing.sweepIntervalMs,
   });
+  let closed = false;
+  // Released by the engine's close(), last: what this engine set owns (a shared replica or context stays).
+  const release = async (): Promise<void> => {
+    closed = true;
+    try {
+      if (sharedReplica === undefined) await replica.close();
+    } finally {
+      if (ownsContext) await context.close();
+    }
+  };
   const built = createEngine({
     ...engineSetup,
     audit: { store: new PostgresAuditStore(context, tenantId) },
@@ -110,13 +120,9 @@ export function createPostgresEngine(setup: PostgresEngineSetup): PostgresEngine
         holderId: replica.id,
         staleAfterMs: replica.staleAfterMs,
       }),
+      release,
     }),
   });
-  const release = async (): Promise<void> => {
-    if (sharedReplica === undefined) await replica.close();
-    if (ownsContext) await context.close();
-  };
-  const closed = chainClose(built, release);
   const start = async (): Promise<void> => {
     await context.ready();
     await replica.start();
@@ -124,26 +130,10 @@ export function createPostgresEngine(setup: PostgresEngineSetup): PostgresEngine
   };
   if (onStartFailed !== undefined) {
     start().catch((error: unknown) => {
-      if (!closed()) onStartFailed(error);
+      if (!closed) onStartFailed(error);
     });
   }
   return { ...built, context, replica, escalations, start };
-}
-
-/**
- * After the engine's own close (holds ended, calls in flight recorded, stores
- * closed), releases what the engine set owns; a failing close still releases.
- * Returns whether close() was called.
- */
-function chainClose(built: BuiltEngine, release: () => Promise<void>): () => boolean {
-  const { engine } = built;
-  const closeEngine = engine.close.bind(engine);
-  let closing: Promise<void> | null = null;
-  engine.close = () => {
-    closing ??= closeEngine().finally(release);
-    return closing;
-  };
-  return () => closing !== null;
 }
 
 function replicaOptions(timing: PostgresEngineTiming): PostgresReplicaOptions {
