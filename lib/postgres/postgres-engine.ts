@@ -118,6 +118,7 @@ export function createPostgresEngine(setup: PostgresEngineSetup): PostgresEngine
       grants: new PostgresGrantStore(context, tenantId),
       idempotency: new PostgresIdempotencyStore(context, tenantId, {
         holderId: replica.id,
+        holderReady: () => replica.start(),
         staleAfterMs: replica.staleAfterMs,
       }),
       release,

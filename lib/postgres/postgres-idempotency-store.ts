@@ -11,6 +11,12 @@ import { PostgresMessages } from './postgres.messages';
 export interface PostgresIdempotencyStoreOptions {
   /** This replica's id (PostgresReplica.id): the holder of the keys it claims. */
   holderId: string;
+  /**
+   * Resolves once the holder is registered in `replicas` (PostgresReplica.start):
+   * awaited before a key is claimed, since a claim whose holder has no row
+   * looks abandoned and another replica would decide the same key again.
+   */
+  holderReady?: () => Promise<void>;
   /** A holder whose heartbeat in `replicas` is older than this is dead, ms. Default 5000 (the replica's). */
   staleAfterMs?: number;
   /** Keys older than this are forgotten (claimed again, then deleted), ms. Default 24 h. */
@@ -54,6 +60,7 @@ const DAY_MS = 24 * 60 * 60_000;
 export class PostgresIdempotencyStore implements IdempotencyStore {
   readonly enabled = true;
   private readonly holderId: string;
+  private readonly holderReady: () => Promise<void>;
   private readonly staleAfterMs: number;
   private readonly retentionMs: number;
   private readonly pollIntervalMs: number;
@@ -72,6 +79,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     options: PostgresIdempotencyStoreOptions,
   ) {
     this.holderId = options.holderId;
+    this.holderReady = options.holderReady ?? (() => Promise.resolve());
     this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
     this.retentionMs = options.retentionMs ?? DAY_MS;
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
@@ -90,6 +98,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   ): Promise<IdempotencyLookup> {
     const fingerprint = fingerprintOf(request, parameters);
     await this.context.ready();
+    await this.holderReady();
     this.sweepNow();
     for (let attempt = 0; ; attempt++) {
       if (await this.claim(key, fingerprint)) return { kind: 'miss', fingerprint };
