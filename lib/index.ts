@@ -12,6 +12,7 @@ export {
   GrantNotFoundError,
   EscalationRejectedError,
   EscalationTimeoutError,
+  GatewayClosedError,
   GatewayError,
   InvalidParametersError,
   PolicyBlockedError,

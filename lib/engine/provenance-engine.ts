@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Decision } from '../protocol/decision';
-import { ProvenanceError } from '../protocol/provenance.errors';
+import { GatewayClosedError, ProvenanceError } from '../protocol/provenance.errors';
 import type { GrantInput, GrantRecord } from '../protocol/grant.types';
 import { normalizedPayloadHash } from '../protocol/canonical-json';
 import type {
@@ -90,7 +90,7 @@ export class ProvenanceEngine {
    */
   execute(request: GatewayRequest, hooks: ExecuteHooks = {}): Promise<GatewayResponse> {
     if (this.closing !== null) {
-      return Promise.reject(new ProvenanceError(EmbeddedGatewayMessages.closed()));
+      return Promise.reject(new GatewayClosedError(EmbeddedGatewayMessages.closed()));
     }
     // The normalised parameters: evaluated, fingerprinted and recorded, by
     // every event of this call (their canonical text is remembered with them).
@@ -198,7 +198,7 @@ export class ProvenanceEngine {
    * audit log; each use is too.
    */
   async grant(input: GrantInput, grantedBy: string): Promise<GrantRecord> {
-    if (this.closing !== null) throw new ProvenanceError(EmbeddedGatewayMessages.closed());
+    if (this.closing !== null) throw new GatewayClosedError(EmbeddedGatewayMessages.closed());
     const grant = await this.grantStore.grant(input, grantedBy);
     await this.recorder.grantChanged('grant.created', grant, grantedBy);
     return grant;

@@ -8,6 +8,12 @@ export class ProvenanceError extends Error {
   }
 }
 
+/**
+ * The engine is closed (its process is shutting down): the call was not
+ * decided. The one refusal a gateway server answers with 503.
+ */
+export class GatewayClosedError extends ProvenanceError {}
+
 /** The policy said BLOCK, or a human rejected the escalation. */
 export class PolicyBlockedError extends ProvenanceError {
   readonly action: string;

@@ -2,12 +2,11 @@ import { Controller, Inject, Logger, Post, Req, Res, UseFilters, UseGuards } fro
 import { Decision } from '../protocol/decision';
 import {
   EscalationLimitError,
+  GatewayClosedError,
   InvalidParametersError,
-  ProvenanceError,
 } from '../protocol/provenance.errors';
 import type { EscalationTicket } from '../protocol/gateway.types';
 import { ServerMessages } from '../protocol/provenance.messages';
-import { AuditStoreError } from '../engine/audit/audit.errors';
 import { toWireResponse, type WireEscalationAccepted } from '../protocol/wire';
 import { ApiKeyGuard, scopeOf } from './auth.guard';
 import { readJsonBody } from './body';
@@ -119,10 +118,13 @@ export class GatewayExecuteController {
     if (error instanceof EscalationLimitError) {
       return WireHttpError.message(429, error.message);
     }
-    if (error instanceof ProvenanceError && !(error instanceof AuditStoreError)) {
-      // The embedded gateway is closed: the server is shutting down.
+    if (error instanceof GatewayClosedError) {
+      // The embedded gateway is closed: the server is shutting down, nothing was decided.
       return WireHttpError.message(503, ServerMessages.unavailable());
     }
+    // Anything else (a store that cannot be read or written: the database is
+    // away) may have happened after deciding: a 500, which no client may
+    // answer for itself (a 503 would let a fail-open client ALLOW).
     this.logger.error(
       `could not decide or record a call: ${error instanceof Error ? error.message : String(error)}`,
     );
