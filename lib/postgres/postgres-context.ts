@@ -37,6 +37,8 @@ export class PostgresContext {
   private readonly ownsPool: boolean;
   private readonly migrateOnStart: boolean;
   private readying: Promise<void> | null = null;
+  private readonly pg: () => PgModule;
+  private side: Pool | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(options: PostgresOptions, pg: () => PgModule = () => loadPg()) {
@@ -46,6 +48,7 @@ export class PostgresContext {
     this.schemaName = options.schema ?? DEFAULT_SCHEMA;
     this.schema = quoteSchema(this.schemaName);
     this.migrateOnStart = options.migrate ?? true;
+    this.pg = pg;
     if (options.pool !== undefined) {
       if (options.connectionString !== undefined) {
         throw new ProvenanceConfigError('postgres', PostgresMessages.poolAndUrl());
@@ -102,9 +105,27 @@ export class PostgresContext {
     }
   }
 
-  /** Ends the pool if the library created it. Idempotent. */
+  /**
+   * A one-connection pool beside the main one, with its settings, for what
+   * must not wait behind the work queued on the main pool (a replica's
+   * heartbeat: stuck behind a burst of decisions, it would make a live
+   * replica look dead). Made on first use; always ended by `close()`.
+   */
+  sidePool(): Pool {
+    if (this.side !== null) return this.side;
+    const settings = (this.pool as unknown as { options?: Record<string, unknown> }).options ?? {};
+    const { Pool: PgPool } = this.pg();
+    this.side = new PgPool({ ...settings, max: 1 });
+    this.side.on('error', () => undefined);
+    return this.side;
+  }
+
+  /** Ends the side pool, and the main pool if the library created it. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.ownsPool ? this.pool.end().catch(() => undefined) : Promise.resolve();
+    this.closing ??= (async () => {
+      await this.side?.end().catch(() => undefined);
+      if (this.ownsPool) await this.pool.end().catch(() => undefined);
+    })();
     return this.closing;
   }
 

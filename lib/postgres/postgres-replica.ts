@@ -131,7 +131,8 @@ export class PostgresReplica {
     if (this.beating !== null && !first) return this.beating;
     const beat = (async () => {
       await this.context.ready();
-      await this.context.pool.query(
+      // On the side pool: a heartbeat queued behind a burst of work would make this replica look dead.
+      await this.context.sidePool().query(
         `INSERT INTO ${this.context.schema}.replicas (id, description) VALUES ($1, $2)
          ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()`,
         [this.id, this.description],

@@ -15,13 +15,13 @@ import { countByKind, ENDING_KINDS, eventsByEscalation } from '../../fixtures/re
  */
 const CALLS = 1000;
 /**
- * How many calls are raced at once (two decisions each). All 1000 at once
- * (RACE_WINDOW=1000) fails today: 2000 transactions queue in the replicas'
- * pools, the heartbeat query waits behind them past staleAfterMs, the
- * replicas look dead to each other, and approvals of calls whose callers
- * still wait become single-use grants (the callers get an EscalationError).
+ * How many calls are raced at once (two decisions each): all of them. 2000
+ * transactions then queue in the replicas' pools; a heartbeat that waited
+ * behind them (before it had a connection of its own) outlived staleAfterMs,
+ * the replicas looked dead to each other, and approvals of calls whose
+ * callers still waited became single-use grants.
  */
-const RACE_WINDOW = Number(process.env.RACE_WINDOW ?? 32);
+const RACE_WINDOW = Number(process.env.RACE_WINDOW ?? CALLS);
 
 describeWithPostgres('replicas on PostgreSQL: racing decisions from different replicas', () => {
   const db = usePostgres();
