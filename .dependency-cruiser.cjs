@@ -34,7 +34,14 @@ const LAYERS = {
   // postgres: every tenant's engine on one PostgresContext, and `/wait` on another server's escalation.
   server: ['protocol', 'engine', 'postgres', 'transport'],
   cli: ['protocol', 'engine', 'postgres'],
+  // The agent-framework adapters (`nestjs-provenance/ai`, `/langchain`, `/mcp`, `/openai-agents`):
+  // over the gateway service, each in a folder of its own, loaded only by its sub-path.
+  adapters: ['protocol', 'session', 'call', 'gateway', 'escalation'],
 };
+
+/** The frameworks only their adapter may load (each an optional peer dependency). */
+const FRAMEWORKS =
+  '(ai|@ai-sdk/[^/]+|@langchain/[^/]+|langchain|@modelcontextprotocol/sdk|@openai/agents[^/]*)';
 
 const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => {
   const may = [layer, ...allowed].map((l) => `lib/${l}/`);
@@ -61,6 +68,31 @@ module.exports = {
         'engine and its stores run without Nest (the CLI, the server core, plain Node).',
       from: { path: '^lib/(protocol|engine|postgres)/' },
       to: { path: '(^|/)node_modules/(@nestjs/|rxjs/)|^(@nestjs/|rxjs$|rxjs/)' },
+    },
+    {
+      name: 'adapters-apart',
+      severity: 'error',
+      comment:
+        'An adapter imports only the shared tool gate (lib/adapters/tool-gate/) and its own folder: ' +
+        'importing nestjs-provenance/ai must never load LangChain.',
+      from: { path: '^lib/adapters/([^/]+)/' },
+      to: { path: '^lib/adapters/', pathNot: ['^lib/adapters/$1/', '^lib/adapters/tool-gate/'] },
+    },
+    {
+      name: 'frameworks-only-in-their-adapter',
+      severity: 'error',
+      comment:
+        'An agent framework is an optional peer dependency: only its adapter under lib/adapters/ may ' +
+        'import it (the main entry point, lib/index.ts, never does).',
+      from: { path: '^lib/', pathNot: '^lib/adapters/' },
+      to: { path: `(^|/)node_modules/${FRAMEWORKS}/|^${FRAMEWORKS}($|/)` },
+    },
+    {
+      name: 'index-without-adapters',
+      severity: 'error',
+      comment: 'lib/index.ts must not load an adapter: each is reached by its own sub-path only.',
+      from: { path: '^lib/index\\.ts$' },
+      to: { path: '^lib/adapters/' },
     },
     {
       name: 'no-unknown-layer',

@@ -1,0 +1,9 @@
+export {
+  actionOf,
+  decideToolCall,
+  refusalOf,
+  runGatedTool,
+  toolParameters,
+  type ToolVerdict,
+} from './tool-gate';
+export type { ToolActions, ToolCall, ToolGateOptions, ToolRefusal } from './tool-gate.options';
