@@ -3,6 +3,8 @@
  * claims an idempotency key: a claim whose holder has no row in `replicas`
  * looks abandoned, and another replica would decide the same call again.
  */
+import { Decision } from '../../../lib/protocol/decision';
+import type { GatewayRequest } from '../../../lib/protocol/gateway.types';
 import { createPostgresEngine } from '../../../lib/postgres/postgres-engine';
 import { describeWithPostgres, usePostgres } from '../../fixtures/postgres.fixture';
 
@@ -23,11 +25,12 @@ describeWithPostgres('idempotency keys through createPostgresEngine', () => {
     const a = engineOn();
     const b = engineOn();
     try {
-      const request = {
+      const request: GatewayRequest = {
         sessionId: 'session-1',
         agentId: 'agent-1',
         action: 'notes.write',
         parameters: { text: 'hello' },
+        decision: Decision.ALLOW,
         idempotencyKey: 'key-1',
       };
       // Nothing was started on `a`: the keyed call is its first use of the database.
