@@ -126,8 +126,8 @@ describe(`${CALLS} gated calls at concurrency ${CONCURRENCY} over HTTP to the ga
       // The audit log keeps only its head (retainEvents is false by default: list
       // and count read the file), so nothing may grow with the number of calls
       // (+0.5 MiB measured after 10 000 calls, `npm run test:soak`, where 1 KiB an
-      // event kept would pass 16 MiB; the 2 000 of `npm test` prove less).
-      const allowed = 16;
+      // event kept would pass 8 MiB; the 2 000 of `npm test` prove less).
+      const allowed = 8;
       process.stdout.write(
         `load: heap ${(start / MiB).toFixed(1)} MiB -> ${(end / MiB).toFixed(1)} MiB after ${CALLS} calls ` +
           `(+${grown.toFixed(1)} MiB, bound ${allowed.toFixed(1)} MiB)\n`,
