@@ -6,6 +6,7 @@ const TITLES: Record<string, string> = {
   http: '3. HTTP mode overhead (module vs raw keep-alive POST, same server)',
   memory: '4. Memory',
   audit: '5. Audit verification',
+  postgres: '6. Gated call on PostgreSQL (1 and 2 replica processes, cross-replica approval)',
 };
 
 export function formatValue(value: number, unit: string): string {
