@@ -6,6 +6,7 @@ import {
   type UnchainedAuditEvent,
 } from '../engine/audit/audit-event';
 import { AuditStoreError } from '../engine/audit/audit.errors';
+import { sha256Hex } from '../protocol/canonical-json';
 import {
   AUDIT_ARRAY_TYPES,
   AUDIT_COLUMNS,
@@ -62,12 +63,13 @@ export async function appendChainedWithin(
   const arrays = auditRowArrays(chained);
   const last = chained[chained.length - 1];
   await guarded(description, () =>
-    client.query(
-      `WITH inserted AS (${insertEvents(schema, '')})
+    client.query({
+      name: statementName(schema, 'append-locked'),
+      text: `WITH inserted AS (${insertEvents(schema, '')})
        UPDATE ${schema}.audit_heads SET position = $${arrays.length + 2}, hash = $${arrays.length + 3}
        WHERE tenant_id = $1`,
-      [tenantId, ...arrays, last.position, last.hash],
-    ),
+      values: [tenantId, ...arrays, last.position, last.hash],
+    }),
   );
   return chained;
 }
@@ -104,12 +106,14 @@ export async function appendAfterHead(
   const values: unknown[] = [tenantId, ...arrays, last.position, last.hash];
   if (expected.position >= 0) values.push(expected.position, expected.hash);
   const result = await guarded(description, () =>
-    queryable.query<{ inserted: number }>(
-      `WITH moved AS (${moveHead}),
+    queryable.query<{ inserted: number }>({
+      // Named: the server parses and plans it once per connection, not per call.
+      name: statementName(schema, expected.position < 0 ? 'append-first' : 'append-after'),
+      text: `WITH moved AS (${moveHead}),
        inserted AS (${insertEvents(schema, 'WHERE EXISTS (SELECT 1 FROM moved)')})
        SELECT count(*)::int AS inserted FROM inserted`,
       values,
-    ),
+    }),
   );
   return result.rows[0]?.inserted === chained.length ? chained : null;
 }
@@ -120,8 +124,12 @@ async function lockHead(
   schema: string,
   tenantId: string,
 ): Promise<AuditChainHead> {
-  const select = `SELECT position, hash FROM ${schema}.audit_heads WHERE tenant_id = $1 FOR UPDATE`;
-  let found = await client.query<{ position: string; hash: string }>(select, [tenantId]);
+  const select = {
+    name: statementName(schema, 'lock-head'),
+    text: `SELECT position, hash FROM ${schema}.audit_heads WHERE tenant_id = $1 FOR UPDATE`,
+    values: [tenantId],
+  };
+  let found = await client.query<{ position: string; hash: string }>(select);
   if (found.rows.length === 0) {
     // Waits for a writer inserting the same row, then finds it and inserts nothing.
     await client.query(
@@ -129,7 +137,7 @@ async function lockHead(
        ON CONFLICT (tenant_id) DO NOTHING`,
       [tenantId, EMPTY_HEAD.position, EMPTY_HEAD.hash],
     );
-    found = await client.query<{ position: string; hash: string }>(select, [tenantId]);
+    found = await client.query<{ position: string; hash: string }>(select);
   }
   const row = found.rows[0];
   return { position: Number(row.position), hash: row.hash };
@@ -157,6 +165,23 @@ function chainAfter(
   }
   return chained;
 }
+
+/**
+ * The name of a prepared statement of this schema's chain: prepared once per
+ * connection. The schema is in the name because it is in the text, and one
+ * pool may serve several schemas.
+ */
+function statementName(schema: string, statement: string): string {
+  const key = `${statement}\n${schema}`;
+  let name = STATEMENT_NAMES.get(key);
+  if (name === undefined) {
+    name = `provenance-${statement}-${sha256Hex(schema).slice(0, 16)}`;
+    STATEMENT_NAMES.set(key, name);
+  }
+  return name;
+}
+
+const STATEMENT_NAMES = new Map<string, string>();
 
 /** INSERT of the unnested column arrays $2.. (tenant $1), filtered by `where`. */
 function insertEvents(schema: string, where: string): string {

@@ -41,11 +41,20 @@ const ROW_COLUMNS = AUDIT_COLUMNS;
  * (never the connection string); the next append tries again. The pool
  * belongs to the context: close() does not end it.
  */
+/** How many batches go straight to the locked path after the one-statement try lost a race. */
+const LOCKED_AFTER_CONTENTION = 8;
+
 export class PostgresAuditStore implements AuditStore {
   /** 'postgres <schema> (tenant <id>)'. */
   readonly description: string;
   /** The head as this store last saw it (its own append or openHead); null when unknown. */
   private head: AuditChainHead | null = null;
+  /**
+   * Batches left to chain under the head's lock at once: set when another
+   * writer moved the head, so that replicas appending together do not send
+   * every batch twice (the one-statement try, then the locked transaction).
+   */
+  private lockedBatches = 0;
   private closed = false;
 
   constructor(
@@ -109,14 +118,18 @@ export class PostgresAuditStore implements AuditStore {
     const s = this.context.schema;
     try {
       await this.context.ready();
-      let chained =
-        expected === null
-          ? null
-          : await appendAfterHead(this.context.pool, s, this.tenantId, expected, events);
-      // Another writer moved the head: chain again after it, under its lock.
-      chained ??= await this.context.transaction((client) =>
-        appendChainedWithin(client, s, this.tenantId, events),
-      );
+      const tryFast = expected !== null && this.lockedBatches === 0;
+      if (!tryFast && this.lockedBatches > 0) this.lockedBatches--;
+      let chained = tryFast
+        ? await appendAfterHead(this.context.pool, s, this.tenantId, expected, events)
+        : null;
+      if (chained === null) {
+        // Another writer moved the head: chain after it under its lock, for the next few batches too.
+        if (tryFast) this.lockedBatches = LOCKED_AFTER_CONTENTION;
+        chained = await this.context.transaction((client) =>
+          appendChainedWithin(client, s, this.tenantId, events),
+        );
+      }
       const last = chained[chained.length - 1];
       this.head = { position: last.position, hash: last.hash };
       return chained;
