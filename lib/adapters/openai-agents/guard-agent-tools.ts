@@ -1,0 +1,104 @@
+import type { FunctionTool, RunContext, Tool } from '@openai/agents';
+import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
+import { ProvenanceConfigError } from '../../protocol/provenance.errors';
+import { actionOf, decideToolCall } from '../tool-gate';
+import type { AgentToolCallDetails, AgentToolGateOptions } from './agent-tools.options';
+import { OpenAIAgentsMessages } from './openai-agents.messages';
+import { toolCallInput } from './tool-call-input';
+import { withDecision } from './tool-decision';
+
+type AnyFunctionTool = FunctionTool<any, any, any>;
+
+/**
+ * Gates `@openai/agents` function tools: each call is decided by the gateway
+ * before the tool runs. Returns tools of the same kind, in the same order,
+ * with the same name, description, parameters, timeout, guardrails (and
+ * everything else), so they drop into `new Agent({ tools: guardAgentTools(gateway, tools) })`.
+ *
+ * The audit parameters are the tool's input, the JSON arguments the model
+ * sent, parsed; never the run context, the details or the signal. The tool
+ * call's `callId` is the idempotency key; aborting the run's `signal` (or the
+ * tool's `timeoutMs`, which covers the hold) withdraws a held call. A refused
+ * call answers the model with the `ToolRefusal` as the tool's output, and the
+ * run goes on; with `onBlock: 'throw'` the run rejects with the library's
+ * error instead. A tool reads its ALLOW (who approved it) with `toolDecisionOf(details)`.
+ */
+export function guardAgentTools<T extends readonly Tool[]>(
+  gateway: ProvenanceGateway,
+  tools: T,
+  options: AgentToolGateOptions = {},
+): T {
+  if (!Array.isArray(tools)) {
+    throw new ProvenanceConfigError('tools', OpenAIAgentsMessages.notToolList(tools));
+  }
+  return tools.map((tool: unknown, index) => guard(gateway, tool, options, index)) as unknown as T;
+}
+
+/** `guardAgentTools` for one tool. */
+export function guardAgentTool<T extends AnyFunctionTool>(
+  gateway: ProvenanceGateway,
+  tool: T,
+  options: AgentToolGateOptions = {},
+): T {
+  return guard(gateway, tool, options, null) as T;
+}
+
+function guard(
+  gateway: ProvenanceGateway,
+  tool: unknown,
+  options: AgentToolGateOptions,
+  index: number | null,
+): AnyFunctionTool {
+  if (!isFunctionTool(tool)) {
+    throw new ProvenanceConfigError('tools', OpenAIAgentsMessages.notFunctionTool(index, tool));
+  }
+  // A bad `actions` entry is a configuration error now, not at the first call.
+  actionOf(tool.name, options);
+  const original = tool.invoke;
+  const invoke = async function gatedInvoke(
+    runContext: RunContext,
+    input: string,
+    details?: AgentToolCallDetails,
+  ): Promise<unknown> {
+    const verdict = await decideToolCall(
+      gateway,
+      {
+        toolName: tool.name,
+        input: toolCallInput(input),
+        toolCallId: callIdOf(details),
+        signal: details?.signal,
+      },
+      options,
+    );
+    if (!verdict.allowed) return verdict.refusal;
+    return original.call(tool, runContext, input, withDecision(details, verdict.result));
+  };
+  return copyWith(tool, { invoke });
+}
+
+/**
+ * A copy of the tool with `overrides`: every other property (symbols
+ * included: the SDK keeps an output validator and a namespace there) is the
+ * tool's own.
+ */
+function copyWith(tool: AnyFunctionTool, overrides: Partial<AnyFunctionTool>): AnyFunctionTool {
+  const descriptors = Object.getOwnPropertyDescriptors(tool);
+  for (const key of Object.keys(overrides)) delete (descriptors as Record<string, unknown>)[key];
+  const copy = Object.create(Object.getPrototypeOf(tool) as object | null, descriptors) as object;
+  return Object.assign(copy, overrides) as AnyFunctionTool;
+}
+
+function isFunctionTool(tool: unknown): tool is AnyFunctionTool {
+  return (
+    tool !== null &&
+    typeof tool === 'object' &&
+    (tool as { type?: unknown }).type === 'function' &&
+    typeof (tool as { invoke?: unknown }).invoke === 'function' &&
+    typeof (tool as { name?: unknown }).name === 'string'
+  );
+}
+
+function callIdOf(details: AgentToolCallDetails): string | undefined {
+  const id = details?.toolCall?.callId;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}

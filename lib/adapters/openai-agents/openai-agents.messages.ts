@@ -1,0 +1,17 @@
+/** The texts of the OpenAI Agents adapter (`nestjs-provenance/openai-agents`). What reaches a model never names a URL. */
+export const OpenAIAgentsMessages = {
+  notToolList: (got: unknown) =>
+    `guardAgentTools takes an array of @openai/agents tools; got ${got === null ? 'null' : typeof got}`,
+  notFunctionTool: (index: number | null, got: unknown) =>
+    `${index === null ? 'the tool' : `tools[${index}]`} cannot be gated: only function tools ` +
+    `(tool(), agent.asTool()) run in this process; got ${describe(got)}. ` +
+    'Hosted, computer, shell and apply-patch tools are not gated: give them to the Agent apart, knowingly',
+  badApprovals: (got: unknown) =>
+    `approvals must be 'held' or 'deferred'; got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
+} as const;
+
+function describe(value: unknown): string {
+  if (value === null || typeof value !== 'object') return value === null ? 'null' : typeof value;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string' ? `a '${type}' tool` : 'an object that is not a tool';
+}
