@@ -1,0 +1,8 @@
+/**
+ * `nestjs-provenance/ai`: policy-gated tools for the Vercel AI SDK (`ai` 6).
+ * Loaded only by this sub-path; `ai` is an optional peer dependency.
+ */
+export { provenanceTool, provenanceTools, type ProvenanceToolsOptions } from './provenance-tools';
+export { ToolCallRefusedError } from './tool-call-refused.error';
+export { toolDecision } from './tool-decision';
+export type { ToolActions, ToolRefusal } from '../tool-gate/tool-gate.options';
