@@ -1,3 +1,5 @@
+import type { ExecutionResult } from '../../protocol/execution-result';
+
 /**
  * Tool name → policy action: a map (a tool it does not name keeps its own
  * name) or a function. LLM tool names cannot contain dots, so
@@ -38,6 +40,12 @@ export interface ToolCall {
   toolCallId?: string;
   /** Aborting it (a closed request, an aborted step) withdraws a held call. */
   signal?: AbortSignal;
+  /**
+   * Called once, at once, when the call is held for a human (the interim
+   * ESCALATE result, with its `escalationId`); the decision goes on (a throw
+   * here is ignored).
+   */
+  onEscalated?: (interim: ExecutionResult) => void;
 }
 
 /** What the model reads when a call was refused: the tool did not run. */

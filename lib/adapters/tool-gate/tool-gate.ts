@@ -76,6 +76,7 @@ export function decideToolCall(
     const subscription = execution.subscribe({
       next: (result) => {
         if (result.decision !== Decision.ESCALATE) final = result;
+        else notifyEscalated(call, result);
       },
       error: (error: unknown) => {
         finish();
@@ -132,4 +133,13 @@ export function refusalOf(action: string, error: ProvenanceError): ToolRefusal {
   const reason =
     error instanceof GatewayError ? AdapterMessages.gatewayFailed() : AdapterMessages.refused();
   return { blocked: true, reason, eventId: null, action };
+}
+
+/** The hook of a held call; its failure must not keep the call from its answer. */
+function notifyEscalated(call: ToolCall, interim: ExecutionResult): void {
+  try {
+    call.onEscalated?.(interim);
+  } catch {
+    // Ignored: the decision goes on, and its answer is what counts.
+  }
 }
