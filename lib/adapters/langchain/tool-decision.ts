@@ -1,0 +1,22 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ExecutionResult } from '../../protocol/execution-result';
+
+/** The ALLOW a gated tool runs under, for the length of its run. */
+const decisions = new AsyncLocalStorage<ExecutionResult>();
+
+/** @internal Runs `body` with `result` as the current tool decision. */
+export function runWithDecision<R>(result: ExecutionResult, body: () => R): R {
+  return decisions.run(result, body);
+}
+
+/**
+ * Inside a gated tool's body (the tool wrapper's or the middleware's): the
+ * gateway's ALLOW this call runs under (its audit event, session, and for an
+ * approved escalation `actorHumanId`, the approver). Undefined outside a
+ * gated call.
+ *
+ * `tool(async (input) => pay(input, { approvedBy: currentToolDecision()?.actorHumanId }), {...})`
+ */
+export function currentToolDecision(): ExecutionResult | undefined {
+  return decisions.getStore();
+}
