@@ -4,5 +4,5 @@
  */
 export { provenanceTool, provenanceTools, type ProvenanceToolsOptions } from './provenance-tools';
 export { ToolCallRefusedError } from './tool-call-refused.error';
-export { toolDecision } from './tool-decision';
+export { toolDecisionOf } from './tool-decision';
 export type { ToolActions, ToolRefusal } from '../tool-gate/tool-gate.options';

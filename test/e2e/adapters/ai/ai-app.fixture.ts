@@ -12,7 +12,7 @@ import {
 } from '../../../../lib';
 import {
   provenanceTools,
-  toolDecision,
+  toolDecisionOf,
   type ProvenanceToolsOptions,
 } from '../../../../lib/adapters/ai';
 
@@ -59,7 +59,7 @@ export class ShopTools {
         description: 'Pay a recipient',
         inputSchema: z.object({ amount: z.number(), currency: z.string(), recipient: z.string() }),
         execute: async (input, options) => {
-          const approvedBy = toolDecision(options)?.actorHumanId;
+          const approvedBy = toolDecisionOf(options)?.actorHumanId;
           const conversation = JSON.stringify(options.messages);
           runs.push({ tool: 'payments_initiate', input, approvedBy, conversation });
           return { paid: input.amount, currency: input.currency, approvedBy: approvedBy ?? null };

@@ -263,6 +263,47 @@ describe('nestjs-provenance/ai: generateText in a Nest app with the embedded gat
     );
   });
 
+  it("still lets the policy decide a call the user approved through the SDK's needsApproval", async () => {
+    const raw = ai.agent.shop.raw();
+    const tools = provenanceTools(
+      ai.gateway,
+      { ...raw, data_delete: { ...raw.data_delete, needsApproval: true } },
+      { actions: ACTIONS },
+    );
+    const prompt = 'Delete the archive table';
+    const asking = new ScriptedModel([
+      { calls: [{ toolName: 'data_delete', input: { table: 'archive' } }] },
+    ]);
+    const first = await generateText({ model: asking.model, tools, prompt });
+    const request = first.content.find((part) => part.type === 'tool-approval-request');
+    expect(request?.toolCall.toolCallId).toBe(asking.callIds[0]);
+    expect(await ai.gateway.audit!.list({})).toEqual([]);
+
+    // The user said yes; the policy still refuses.
+    const answering = new ScriptedModel([{ text: 'The policy refused it.' }]);
+    const second = await generateText({
+      model: answering.model,
+      tools,
+      messages: [
+        { role: 'user', content: prompt },
+        ...sameRealm(first.response.messages),
+        {
+          role: 'tool',
+          content: [
+            { type: 'tool-approval-response', approvalId: request!.approvalId, approved: true },
+          ],
+        },
+      ],
+    });
+    expect(second.text).toBe('The policy refused it.');
+    expect(ai.runs).toEqual([]);
+    const [blocked] = await ai.gateway.audit!.list({});
+    expect(blocked).toMatchObject({ action: 'data.delete', decision: 'BLOCK' });
+    expect(answering.toolOutputsAt(0).get(asking.callIds[0])?.value).toContain(
+      'agents never delete customer data',
+    );
+  });
+
   it('returns the same tools: descriptions, schemas and keys unchanged, only execute wrapped', () => {
     const raw = ai.agent.shop.raw();
     const executes = Object.values(raw).map((t) => t.execute);
@@ -349,6 +390,18 @@ describe('nestjs-provenance/ai: a gateway that cannot decide', () => {
     }
   });
 });
+
+/**
+ * The messages, rebuilt of this realm's objects. Under jest the SDK's
+ * JSON.parse makes objects of the host realm, and its check that an approved
+ * input equals the schema's output compares constructors: outside jest both
+ * are one realm, as here after the copy.
+ */
+function sameRealm<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sameRealm) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, sameRealm(v)])) as T;
+}
 
 /** A local port nothing listens on (taken, then released). */
 function closedPort(): Promise<number> {
