@@ -128,6 +128,42 @@ describe.each<Mode>(['guardLangChainTools', 'provenanceMiddleware'])(
       expect(events[0].parameters).toEqual({ amount: 800, currency: 'GBP', recipient: 'rec_2' });
     });
 
+    it('tells the model when the reviewer rejects a held call, and the tool never runs', async () => {
+      const { gateway, reviewer } = booted;
+      const model = fakeModel()
+        .respondWithTools([
+          {
+            name: 'payments_initiate',
+            args: { amount: 950, currency: 'GBP', recipient: 'rec_6' },
+            id: id('call_reject'),
+          },
+        ])
+        .respond(new AIMessage('The payment was rejected.'));
+      const agent = gatedAgent(mode, gateway, model, runs);
+      const rejected = nextPending(reviewer, 'payments.initiate').then((record) =>
+        reviewer.reject(record.id, { approverId: 'bob', reason: 'not this month' }),
+      );
+
+      await agent.invoke({ messages: [new HumanMessage('pay rec_6 950')] });
+      const { escalationId } = await rejected;
+
+      expect(runs).toEqual([]);
+      const events = await gateway.audit!.list({ escalationId });
+      expect(events.map((e) => [e.kind, e.actorHumanId])).toEqual([
+        ['escalation.pending', null],
+        ['escalation.rejected', 'bob'],
+      ]);
+      const answer = received(model, 1).at(-1) as ToolMessage;
+      expect(answer.status).toBe('error');
+      expect(JSON.parse(answer.content as string)).toEqual({
+        blocked: true,
+        reason: events[1].reason,
+        eventId: events[1].id,
+        action: 'payments.initiate',
+        escalationId,
+      });
+    });
+
     it('withdraws the escalation of an aborted run, and the tool never runs', async () => {
       const { gateway, reviewer } = booted;
       const model = fakeModel()
