@@ -4,5 +4,19 @@ import type { ToolGateOptions } from '../tool-gate';
 /** What `FunctionTool.invoke` receives third: the tool call, the run's abort signal, ... */
 export type AgentToolCallDetails = Parameters<FunctionTool['invoke']>[2];
 
-/** The options of `guardAgentTools`: those of every adapter (`ToolGateOptions`). */
-export type AgentToolGateOptions = ToolGateOptions;
+/** How a call the policy escalates waits for its human. */
+export type AgentToolApprovals = 'held' | 'deferred';
+
+/** The options of `guardAgentTools`: those of every adapter, and how escalations wait. */
+export interface AgentToolGateOptions extends ToolGateOptions {
+  /**
+   * `'held'` (default): an escalated call is held inside the tool's invoke
+   * until a human decides (or the escalation timeout), and the run waits.
+   * `'deferred'`: the tool's `needsApproval` asks the policy: ALLOW runs,
+   * a refusal is the tool's output, an escalation interrupts the run
+   * (`result.interruptions`) while the gateway holds the call; decide it
+   * with `approveAgentToolCall` / `rejectAgentToolCall`, then resume with
+   * `run(agent, result.state)`. The policy replaces the tool's own `needsApproval`.
+   */
+  approvals?: AgentToolApprovals;
+}

@@ -2,7 +2,13 @@ import type { FunctionTool, RunContext, Tool } from '@openai/agents';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
 import { actionOf, decideToolCall } from '../tool-gate';
-import type { AgentToolCallDetails, AgentToolGateOptions } from './agent-tools.options';
+import type {
+  AgentToolApprovals,
+  AgentToolCallDetails,
+  AgentToolGateOptions,
+} from './agent-tools.options';
+import { deferredFor, forgetDeferred } from './deferred-call';
+import { inputTextOf, policyApproval } from './policy-approval';
 import { OpenAIAgentsMessages } from './openai-agents.messages';
 import { toolCallInput } from './tool-call-input';
 import { withDecision } from './tool-decision';
@@ -20,8 +26,14 @@ type AnyFunctionTool = FunctionTool<any, any, any>;
  * call's `callId` is the idempotency key; aborting the run's `signal` (or the
  * tool's `timeoutMs`, which covers the hold) withdraws a held call. A refused
  * call answers the model with the `ToolRefusal` as the tool's output, and the
- * run goes on; with `onBlock: 'throw'` the run rejects with the library's
- * error instead. A tool reads its ALLOW (who approved it) with `toolDecisionOf(details)`.
+ * run goes on; with `onBlock: 'throw'` the run rejects with the SDK's
+ * `ToolCallError`, whose `error` is the library's. A tool reads its ALLOW
+ * (who approved it) with `toolDecisionOf(details)`.
+ *
+ * With `approvals: 'deferred'` an escalated call does not hold the run: the
+ * tool's `needsApproval` asks the gateway, the run stops with an interruption
+ * while the gateway holds the call, and `approveAgentToolCall` /
+ * `rejectAgentToolCall` decide it through the reviewer before `run(agent, state)` resumes.
  */
 export function guardAgentTools<T extends readonly Tool[]>(
   gateway: ProvenanceGateway,
@@ -52,28 +64,43 @@ function guard(
   if (!isFunctionTool(tool)) {
     throw new ProvenanceConfigError('tools', OpenAIAgentsMessages.notFunctionTool(index, tool));
   }
-  // A bad `actions` entry is a configuration error now, not at the first call.
+  // A bad `actions` entry or `approvals` is a configuration error now, not at the first call.
   actionOf(tool.name, options);
+  const deferred = approvalsOf(options) === 'deferred';
+  const invoke = gatedInvoke(gateway, tool, options, deferred);
+  if (!deferred) return copyWith(tool, { invoke });
+  return copyWith(tool, { invoke, needsApproval: policyApproval(gateway, tool.name, options) });
+}
+
+/**
+ * The tool's invoke behind the gate: the original runs only after an ALLOW
+ * for exactly this call. With deferred approvals, the call `needsApproval`
+ * already put to the gateway is answered here (the reviewer's decision).
+ */
+function gatedInvoke(
+  gateway: ProvenanceGateway,
+  tool: AnyFunctionTool,
+  options: AgentToolGateOptions,
+  deferred: boolean,
+): AnyFunctionTool['invoke'] {
   const original = tool.invoke;
-  const invoke = async function gatedInvoke(
+  return async function gatedInvoke(
     runContext: RunContext,
     input: string,
     details?: AgentToolCallDetails,
   ): Promise<unknown> {
-    const verdict = await decideToolCall(
-      gateway,
-      {
-        toolName: tool.name,
-        input: toolCallInput(input),
-        toolCallId: callIdOf(details),
-        signal: details?.signal,
-      },
-      options,
-    );
+    const parsed = toolCallInput(input);
+    const toolCallId = callIdOf(details);
+    const signal = details?.signal;
+    const held = deferred
+      ? deferredFor(gateway, toolCallId, tool.name, inputTextOf(parsed))
+      : undefined;
+    if (held !== undefined) forgetDeferred(held);
+    const verdict = await (held?.answer(signal) ??
+      decideToolCall(gateway, { toolName: tool.name, input: parsed, toolCallId, signal }, options));
     if (!verdict.allowed) return verdict.refusal;
     return original.call(tool, runContext, input, withDecision(details, verdict.result));
   };
-  return copyWith(tool, { invoke });
 }
 
 /**
@@ -96,6 +123,14 @@ function isFunctionTool(tool: unknown): tool is AnyFunctionTool {
     typeof (tool as { invoke?: unknown }).invoke === 'function' &&
     typeof (tool as { name?: unknown }).name === 'string'
   );
+}
+
+function approvalsOf(options: AgentToolGateOptions): AgentToolApprovals {
+  const { approvals } = options;
+  if (approvals === undefined || approvals === 'held' || approvals === 'deferred') {
+    return approvals ?? 'held';
+  }
+  throw new ProvenanceConfigError('approvals', OpenAIAgentsMessages.badApprovals(approvals));
 }
 
 function callIdOf(details: AgentToolCallDetails): string | undefined {

@@ -8,6 +8,10 @@ export const OpenAIAgentsMessages = {
     'Hosted, computer, shell and apply-patch tools are not gated: give them to the Agent apart, knowingly',
   badApprovals: (got: unknown) =>
     `approvals must be 'held' or 'deferred'; got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
+  notDeferred: (callId: unknown) =>
+    `no call held by the gateway for the interruption of tool call ${typeof callId === 'string' ? `'${callId}'` : '(no call id)'} ` +
+    "in this process: it is not from a tool guarded with approvals: 'deferred', " +
+    'it was already decided and resumed, or this process did not run it',
 } as const;
 
 function describe(value: unknown): string {

@@ -1,7 +1,13 @@
 import 'reflect-metadata';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Agent, setTracingDisabled, tool } from '@openai/agents';
+import {
+  Agent,
+  setTracingDisabled,
+  tool,
+  type RunState,
+  type RunToolApprovalItem,
+} from '@openai/agents';
 import { filter, firstValueFrom, map } from 'rxjs';
 import { z } from 'zod';
 import {
@@ -13,7 +19,9 @@ import {
   type ProvenanceModuleOptions,
 } from '../../../../lib';
 import {
+  approveAgentToolCall,
   guardAgentTools,
+  rejectAgentToolCall,
   toolDecisionOf,
   type AgentToolGateOptions,
 } from '../../../../lib/adapters/openai-agents';
@@ -53,7 +61,25 @@ export class PaymentsAgent {
   /** Every tool body that ran, in order. */
   readonly runs: ToolRun[] = [];
 
-  constructor(readonly gateway: ProvenanceGateway) {}
+  constructor(
+    readonly gateway: ProvenanceGateway,
+    readonly reviewer: ProvenanceReviewer,
+  ) {}
+
+  /** The app's approval endpoint: the approver is the authenticated user, never the agent. */
+  approve(state: RunState<any, any>, interruption: RunToolApprovalItem, user: { id: string }) {
+    return approveAgentToolCall(this.reviewer, state, interruption, {
+      approverId: user.id,
+      reason: `approved in the app by ${user.id}`,
+    });
+  }
+
+  reject(state: RunState<any, any>, interruption: RunToolApprovalItem, user: { id: string }) {
+    return rejectAgentToolCall(this.reviewer, state, interruption, {
+      approverId: user.id,
+      reason: 'not this month',
+    });
+  }
 
   tools() {
     const payments = tool({
