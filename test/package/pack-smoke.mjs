@@ -5,11 +5,22 @@
 // with the embedded gateway, gates an allowed and a blocked call, and runs the
 // `provenance` bin. The NestJS 11 one also serves ProvenanceReviewModule over
 // HTTP (Express) and fetches its page (shipped in dist/lib as a TS string
-// module) and a route that must answer 401 without a principal. Needs the npm registry; run by .ci/run as `npm run test:package`.
+// module) and a route that must answer 401 without a principal. The agent
+// framework sub-paths (adapter-smoke.mjs): the NestJS 11 project installs no
+// framework, so the root entry point must load none and a sub-path that needs
+// its framework must fail naming it; the NestJS 12 one installs ai,
+// @modelcontextprotocol/sdk and zod and gates an AI SDK tool end to end.
+// Needs the npm registry; run by .ci/run as `npm run test:package`.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import {
+  bareCjsSource,
+  checkBareCjs,
+  frameworksEsmSource,
+  checkFrameworksEsm,
+} from './adapter-smoke.mjs';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const work = mkdtempSync(join(tmpdir(), 'provenance-pack-'));
@@ -73,17 +84,30 @@ const { Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { ProvenanceModule, ProvenanceReviewModule } = require('nestjs-provenance');
 ${reviewBody()}`,
+      adapterFile: 'adapters.cjs',
+      adapterSource: bareCjsSource(),
+      checkAdapters: checkBareCjs,
     },
     {
       name: 'nest12-esm',
       pkg: { name: 'smoke-esm', private: true, type: 'module' },
-      deps: ['@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/axios@^12'],
+      deps: [
+        '@nestjs/common@^12',
+        '@nestjs/core@^12',
+        '@nestjs/axios@^12',
+        'ai@^6',
+        '@modelcontextprotocol/sdk@^1',
+        'zod@^4',
+      ],
       file: 'app.mjs',
       source: `import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ProvenanceModule, ProvenanceGateway, PolicyBlockedError, Guarded } from 'nestjs-provenance';
 ${appBody('import')}`,
+      adapterFile: 'adapters.mjs',
+      adapterSource: frameworksEsmSource(policy),
+      checkAdapters: checkFrameworksEsm,
     },
   ];
 
@@ -208,6 +232,12 @@ Module({
       );
     } catch (error) {
       check(`${v.name}: app runs`, false, String(error.message || error).slice(0, 500));
+    }
+    try {
+      writeFileSync(join(dir, v.adapterFile), v.adapterSource);
+      v.checkAdapters(check, v.name, run('node', [v.adapterFile], dir).trim().split('\n').pop());
+    } catch (error) {
+      check(`${v.name}: adapter sub-paths`, false, String(error.message || error).slice(0, 500));
     }
     try {
       const cli = run(
