@@ -59,4 +59,6 @@ export interface ToolRefusal {
   action: string;
   /** The escalation that ended in the refusal, when a human was asked. */
   escalationId?: string;
+  /** The reviewer's own words with a rejection, when they gave some. */
+  approverReason?: string;
 }

@@ -128,6 +128,8 @@ export function refusalOf(action: string, error: ProvenanceError): ToolRefusal {
       action,
     };
     if (error.escalationId !== null) refusal.escalationId = error.escalationId;
+    const approverReason = error instanceof PolicyBlockedError ? error.approverReason : null;
+    if (approverReason !== null && approverReason !== '') refusal.approverReason = approverReason;
     return refusal;
   }
   const reason =

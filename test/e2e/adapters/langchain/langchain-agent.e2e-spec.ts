@@ -161,6 +161,8 @@ describe.each<Mode>(['guardLangChainTools', 'provenanceMiddleware'])(
         eventId: events[1].id,
         action: 'payments.initiate',
         escalationId,
+        // The reviewer's own words reach the model too.
+        approverReason: 'not this month',
       });
     });
 

@@ -127,6 +127,8 @@ describe("guardAgentTools with approvals: 'deferred' (the SDK's interruptions)",
       eventId: events[1].id,
       action: 'payments.initiate',
       escalationId: events[0].escalationId,
+      // The reviewer's own words reach the model too.
+      approverReason: 'not this month',
     });
     expect(JSON.parse(toolOutputsIn(model.requests[1]).get('call_d_reject')!)).toEqual(refusal);
     expect(resumed.finalOutput).toBe(`refused: ${refusal.reason}`);
