@@ -2,6 +2,7 @@ import { Observable } from 'rxjs';
 import type { ExecutionResult } from '../protocol/execution-result';
 import { GatewayError } from '../protocol/provenance.errors';
 import type { GatewayTransport } from '../transport/gateway-transport';
+import { claimDecidedCall, rememberDecidedCall } from '../call/decided-call';
 import { prepareCall, type CallDefaults, type GateCall } from './call-request';
 import { escalatedResult, failedOpenResult, finalResult } from './call-results';
 
@@ -36,6 +37,14 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
     }
     const { request, session } = prepared;
     call.sent = request;
+    // Inside the body of a tool this gateway ALLOWed for this very request
+    // (an adapter's tool calling a guarded method): that ALLOW, not a second decision.
+    const reused = claimDecidedCall(context, request);
+    if (reused !== null) {
+      subscriber.next(reused);
+      subscriber.complete();
+      return;
+    }
     const { transport } = context;
     let decided = false;
     const inner = transport.execute(request).subscribe({
@@ -56,6 +65,7 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
           return;
         }
         session?.record(result);
+        rememberDecidedCall(context, request, result);
         subscriber.next(result);
       },
       error: (error: unknown) => {

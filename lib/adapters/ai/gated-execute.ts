@@ -1,8 +1,9 @@
 import type { ToolExecutionOptions } from 'ai';
+import { ExecutionResult } from '../../protocol/execution-result';
 import { ProvenanceError } from '../../protocol/provenance.errors';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { AdapterMessages } from '../tool-gate/adapter.messages';
-import { decideToolCall, refusalOf } from '../tool-gate/tool-gate';
+import { decideToolCall, refusalOf, runAllowedTool } from '../tool-gate/tool-gate';
 import type { ToolGateOptions, ToolRefusal } from '../tool-gate/tool-gate.options';
 import { ToolCallRefusedError } from './tool-call-refused.error';
 import { rememberDecision } from './tool-decision';
@@ -45,20 +46,23 @@ export function gatedExecute(
 ): ExecuteFunction {
   if (isAsyncGeneratorFunction(execute)) {
     return async function* (input: unknown, options: ToolExecutionOptions) {
-      const refusal = await gate(gated, input, options);
-      if (refusal !== null) {
-        yield refusal;
+      const verdict = await gate(gated, input, options);
+      if (!(verdict instanceof ExecutionResult)) {
+        yield verdict;
         return;
       }
       yield* execute.call(self, input, options) as AsyncIterable<unknown>;
     };
   }
   return async (input: unknown, options: ToolExecutionOptions) => {
-    const refusal = await gate(gated, input, options);
-    if (refusal !== null) return refusal;
-    const output = execute.call(self, input, options);
-    // A plain function that returned an iterable: its last value is the output.
-    return isAsyncIterable(output) ? lastOf(output) : output;
+    const verdict = await gate(gated, input, options);
+    if (!(verdict instanceof ExecutionResult)) return verdict;
+    // Run with the ALLOW in scope: a guarded method it calls on the same input is not decided again.
+    return runAllowedTool(verdict, async () => {
+      const output = execute.call(self, input, options);
+      // A plain function that returned an iterable: its last value is the output.
+      return isAsyncIterable(output) ? lastOf(output) : output;
+    });
   };
 }
 
@@ -80,12 +84,12 @@ export function abortingModelOutput(own: ToModelOutput | undefined, self: object
   };
 }
 
-/** Resolves null on ALLOW; throws the refusal, or (onBlock 'throw') resolves with the refusal that ends the run. */
+/** Resolves with the ALLOW; throws the refusal, or (onBlock 'throw') resolves with the refusal that ends the run. */
 async function gate(
   gated: GatedTool,
   input: unknown,
   options: ToolExecutionOptions | undefined,
-): Promise<ToolRefusal | null> {
+): Promise<ExecutionResult | ToolRefusal> {
   const { gateway, toolName, action } = gated;
   const signal = options?.abortSignal;
   try {
@@ -96,7 +100,7 @@ async function gate(
     );
     if (verdict.allowed) {
       rememberDecision(options, verdict.result);
-      return null;
+      return verdict.result;
     }
     throw new ToolCallRefusedError(verdict.refusal, { cause: verdict.error });
   } catch (error) {

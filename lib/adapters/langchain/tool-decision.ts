@@ -1,12 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ExecutionResult } from '../../protocol/execution-result';
+import { runAllowedTool } from '../tool-gate';
 
 /** The ALLOW a gated tool runs under, for the length of its run. */
 const decisions = new AsyncLocalStorage<ExecutionResult>();
 
-/** @internal Runs `body` with `result` as the current tool decision. */
+/**
+ * @internal Runs `body` with `result` as the current tool decision (and as
+ * the ALLOW a guarded method it calls on the same input reuses).
+ */
 export function runWithDecision<R>(result: ExecutionResult, body: () => R): R {
-  return decisions.run(result, body);
+  return decisions.run(result, () => runAllowedTool(result, body));
 }
 
 /**

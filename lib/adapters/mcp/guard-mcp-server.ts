@@ -3,7 +3,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import type { ExecutionResult } from '../../protocol/execution-result';
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
-import { actionOf, decideToolCall, type ToolVerdict } from '../tool-gate';
+import { actionOf, decideToolCall, runAllowedTool, type ToolVerdict } from '../tool-gate';
 import { mcpErrorOf } from './mcp-error';
 import type { McpGuardOptions, McpToolCall } from './mcp-guard.options';
 import { heldProgress } from './mcp-held-progress';
@@ -100,7 +100,8 @@ function gatedHandler(
     if (toolChanged(registry, call.name, input)) {
       return toolErrorResult(McpMessages.toolChanged(call.name));
     }
-    return withDecision(await handler(request, extra), verdict);
+    const result = await runAllowedTool(verdict.result, () => handler(request, extra));
+    return withDecision(result, verdict);
   };
 }
 

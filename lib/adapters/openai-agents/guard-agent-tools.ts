@@ -1,7 +1,7 @@
 import type { FunctionTool, RunContext, Tool } from '@openai/agents';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
-import { actionOf, decideToolCall } from '../tool-gate';
+import { actionOf, decideToolCall, runAllowedTool } from '../tool-gate';
 import type {
   AgentToolApprovals,
   AgentToolCallDetails,
@@ -99,7 +99,8 @@ function gatedInvoke(
     const verdict = await (held?.answer(signal) ??
       decideToolCall(gateway, { toolName: tool.name, input: parsed, toolCallId, signal }, options));
     if (!verdict.allowed) return verdict.refusal;
-    return original.call(tool, runContext, input, withDecision(details, verdict.result));
+    const decided = withDecision(details, verdict.result);
+    return runAllowedTool(verdict.result, () => original.call(tool, runContext, input, decided));
   };
 }
 

@@ -2,6 +2,7 @@ export {
   actionOf,
   decideToolCall,
   refusalOf,
+  runAllowedTool,
   runGatedTool,
   toolParameters,
   type ToolVerdict,

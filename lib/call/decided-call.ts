@@ -1,0 +1,109 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { canonicalJson, sha256Hex } from '../protocol/canonical-json';
+import { parametersTextOf } from '../protocol/canonical-stamp';
+import type { ExecutionResult } from '../protocol/execution-result';
+import type { GatewayRequest } from '../protocol/gateway.types';
+
+/**
+ * A call the gateway already decided, and ALLOWed, while its body runs: an
+ * adapter's tool whose body calls a `@Guarded` method with the same action
+ * and arguments is decided once, not twice.
+ *
+ * Only an ALLOW that the decision path itself produced can be carried (it is
+ * remembered here by the decision path, keyed by the result object, so an
+ * ExecutionResult made by hand carries nothing). It is reused at most once,
+ * by the same gateway, for the same action, session, agent, tenant policy
+ * and normalised parameters (payload hash), and only while the body that
+ * got it runs: once the body returned (or threw), a call made later (a timer
+ * it started, a promise it left behind) is decided normally.
+ */
+interface DecidedEntry {
+  /** The gateway's decision context that decided it: another gateway never reuses it. */
+  readonly owner: object;
+  readonly request: GatewayRequest;
+}
+
+interface DecidedScope {
+  readonly result: ExecutionResult;
+  readonly entry: DecidedEntry;
+  /** False once the body settled or the ALLOW was reused. */
+  open: boolean;
+}
+
+const decided = new WeakMap<ExecutionResult, DecidedEntry>();
+const storage = new AsyncLocalStorage<DecidedScope>();
+
+/** The decision path: this explicit ALLOW was decided for exactly `request`. */
+export function rememberDecidedCall(
+  owner: object,
+  request: GatewayRequest,
+  result: ExecutionResult,
+): void {
+  if (!result.allowed || result.failedOpen || result.eventId === null) return;
+  decided.set(result, { owner, request });
+}
+
+/**
+ * Runs `body` with the ALLOW it got in scope. A result the decision path did
+ * not remember runs the body with no scope (its guarded calls are decided).
+ */
+export function runAsDecidedCall<T>(result: ExecutionResult, body: () => T): T {
+  const entry = decided.get(result);
+  if (entry === undefined) return storage.exit(body);
+  const scope: DecidedScope = { result, entry, open: true };
+  const close = () => {
+    scope.open = false;
+  };
+  let value: T;
+  try {
+    value = storage.run(scope, body);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  if (isThenable(value)) value.then(close, close);
+  else close();
+  return value;
+}
+
+/**
+ * The decision path, before it asks its transport: the ALLOW in scope, when
+ * it was decided by `owner` for this very request (and not yet reused);
+ * null otherwise. Claiming it closes the scope.
+ */
+export function claimDecidedCall(owner: object, request: GatewayRequest): ExecutionResult | null {
+  const scope = storage.getStore();
+  if (scope === undefined || !scope.open) return null;
+  const { entry } = scope;
+  const decidedRequest = entry.request;
+  if (
+    entry.owner !== owner ||
+    decidedRequest.action !== request.action ||
+    decidedRequest.sessionId !== request.sessionId ||
+    decidedRequest.agentId !== request.agentId ||
+    decidedRequest.tenantPolicyId !== request.tenantPolicyId ||
+    payloadHashOf(decidedRequest) !== payloadHashOf(request)
+  ) {
+    return null;
+  }
+  scope.open = false;
+  return scope.result;
+}
+
+/**
+ * The payload hash of a request's normalised parameters: from their
+ * remembered canonical text, or (once the audit log let go of it) written
+ * again by the same walker.
+ */
+function payloadHashOf(request: GatewayRequest): string {
+  const { parameters } = request;
+  return sha256Hex(parametersTextOf(parameters) ?? canonicalJson(parameters));
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
