@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ProvenanceModule, ProvenanceReviewModule, type ProvenanceModuleOptions } from '../lib';
 import { AgentController } from './agent/agent.controller';
 import { AgentRunner } from './agent/agent.runner';
+import { ChatAgent } from './agent/chat.agent';
+import { ChatTools } from './agent/chat-tools';
 import { AuditController } from './audit/audit.controller';
 import { reviewerTokenAuthorizer, type ReviewerTokens } from './review/reviewer-tokens';
 import { ToolsModule } from './tools/tools.module';
@@ -26,7 +28,7 @@ export class AppModule {
         ToolsModule,
       ],
       controllers: [AgentController, AuditController],
-      providers: [AgentRunner],
+      providers: [AgentRunner, ChatAgent, ChatTools],
     };
   }
 }

@@ -12,7 +12,9 @@ import {
   type AuditVerification,
   type EscalationRecord,
 } from '../../lib';
+import type { AgentChatReport } from '../agent/agent-chat.report';
 import type { AgentRunReport } from '../agent/agent-run.report';
+import { ChatTools } from '../agent/chat-tools';
 import { DEMO_REVIEWER_TOKENS } from '../review/reviewer-tokens';
 import { createSampleApp } from '../sample.app';
 import { DataService } from '../tools/data.service';
@@ -29,6 +31,7 @@ import { DemoReport, expectEqual, expectTrue } from './demo.report';
  */
 
 const AGENT_SESSION = 'sess_demo_agent';
+const CHAT_SESSION = 'sess_demo_chat';
 // The CFO's reviewer token (sample/review/reviewer-tokens.ts): the review API answers 401 without one.
 const CFO_TOKEN = Object.keys(DEMO_REVIEWER_TOKENS).find(
   (token) => DEMO_REVIEWER_TOKENS[token] === 'cfo@example.com',
@@ -298,6 +301,92 @@ async function main(): Promise<boolean> {
         'Not covered by the sample policy; blocked by default',
       );
     });
+
+    await report.step(
+      'An LLM loop (AI SDK generateText): its tool calls are gated',
+      async (say) => {
+        // POST /agent/chat: generateText over the sample's scripted model (no network), with the
+        // tools gated by provenanceTools. It asks for 50 GBP, a deletion, then 800 GBP.
+        const chatTools = app.get(ChatTools);
+        const chat = postJson<AgentChatReport>(
+          `${url}/agent/chat`,
+          { prompt: 'Pay the two suppliers and tidy up the customer table.' },
+          { 'X-Provenance-Session': CHAT_SESSION },
+        );
+        chat.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+        const held = await whenHeld(reviewer, 'rec_chat_big');
+        say(`the loop is held: ${held.action} ${JSON.stringify(held.parameters)}: ${held.reason}`);
+        expectEqual(
+          'paid while held',
+          chatTools.payments.map((p) => p.amount),
+          [50],
+        );
+        await reviewer.approve(held.id, {
+          approverId: 'cfo@example.com',
+          reason: 'Supplier verified',
+        });
+        say('approved by cfo@example.com; the loop goes on');
+        const run = await chat;
+        for (const call of run.calls) {
+          const why = call.refusal ? `: ${call.refusal.reason}` : '';
+          say(
+            `step ${call.step}: ${call.toolName} ${JSON.stringify(call.input)} → ${call.outcome}${why}`,
+          );
+        }
+        const deletion = run.calls.find((call) => call.toolName === 'data_delete');
+        say(`the model's next step read: ${String(deletion?.modelRead)}`);
+        expectEqual(
+          'tool calls',
+          run.calls.map((call) => [call.toolName, call.outcome]),
+          [
+            ['payments_initiate', 'ran'],
+            ['data_delete', 'refused'],
+            ['payments_initiate', 'ran'],
+          ],
+        );
+        const blockReason = 'Agents may not modify stored data (data.* is blocked)';
+        expectEqual('the refusal', deletion?.refusal?.reason, blockReason);
+        expectTrue(
+          'the model read the reason',
+          typeof deletion?.modelRead === 'string' && deletion.modelRead.includes(blockReason),
+        );
+        expectEqual(
+          'approver of the big payment',
+          (run.calls[2].output as { approvedBy?: unknown } | undefined)?.approvedBy,
+          'cfo@example.com',
+        );
+        expectEqual('the loop finished', run.finishReason, 'stop');
+        expectEqual(
+          'paid',
+          chatTools.payments.map((p) => p.amount),
+          [50, 800],
+        );
+        expectEqual('rows deleted', chatTools.deleted, []);
+        const { events } = await getJson<{ events: AuditEvent[] }>(
+          `${url}/audit?session=${CHAT_SESSION}`,
+        );
+        expectEqual(
+          'audit of the loop',
+          events.map((e) => [e.kind, e.action, e.decision, e.parameters]),
+          [
+            ['decision', 'payments.initiate', 'ALLOW', payment(50, 'GBP', 'rec_chat_small')],
+            ['decision', 'data.delete', 'BLOCK', { table: 'customers', id: 'cus_42' }],
+            [
+              'escalation.pending',
+              'payments.initiate',
+              'ESCALATE',
+              payment(800, 'GBP', 'rec_chat_big'),
+            ],
+            [
+              'escalation.approved',
+              'payments.initiate',
+              'ALLOW',
+              payment(800, 'GBP', 'rec_chat_big'),
+            ],
+          ],
+        );
+      },
+    );
 
     await report.step(`The audit trail of ${AGENT_SESSION}`, async (say) => {
       const { events } = await getJson<{ events: AuditEvent[] }>(
