@@ -66,23 +66,27 @@ describe('AuditLog crash safety (SIGKILL during appends)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`keeps every acknowledged event across ${ROUNDS} kills, and the chain verifies`, async () => {
-    const file = path.join(dir, 'audit.jsonl');
-    const acknowledged = new Map<number, string>();
-    for (let round = 0; round < ROUNDS; round++) {
-      const delayMs = 5 + Math.floor(Math.random() * 200);
-      const result = await runAndKill(file, delayMs);
-      for (const { position, id } of result.acknowledged) acknowledged.set(position, id);
+  it(
+    `keeps every acknowledged event across ${ROUNDS} kills, and the chain verifies`,
+    async () => {
+      const file = path.join(dir, 'audit.jsonl');
+      const acknowledged = new Map<number, string>();
+      for (let round = 0; round < ROUNDS; round++) {
+        const delayMs = 5 + Math.floor(Math.random() * 200);
+        const result = await runAndKill(file, delayMs);
+        for (const { position, id } of result.acknowledged) acknowledged.set(position, id);
 
-      const log = await AuditLog.openFile(file);
-      const events = await log.list();
-      for (const [position, id] of acknowledged) {
-        expect(events[position]?.id).toBe(id);
+        const log = await AuditLog.openFile(file);
+        const events = await log.list();
+        for (const [position, id] of acknowledged) {
+          expect(events[position]?.id).toBe(id);
+        }
+        const verification = await log.verify();
+        expect(verification).toMatchObject({ valid: true, firstBrokenPosition: null });
+        await log.close();
       }
-      const verification = await log.verify();
-      expect(verification).toMatchObject({ valid: true, firstBrokenPosition: null });
-      await log.close();
-    }
-    expect(acknowledged.size).toBeGreaterThan(0);
-  }, TIMEOUT_MS);
+      expect(acknowledged.size).toBeGreaterThan(0);
+    },
+    TIMEOUT_MS,
+  );
 });
