@@ -14,6 +14,7 @@ const ROOT = path.resolve(__dirname, '../../..');
 // 100 000 events in `npm test`; `npm run test:soak` verifies 1 000 000 (PROVENANCE_AUDIT_VERIFY_EVENTS).
 const EVENTS = Number(process.env.PROVENANCE_AUDIT_VERIFY_EVENTS ?? 100_000);
 const BATCH = 5000;
+const HEAP_CAP_MB = Number(process.env.PROVENANCE_AUDIT_VERIFY_HEAP_MB ?? 48);
 
 interface ChildVerification {
   valid: boolean;
@@ -29,6 +30,9 @@ function verifyInChild(schema: string, tenant: string): Promise<ChildVerificatio
     const child = spawn(
       process.execPath,
       [
+        // The heap the verify may use: a log held whole could not fit (100 000 events
+        // built as objects took 413 MB of heap here), and the child would die out of memory.
+        `--max-old-space-size=${HEAP_CAP_MB}`,
         '-r',
         path.join(ROOT, 'scripts/swc-register.js'),
         path.join(ROOT, 'test/fixtures/postgres/audit-verify-child.ts'),
@@ -92,11 +96,8 @@ describeWithPostgres('PostgreSQL audit chain: verify in bounded memory', () => {
 
     const result = await verifyInChild(db.schema, tenant);
     expect(result).toMatchObject({ valid: true, eventsChecked: EVENTS, problems: [] });
-    // The log held whole would take over 1 KB an event (its parsed records alone are
-    // about 600 B each, then the rows and lines): 100 MB and more for 100 000. One
-    // page at a time, verifying adds what a few pages take, whatever the length
-    // (39 MB measured for 200 000 events).
-    expect(result.peakRssMb - result.rssBeforeMb).toBeLessThan(60);
+    // Bounded memory is proven by the heap cap above (the child verified the whole
+    // chain within it); RSS depends on when the collector runs, so it is only reported.
     process.stderr.write(
       `audit verify of ${EVENTS} PostgreSQL events: ${Math.round(result.verifyMs)} ms, ` +
         `RSS ${Math.round(result.rssBeforeMb)} MB before, peak ${Math.round(result.peakRssMb)} MB\n`,
