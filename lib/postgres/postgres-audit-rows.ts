@@ -2,6 +2,7 @@ import { canonicalStoredMember } from '../protocol/canonical-json';
 import { parametersTextOf, parseCanonical } from '../protocol/canonical-stamp';
 import { isAuditEventShape } from '../engine/audit/audit-chain';
 import type { AuditEvent } from '../engine/audit/audit-event';
+import { CHAINED_KEYS_WITH_APPROVER_REASON } from '../engine/audit/audit-event.text';
 import type { StoredRecord } from '../engine/audit/audit-verify-stream';
 import { PostgresMessages } from './postgres.messages';
 
@@ -62,26 +63,8 @@ export interface AuditRow {
   hash: string;
 }
 
-/** The keys an event may have; a row has a column for each and for nothing else. */
-const EVENT_KEYS: ReadonlySet<string> = new Set([
-  'position',
-  'id',
-  'timestamp',
-  'tenantId',
-  'sessionId',
-  'agentId',
-  'action',
-  'parameters',
-  'payloadHash',
-  'decision',
-  'reason',
-  'escalationId',
-  'actorHumanId',
-  'approverReason',
-  'kind',
-  'prevHash',
-  'hash',
-]);
+/** The keys an event may have (those chainEvent makes, with approverReason); a row has a column for each. */
+const EVENT_KEYS: ReadonlySet<string> = new Set(CHAINED_KEYS_WITH_APPROVER_REASON);
 
 /**
  * A NUL character, or a surrogate that is not half of a pair: PostgreSQL text
