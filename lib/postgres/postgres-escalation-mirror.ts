@@ -1,5 +1,8 @@
-import type { HoldEvent, HoldEventType, HoldListener } from '../engine/escalation/escalation-holds';
-import { EscalationMessages } from '../engine/engine.messages';
+import {
+  notifyHoldListeners,
+  type HoldEventType,
+  type HoldListener,
+} from '../engine/escalation/escalation-holds';
 import type { EscalationRecord, GatewayResponse } from '../protocol/gateway.types';
 import { EscalationError } from '../protocol/provenance.errors';
 import {
@@ -161,15 +164,6 @@ export class EscalationMirror {
   }
 
   private emit(type: HoldEventType, record: EscalationRecord): void {
-    const event: HoldEvent = { type, record };
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        console.warn(
-          EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
-        );
-      }
-    }
+    notifyHoldListeners(this.listeners, { type, record });
   }
 }

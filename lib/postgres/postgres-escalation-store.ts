@@ -1,6 +1,7 @@
 import { sha256Hex } from '../protocol/canonical-json';
 import { EscalationMessages } from '../engine/engine.messages';
 import {
+  pendingRecordOf,
   validateTimeout,
   type HoldDecisionInput,
   type HoldListener,
@@ -159,21 +160,8 @@ export class PostgresEscalationStore implements EscalationStore {
       this.mirror.fail(id, error);
       throw unavailable(error);
     }
-    this.mirror.held({
-      id,
-      tenantId: this.tenantId,
-      agentId: ticket.agentId,
-      action: ticket.action,
-      parametersHash: ticket.parametersHash,
-      status: 'PENDING',
-      approverId: null,
-      decidedAt: null,
-      reason: ticket.reason,
-      createdAt,
-      updatedAt: createdAt,
-      sessionId: ticket.sessionId,
-      parameters: ticket.parameters,
-    });
+    // The store's tenant, whatever the ticket says: the row was written for it.
+    this.mirror.held({ ...pendingRecordOf(ticket, createdAt), tenantId: this.tenantId });
     const timer = setTimeout(this.expire, call.timeoutMs, id);
     timer.unref();
     this.mirror.setTimer(id, timer);

@@ -133,22 +133,7 @@ export class EscalationHolds {
     } catch (error) {
       return Promise.reject(error);
     }
-    const createdAt = ticket.createdAt ?? this.now().toISOString();
-    const record: EscalationRecord = {
-      id: ticket.escalationId,
-      tenantId: ticket.tenantId,
-      agentId: ticket.agentId,
-      action: ticket.action,
-      parametersHash: ticket.parametersHash,
-      status: 'PENDING',
-      approverId: null,
-      decidedAt: null,
-      reason: ticket.reason,
-      createdAt,
-      updatedAt: createdAt,
-      sessionId: ticket.sessionId,
-      parameters: ticket.parameters,
-    };
+    const record = pendingRecordOf(ticket, ticket.createdAt ?? this.now().toISOString());
     return new Promise<HoldOutcome>((resolve) => {
       const hold = new Hold(record, resolve, null);
       this.holds.set(record.id, hold);
@@ -290,15 +275,41 @@ export class EscalationHolds {
   }
 
   private emit(event: HoldEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        // A listener's failure must not keep a hold from ending or reach the caller who decided.
-        console.warn(
-          EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
-        );
-      }
+    notifyHoldListeners(this.listeners, event);
+  }
+}
+
+/** The record of a hold that has just begun: PENDING, nothing decided yet. */
+export function pendingRecordOf(ticket: HoldTicket, createdAt: string): EscalationRecord {
+  return {
+    id: ticket.escalationId,
+    tenantId: ticket.tenantId,
+    agentId: ticket.agentId,
+    action: ticket.action,
+    parametersHash: ticket.parametersHash,
+    status: 'PENDING',
+    approverId: null,
+    decidedAt: null,
+    reason: ticket.reason,
+    createdAt,
+    updatedAt: createdAt,
+    sessionId: ticket.sessionId,
+    parameters: ticket.parameters,
+  };
+}
+
+/**
+ * Hands an escalation step to every listener. A listener's failure must not
+ * keep a hold from ending or reach the caller who decided: it is logged.
+ */
+export function notifyHoldListeners(listeners: Iterable<HoldListener>, event: HoldEvent): void {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch (error) {
+      console.warn(
+        EscalationMessages.listenerFailed(error instanceof Error ? error.message : String(error)),
+      );
     }
   }
 }
