@@ -19,8 +19,13 @@ interface Round {
   stderr: string;
 }
 
-/** Runs the writer until it has appended for `delayMs`, then SIGKILLs it. */
-function runAndKill(file: string, delayMs: number): Promise<Round> {
+/**
+ * Runs the writer until it has printed `afterLines` acknowledged appends,
+ * then SIGKILLs it (it keeps appending until the signal lands). Counted in
+ * appends, not milliseconds, so the log, reopened whole after each round,
+ * grows the same on a fast disk as on a slow one.
+ */
+function runAndKill(file: string, afterLines: number): Promise<Round> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', REGISTER, WRITER, file], {
       cwd: ROOT,
@@ -28,17 +33,19 @@ function runAndKill(file: string, delayMs: number): Promise<Round> {
     });
     let stdout = '';
     let stderr = '';
-    let timer: NodeJS.Timeout | null = null;
+    let killed = false;
+    let lines = 0; // complete lines so far, 'ready' among them
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
-      if (timer === null && stdout.includes('ready')) {
-        timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+      lines += chunk.split('\n').length - 1;
+      if (!killed && lines >= 1 && lines - 1 >= afterLines) {
+        killed = true;
+        child.kill('SIGKILL');
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (_code, signal) => {
-      if (timer !== null) clearTimeout(timer);
       if (signal !== 'SIGKILL') {
         reject(new Error(`writer ended by itself (${String(signal)}): ${stderr}`));
         return;
@@ -72,8 +79,8 @@ describe('AuditLog crash safety (SIGKILL during appends)', () => {
       const file = path.join(dir, 'audit.jsonl');
       const acknowledged = new Map<number, string>();
       for (let round = 0; round < ROUNDS; round++) {
-        const delayMs = 5 + Math.floor(Math.random() * 200);
-        const result = await runAndKill(file, delayMs);
+        const afterLines = Math.floor(Math.random() * 3_000);
+        const result = await runAndKill(file, afterLines);
         for (const { position, id } of result.acknowledged) acknowledged.set(position, id);
 
         const log = await AuditLog.openFile(file);
