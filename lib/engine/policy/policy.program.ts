@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../protocol/canonical-json';
 import { firstFailedCondition } from './policy.condition';
 import { explainRules } from './policy.explain';
 import { DEFAULT_DECISION, compileRule, violationDecision, type CompiledRule } from './policy.rule';
@@ -35,12 +37,25 @@ export class PolicyProgram implements CompiledPolicy {
   private readonly rules: readonly CompiledRule[];
   private readonly index: RuleIndex;
   private readonly candidates: CandidateCache = new Map();
+  private digest: string | null = null;
 
   constructor(document: PolicyDocument, source: string | null) {
     this.document = deepFreeze(document);
     this.source = source;
     this.rules = document.rules.map(compileRule);
     this.index = indexRules(this.rules);
+  }
+
+  /** SHA-256 (hex) of the document's canonical JSON: the same for a file and the object it holds. */
+  get hash(): string {
+    this.digest ??= createHash('sha256').update(canonicalJson(this.document)).digest('hex');
+    return this.digest;
+  }
+
+  /** The document's `version`, as text; null when it has none. */
+  get version(): string | null {
+    const version = this.document.version;
+    return version === undefined || version === null ? null : String(version);
   }
 
   evaluate(action: string, parameters: Record<string, unknown> | null | undefined): PolicyDecision {

@@ -62,6 +62,14 @@ export interface CompiledPolicy {
   readonly document: PolicyDocument;
   /** Where it was loaded from, when it came from a file. */
   readonly source: string | null;
+  /**
+   * SHA-256 (hex) of the document's canonical JSON (keys sorted, no
+   * whitespace): what the audit trail and the start-up banner name, the same
+   * whether the policy came from a file or an object.
+   */
+  readonly hash: string;
+  /** The document's `version`, as text; null when it has none. */
+  readonly version: string | null;
   evaluate(action: string, parameters: Record<string, unknown> | null | undefined): PolicyDecision;
   explain(
     action: string,
