@@ -18,6 +18,7 @@ export {
   PolicyBlockedError,
   ProvenanceConfigError,
   ProvenanceError,
+  ReviewInputError,
   type GatewayErrorKind,
 } from './protocol/provenance.errors';
 

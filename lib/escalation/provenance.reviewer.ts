@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   Observable,
+  defer,
   distinctUntilChanged,
   endWith,
   ignoreElements,
@@ -8,7 +9,11 @@ import {
   share,
   takeUntil,
 } from 'rxjs';
-import { ProvenanceConfigError, ProvenanceError } from '../protocol/provenance.errors';
+import {
+  ProvenanceConfigError,
+  ProvenanceError,
+  ReviewInputError,
+} from '../protocol/provenance.errors';
 import { ReviewerMessages } from '../protocol/provenance.messages';
 import { isValidIdentity } from '../protocol/identity';
 import type { ProvenanceGateway } from '../gateway/provenance.gateway';
@@ -22,6 +27,7 @@ import type { GatewayTransport, PendingFilter } from '../transport/gateway-trans
 import { HttpTransport } from '../transport/http/http.transport';
 import type { GrantInput, GrantRecord } from '../protocol/grant.types';
 import type { EscalationEvent } from '../protocol/escalation-event';
+import { EscalationMessages } from './escalation.messages';
 import { escalationsWithPending$ } from './escalation.streams';
 
 export interface ProvenanceReviewerOptions {
@@ -72,8 +78,8 @@ export class ProvenanceReviewer {
 
   readonly pollInterval: number;
   readonly tenantId: string | null;
-  /** Where review calls go: the gateway's own transport, or one with the reviewer's key. */
-  private readonly review: GatewayTransport;
+  /** The HTTP transport with the reviewer's key, when `apiKey` is set; else calls go to the gateway's own. */
+  private readonly ownTransport: GatewayTransport | null = null;
 
   constructor(
     private readonly gateway: ProvenanceGateway,
@@ -101,14 +107,19 @@ export class ProvenanceReviewer {
     }
     this.pollInterval = pollInterval ?? DEFAULT_REVIEWER_POLL_INTERVAL;
     this.tenantId = tenantId ?? null;
-    this.review = reviewTransport(gateway, apiKey);
-    const closed$ = gateway.escalations$.pipe(ignoreElements(), endWith(true));
-    if (this.review !== gateway.gatewayTransport) {
+    // With a reviewer key, its transport is made (and its key checked) now, at start-up.
+    // Otherwise the gateway's own transport is only read when first used, so a test double
+    // given with overrideProvider(ProvenanceGateway) starts (see transport()).
+    if (apiKey !== undefined) {
+      const own = reviewTransport(gateway, apiKey);
+      this.ownTransport = own;
       // Closed with the gateway: its escalations$ completes on close.
-      const own = this.review;
-      closed$.subscribe(() => void own.close());
+      gateway.escalations$.pipe(ignoreElements(), endWith(true)).subscribe(() => void own.close());
     }
-    this.pending$ = this.review.watchPending(this.filter(), this.pollInterval).pipe(
+    const closed$ = defer(() => gateway.escalations$).pipe(ignoreElements(), endWith(true));
+    this.pending$ = defer(() =>
+      this.transport('pending$').watchPending(this.filter(), this.pollInterval),
+    ).pipe(
       distinctUntilChanged(sameRecords),
       takeUntil(closed$),
       // One poller for all subscribers, the last list for late ones; restarted (not replayed
@@ -125,7 +136,7 @@ export class ProvenanceReviewer {
 
   /** The escalations waiting for a human now, oldest first. */
   pending(): Promise<EscalationRecord[]> {
-    return this.review.pending(this.filter());
+    return this.call('pending()', (review) => review.pending(this.filter()));
   }
 
   /**
@@ -153,23 +164,27 @@ export class ProvenanceReviewer {
   grant(input: GrantInput & { grantedBy: string }): Promise<GrantRecord> {
     const { grantedBy, ...grant } = input ?? ({} as GrantInput & { grantedBy: string });
     if (typeof grantedBy !== 'string' || grantedBy.trim() === '') {
-      return Promise.reject(new ProvenanceError(ReviewerMessages.badApprover('grant', grantedBy)));
+      return Promise.reject(
+        new ReviewInputError('grantedBy', ReviewerMessages.badApprover('grant', grantedBy)),
+      );
     }
-    return this.review.grant(grant, grantedBy);
+    return this.call('grant()', (review) => review.grant(grant, grantedBy));
   }
 
   /** Ends a grant before its time (`GrantNotFoundError` when it is not active); audited. */
   revokeGrant(grantId: string, input: { revokedBy: string }): Promise<GrantRecord> {
     const revokedBy = input?.revokedBy;
     if (typeof revokedBy !== 'string' || revokedBy.trim() === '') {
-      return Promise.reject(new ProvenanceError(ReviewerMessages.badApprover('revoke', revokedBy)));
+      return Promise.reject(
+        new ReviewInputError('revokedBy', ReviewerMessages.badApprover('revoke', revokedBy)),
+      );
     }
-    return this.review.revokeGrant(grantId, revokedBy);
+    return this.call('revokeGrant()', (review) => review.revokeGrant(grantId, revokedBy));
   }
 
   /** The gateway's active grants, oldest first. */
   grants(): Promise<GrantRecord[]> {
-    return this.review.grants();
+    return this.call('grants()', (review) => review.grants());
   }
 
   private async decide(
@@ -179,17 +194,42 @@ export class ProvenanceReviewer {
     input: ReviewInput,
   ): Promise<ReviewOutcome> {
     if (typeof escalationId !== 'string' || escalationId === '') {
-      throw new ProvenanceError(ReviewerMessages.badEscalationId(verb, escalationId));
+      throw new ReviewInputError(
+        'escalationId',
+        ReviewerMessages.badEscalationId(verb, escalationId),
+      );
     }
     const approverId = (input as Partial<ReviewInput> | undefined)?.approverId;
     if (!isValidIdentity(approverId)) {
-      throw new ProvenanceError(ReviewerMessages.badApprover(verb, approverId));
+      throw new ReviewInputError('approverId', ReviewerMessages.badApprover(verb, approverId));
     }
     const reason = input.reason ?? null;
     if (reason !== null && typeof reason !== 'string') {
-      throw new ProvenanceError(ReviewerMessages.badReason(verb, reason));
+      throw new ReviewInputError('reason', ReviewerMessages.badReason(verb, reason));
     }
-    return this.review.decide(escalationId, verdict, { approverId, reason });
+    return this.transport(`${verb}()`).decide(escalationId, verdict, { approverId, reason });
+  }
+
+  /**
+   * Where review calls go: the reviewer key's transport, or the gateway's own,
+   * read at each use (a gateway double without one is named, not a TypeError).
+   */
+  private transport(what: string): GatewayTransport {
+    if (this.ownTransport !== null) return this.ownTransport;
+    const transport = (this.gateway as Partial<ProvenanceGateway>).gatewayTransport;
+    if (transport === undefined || transport === null) {
+      throw new ProvenanceError(EscalationMessages.noTransport(what));
+    }
+    return transport;
+  }
+
+  /** `fn` on the transport, a missing one as a rejected promise like every other failure. */
+  private call<T>(what: string, fn: (review: GatewayTransport) => Promise<T>): Promise<T> {
+    try {
+      return fn(this.transport(what));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private filter(): PendingFilter {

@@ -22,8 +22,10 @@ export class GuardedExplorer implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly gateway: ProvenanceGateway,
   ) {
-    // Where the gateway's own warnings go, so one `logger` option silences or captures both.
-    this.logger = gateway.client.options.logger ?? new Logger('Provenance');
+    // Where the gateway's own warnings go, so one `logger` option silences or captures both
+    // (a test double given with overrideProvider may have no client: Nest's logger then).
+    this.logger =
+      (gateway as Partial<ProvenanceGateway>).client?.options?.logger ?? new Logger('Provenance');
   }
 
   onModuleInit(): void {

@@ -7,11 +7,16 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import {
+  ApprovalForbiddenError,
+  EscalationNotFoundError,
   EscalationTimeoutError,
   GatewayError,
+  GrantNotFoundError,
   PolicyBlockedError,
+  ReviewInputError,
 } from '../protocol/provenance.errors';
 import { GuardedMessages } from '../protocol/provenance.messages';
+import { ExceptionFilterMessages } from './provenance-exception.messages';
 
 /** The JSON body of a refused call. No gateway URL, no parameters: only what the caller may know. */
 export interface ProvenanceErrorResponse {
@@ -29,12 +34,25 @@ export interface ProvenanceErrorResponse {
  * Turns a refused call into an HTTP answer instead of a 500:
  * - `PolicyBlockedError` (a BLOCK, or a human rejected it): 403 with the decision, reason and event id;
  * - `EscalationTimeoutError` (no human decided in time): 403, decision BLOCK;
- * - `GatewayError` (no decision could be had): 503, without the gateway's address.
+ * - `GatewayError` (no decision could be had): 503, without the gateway's address;
+ * and a `ProvenanceReviewer`'s errors, when a controller of yours approves or rejects:
+ * - `EscalationNotFoundError` (unknown, or already decided or expired): 404;
+ * - `GrantNotFoundError` (revokeGrant of a grant that is not active): 404;
+ * - `ReviewInputError` (no approver, no escalation id, a reason that is not text): 400;
+ * - `ApprovalForbiddenError` (four eyes: the agent approving its own call): 403.
  * Opt-in: `app.useGlobalFilters(new ProvenanceExceptionFilter())`, or
  * `{ provide: APP_FILTER, useClass: ProvenanceExceptionFilter }`, or `@UseFilters()`.
  * Only HTTP contexts are answered; elsewhere the error is thrown on.
  */
-@Catch(PolicyBlockedError, EscalationTimeoutError, GatewayError)
+@Catch(
+  PolicyBlockedError,
+  EscalationTimeoutError,
+  GatewayError,
+  EscalationNotFoundError,
+  GrantNotFoundError,
+  ReviewInputError,
+  ApprovalForbiddenError,
+)
 export class ProvenanceExceptionFilter implements ExceptionFilter {
   constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {}
 
@@ -58,6 +76,8 @@ export class ProvenanceExceptionFilter implements ExceptionFilter {
 }
 
 export function toResponse(exception: unknown): ProvenanceErrorResponse {
+  const review = reviewResponse(exception);
+  if (review !== null) return review;
   if (exception instanceof PolicyBlockedError || exception instanceof EscalationTimeoutError) {
     const expired = exception instanceof EscalationTimeoutError;
     return {
@@ -83,4 +103,49 @@ export function toResponse(exception: unknown): ProvenanceErrorResponse {
     eventId: null,
     escalationId: null,
   };
+}
+
+/** A reviewer's error as its 4xx answer; null for any other error. */
+function reviewResponse(exception: unknown): ProvenanceErrorResponse | null {
+  const answer = (statusCode: number, error: string, message: string) => ({
+    statusCode,
+    error,
+    message,
+    decision: null,
+    action: null,
+    reason: null,
+    eventId: null,
+    escalationId: null,
+  });
+  if (exception instanceof EscalationNotFoundError) {
+    return {
+      ...answer(
+        HttpStatus.NOT_FOUND,
+        'Not Found',
+        ExceptionFilterMessages.escalationNotFound(exception.escalationId),
+      ),
+      escalationId: exception.escalationId,
+    };
+  }
+  if (exception instanceof GrantNotFoundError) {
+    return answer(
+      HttpStatus.NOT_FOUND,
+      'Not Found',
+      ExceptionFilterMessages.grantNotFound(exception.grantId),
+    );
+  }
+  if (exception instanceof ReviewInputError) {
+    return answer(
+      HttpStatus.BAD_REQUEST,
+      'Bad Request',
+      ExceptionFilterMessages.badReviewInput(exception.field),
+    );
+  }
+  if (exception instanceof ApprovalForbiddenError) {
+    return {
+      ...answer(HttpStatus.FORBIDDEN, 'Forbidden', ExceptionFilterMessages.approvalForbidden()),
+      escalationId: exception.escalationId,
+    };
+  }
+  return null;
 }

@@ -56,6 +56,8 @@ export class ProvenanceSessionInterceptor implements NestInterceptor {
     if (this.header === null || this.incoming === null || context.getType() !== 'http') {
       return next.handle();
     }
+    // A test double given with overrideProvider(ProvenanceGateway) opens no sessions.
+    if (typeof this.gateway.session !== 'function') return next.handle();
     const http = context.switchToHttp();
     const request = http.getRequest<{ headers?: Record<string, unknown> }>();
     const asked = request?.headers?.[this.incoming];

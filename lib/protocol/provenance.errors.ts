@@ -148,6 +148,21 @@ export class ArgumentsChangedError extends ProvenanceError {
   }
 }
 
+/**
+ * A review call (approve, reject, grant, revokeGrant) was given an input it
+ * cannot act on: no approver (`approverId`, `grantedBy`, `revokedBy`), no
+ * escalation id, a reason that is not text. Raised before anything is sent or
+ * decided. `field` names the input at fault.
+ */
+export class ReviewInputError extends ProvenanceError {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
 /** A grant id that is unknown, revoked, used up or expired. */
 export class GrantNotFoundError extends ProvenanceError {
   readonly grantId: string;
