@@ -102,7 +102,7 @@ async function migrateCommand(
 }
 
 /** An error's message with the connection string's password (if any) blanked out, on one line. */
-function scrub(error: unknown, url: string): string {
+export function scrub(error: unknown, url: string): string {
   let text = error instanceof Error ? error.message : String(error);
   let password = '';
   try {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { runAuditCommand } from './audit.command';
-import { processIO, type CliIO } from './cli.io';
+import { outputFailed, processIO, watchOutputClosing, type CliIO } from './cli.io';
+import { CliMessages } from './cli.messages';
 import { runDbCommand } from './db.command';
 import { EXIT, POLICY_USAGE, runPolicyCommand } from './policy.command';
 
@@ -43,9 +44,13 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 }
 
 if (require.main === module) {
+  // `provenance … | head`: a reader that leaves early ends the output, not the command (cli.io.ts).
+  watchOutputClosing();
   runCli(process.argv.slice(2), processIO).then(
     (code) => {
-      process.exitCode = code;
+      const failure = outputFailed();
+      if (failure !== null) processIO.err(CliMessages.outputFailed(failure.message));
+      process.exitCode = failure === null ? code : EXIT_INTERNAL;
     },
     (error: unknown) => {
       processIO.err(

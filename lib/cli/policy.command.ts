@@ -6,11 +6,16 @@ import {
   PolicyValidationError,
 } from '../engine/policy';
 import type { CliIO } from './cli.io';
+import { runBacktestCommand } from './policy-backtest.command';
+import { PolicyTestCasesError, runPolicyTests } from './policy-test.command';
+import { safeLine, terminalSafe } from './terminal-text';
 
 /**
- * `provenance policy check|explain`. Exit codes:
+ * `provenance policy check|explain|test|backtest`. Exit codes:
  * - check: 0 valid (warnings allowed), 1 lint errors, or warnings with --strict, 2 invalid file or usage;
- * - explain: 0 ALLOW, 3 BLOCK, 4 ESCALATE (so a script can branch on the decision), 2 invalid file or usage.
+ * - explain: 0 ALLOW, 3 BLOCK, 4 ESCALATE (so a script can branch on the decision), 2 invalid file or usage;
+ * - test: 0 every case passed, 1 any case failed, 2 invalid policy, cases file or usage;
+ * - backtest: 0 the report, 1 a decision changed (with --fail-on-change), 2 unreadable input or usage.
  */
 export const EXIT = {
   ok: 0,
@@ -38,7 +43,9 @@ const DECISION_EXIT: Readonly<Record<Outcome, number>> = {
 
 export async function runPolicyCommand(args: string[], io: CliIO): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === undefined) return usage(io, 'missing policy command (check or explain)');
+  if (sub === undefined) {
+    return usage(io, 'missing policy command (check, explain, test or backtest)');
+  }
   if (
     sub === '--help' ||
     sub === '-h' ||
@@ -56,8 +63,19 @@ export async function runPolicyCommand(args: string[], io: CliIO): Promise<numbe
       return check(positional, flags, io);
     case 'explain':
       return explain(positional, flags, io);
+    case 'test':
+      return test(positional, flags, io);
+    case 'backtest': {
+      // What it prints comes from agents (actions, sessions, reasons): escaped, line by line.
+      const guard = (text: string) => text.split('\n').map(safeLine).join('\n');
+      const safe: CliIO = {
+        out: (line) => io.out(guard(line)),
+        err: (line) => io.err(guard(line)),
+      };
+      return runBacktestCommand(rest, safe, usage, invalid);
+    }
     default:
-      return usage(io, `unknown policy command '${sub}'`);
+      return usage(io, `unknown policy command '${terminalSafe(sub)}'`);
   }
 }
 
@@ -91,7 +109,30 @@ function check(positional: string[], flags: string[], io: CliIO): number {
     `${file}: policy '${policy.document.name}', ${count} rule${count === 1 ? '' : 's'}: ` +
       `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
   );
+  io.out(`${file}: version ${policy.version ?? '(none)'}, sha256 ${policy.hash}`);
   return errors > 0 || (strict && warnings > 0) ? EXIT.lint : EXIT.ok;
+}
+
+function test(positional: string[], flags: string[], io: CliIO): number {
+  const unknown = flags.find((flag) => flag !== '--quiet');
+  if (unknown !== undefined) return usage(io, `unknown option '${unknown}' for policy test`);
+  if (positional.length !== 2) return usage(io, 'policy test takes FILE CASES.yml');
+  const [file, cases] = positional;
+  let policy: CompiledPolicy;
+  try {
+    policy = compilePolicy(file);
+  } catch (error) {
+    return invalid(io, error);
+  }
+  try {
+    return runPolicyTests(policy, cases, io, { quiet: flags.includes('--quiet') });
+  } catch (error) {
+    if (error instanceof PolicyTestCasesError) {
+      io.err(terminalSafe(error.message));
+      return EXIT.usage;
+    }
+    throw error;
+  }
 }
 
 function explain(positional: string[], flags: string[], io: CliIO): number {

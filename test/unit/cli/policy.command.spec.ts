@@ -9,6 +9,8 @@ import { runCli } from '../../../lib/cli/main';
 const FIXTURES = path.join(__dirname, '../../fixtures/policies');
 const PAYMENTS = path.join(FIXTURES, 'payments.yml');
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 async function run(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
@@ -30,14 +32,44 @@ describe('provenance policy check', () => {
     const { code, out, err } = await run('policy', 'check', PAYMENTS);
     expect(code).toBe(0);
     expect(err).toEqual([]);
-    expect(out).toEqual([`${PAYMENTS}: policy 'payments', 6 rules: 0 errors, 0 warnings`]);
+    expect(out).toHaveLength(2);
+    expect(out[0]).toBe(`${PAYMENTS}: policy 'payments', 6 rules: 0 errors, 0 warnings`);
+    expect(out[1]).toMatch(
+      new RegExp(`^${escapeRegExp(PAYMENTS)}: version 0\\.1, sha256 [0-9a-f]{64}$`),
+    );
+  });
+
+  it('prints the hash of the document: the same for YAML and JSON spellings, another for an edit', async () => {
+    const hashOf = async (file: string) => {
+      const { code, out } = await run('policy', 'check', file);
+      expect(code).toBe(0);
+      return /sha256 ([0-9a-f]{64})$/.exec(out[out.length - 1])?.[1];
+    };
+    const yamlFile = path.join(dir, 'same.yml');
+    const jsonFile = path.join(dir, 'same.json');
+    const rules = [{ action: '*', on_match: 'BLOCK', reason: 'no' }];
+    fs.writeFileSync(
+      yamlFile,
+      "name: same\nrules:\n  - { action: '*', on_match: BLOCK, reason: 'no' }\n",
+    );
+    fs.writeFileSync(jsonFile, JSON.stringify({ rules, name: 'same' }, null, 4));
+    const yamlHash = await hashOf(yamlFile);
+    expect(yamlHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(await hashOf(jsonFile)).toBe(yamlHash);
+    fs.writeFileSync(
+      jsonFile,
+      JSON.stringify({ name: 'same', rules: [{ ...rules[0], reason: 'No' }] }),
+    );
+    expect(await hashOf(jsonFile)).not.toBe(yamlHash);
+    const { out } = await run('policy', 'check', yamlFile);
+    expect(out[1]).toContain(': version (none), sha256 ');
   });
 
   it('exits 0 with warnings, 1 with --strict', async () => {
     const file = path.join(FIXTURES, 'lint-findings.yml');
     const lenient = await run('policy', 'check', file);
     expect(lenient.code).toBe(0);
-    expect(lenient.out).toHaveLength(5);
+    expect(lenient.out).toHaveLength(6);
     expect(lenient.out[0]).toBe(
       `${file}: rules[1]: warning: unreachable: rules[0] ('reports.*') decides every action that 'reports.daily' matches before this rule is reached`,
     );
@@ -64,7 +96,8 @@ describe('provenance policy check', () => {
     expect(err).toEqual([
       `${file}: rules[0]: error: ${'on_violation can never apply to a rule without conditions, and there is no on_match: the rule never decides'}`,
     ]);
-    expect(out).toEqual([`${file}: policy 'never', 2 rules: 1 error, 0 warnings`]);
+    expect(out[0]).toBe(`${file}: policy 'never', 2 rules: 1 error, 0 warnings`);
+    expect(out[1]).toMatch(/: version \(none\), sha256 [0-9a-f]{64}$/);
   });
 
   it('exits 2 for an invalid file, naming file, rule and field', async () => {
