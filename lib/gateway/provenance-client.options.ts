@@ -52,6 +52,8 @@ export interface ProvenanceClientOptions {
   tenantPolicyId?: string;
   /** Ask an HTTP gateway to answer escalations at once (202) so the escalation id is known early. Default true; harmless against a reference server. */
   asyncEscalation?: boolean;
+  /** HTTP gateway: what sends the requests. `axios` (default): the HttpService's axios, with its interceptors and proxy settings. `node`: node:http directly, less client CPU per call; no HttpService, interceptors or proxy. */
+  httpClient?: 'axios' | 'node';
 
   /** Embedded gateway: a policy file path (YAML or JSON), a policy document, or a compiled policy. Falls back to PROVENANCE_POLICY. */
   policy?: string | PolicyDocument | CompiledPolicy;
@@ -104,6 +106,7 @@ export interface ResolvedClientOptions {
   timeout: number;
   tenantPolicyId: string | null;
   asyncEscalation: boolean;
+  httpClient: 'axios' | 'node';
   policy: string | PolicyDocument | CompiledPolicy | null;
   escalationTimeout: number;
   maxPendingEscalations: number;

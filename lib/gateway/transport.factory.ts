@@ -25,6 +25,7 @@ export function createTransport(
       timeout: options.timeout,
       asyncEscalation: options.asyncEscalation,
       httpService: deps.httpService,
+      httpClient: options.httpClient,
     });
   }
   const engineSetup = {

@@ -176,70 +176,74 @@ const CASES: FaultCase[] = [
   },
 ];
 
-describe('transport faults through a real Nest app and @Guarded (item 1)', () => {
-  let gateway: ReferenceGateway;
-  let redirectTarget: ReferenceGateway;
-  let booted: ToolApp | null = null;
+// On both HTTP clients (the `httpClient` option): every fault maps the same way.
+describe.each(['axios', 'node'] as const)(
+  'transport faults through a real Nest app and @Guarded (item 1), %s client',
+  (httpClient) => {
+    let gateway: ReferenceGateway;
+    let redirectTarget: ReferenceGateway;
+    let booted: ToolApp | null = null;
 
-  beforeEach(async () => {
-    gateway = await startReferenceGateway();
-    redirectTarget = await startReferenceGateway();
-  });
-
-  afterEach(async () => {
-    await booted?.app.close();
-    booted = null;
-    await gateway.close();
-    await redirectTarget.close();
-  });
-
-  const boot = async (mode: 'closed' | 'open', fault: FaultCase): Promise<ToolApp> => {
-    const url = fault.refused ? await closedPortUrl() : gateway.url;
-    booted = await bootToolApp({
-      gatewayUrl: url,
-      agentId: 'agent-faults',
-      apiKey: gateway.apiKey,
-      onGatewayError: mode,
-      timeout: fault.timeout ?? 5_000,
-      asyncEscalation: fault.asyncEscalation ?? false,
+    beforeEach(async () => {
+      gateway = await startReferenceGateway();
+      redirectTarget = await startReferenceGateway();
     });
-    if (!fault.refused) fault.arrange?.(gateway, redirectTarget);
-    return booted;
-  };
 
-  const expectTheFault = (error: Error, fault: FaultCase): void => {
-    expect(error).toBeInstanceOf(GatewayError);
-    expect(error).toBeInstanceOf(ProvenanceError);
-    const gatewayError = error as GatewayError;
-    expect({ kind: gatewayError.kind, status: gatewayError.status }).toEqual({
-      kind: fault.kind,
-      status: fault.status,
+    afterEach(async () => {
+      await booted?.app.close();
+      booted = null;
+      await gateway.close();
+      await redirectTarget.close();
     });
-    expect(gatewayError.failOpenEligible).toBe(fault.failsOpen);
-    expect(gatewayError.message).toMatch(fault.says);
-  };
 
-  describe("onGatewayError: 'closed'", () => {
-    it.each(CASES.map((fault) => [fault.name, fault] as const))(
-      '%s: raises GatewayError and the body never runs',
-      async (_name, fault) => {
-        const { tool, logger } = await boot('closed', fault);
+    const boot = async (mode: 'closed' | 'open', fault: FaultCase): Promise<ToolApp> => {
+      const url = fault.refused ? await closedPortUrl() : gateway.url;
+      booted = await bootToolApp({
+        gatewayUrl: url,
+        agentId: 'agent-faults',
+        apiKey: gateway.apiKey,
+        onGatewayError: mode,
+        timeout: fault.timeout ?? 5_000,
+        asyncEscalation: fault.asyncEscalation ?? false,
+        httpClient,
+      });
+      if (!fault.refused) fault.arrange?.(gateway, redirectTarget);
+      return booted;
+    };
 
-        const error = await rejectionOf(tool.run('x'));
+    const expectTheFault = (error: Error, fault: FaultCase): void => {
+      expect(error).toBeInstanceOf(GatewayError);
+      expect(error).toBeInstanceOf(ProvenanceError);
+      const gatewayError = error as GatewayError;
+      expect({ kind: gatewayError.kind, status: gatewayError.status }).toEqual({
+        kind: fault.kind,
+        status: fault.status,
+      });
+      expect(gatewayError.failOpenEligible).toBe(fault.failsOpen);
+      expect(gatewayError.message).toMatch(fault.says);
+    };
 
-        expectTheFault(error, fault);
-        expect(tool.runs).toBe(0);
-        expect(logger.warnings()).toEqual([]);
-        // The redirect target is never contacted: following it would hand it the key.
-        expect(redirectTarget.requests).toEqual([]);
-      },
-    );
-  });
+    describe("onGatewayError: 'closed'", () => {
+      it.each(CASES.map((fault) => [fault.name, fault] as const))(
+        '%s: raises GatewayError and the body never runs',
+        async (_name, fault) => {
+          const { tool, logger } = await boot('closed', fault);
 
-  describe("onGatewayError: 'open'", () => {
-    it.each(CASES.filter((fault) => fault.failsOpen).map((fault) => [fault.name, fault] as const))(
-      '%s: the call is ALLOWed, with one warning',
-      async (_name, fault) => {
+          const error = await rejectionOf(tool.run('x'));
+
+          expectTheFault(error, fault);
+          expect(tool.runs).toBe(0);
+          expect(logger.warnings()).toEqual([]);
+          // The redirect target is never contacted: following it would hand it the key.
+          expect(redirectTarget.requests).toEqual([]);
+        },
+      );
+    });
+
+    describe("onGatewayError: 'open'", () => {
+      it.each(
+        CASES.filter((fault) => fault.failsOpen).map((fault) => [fault.name, fault] as const),
+      )('%s: the call is ALLOWed, with one warning', async (_name, fault) => {
         const { tool, gateway: provenance, logger } = await boot('open', fault);
 
         await expect(tool.run('x')).resolves.toBe('ran string');
@@ -252,54 +256,56 @@ describe('transport faults through a real Nest app and @Guarded (item 1)', () =>
         if (!fault.refused) fault.arrange?.(gateway, redirectTarget);
         const result = await provenance.execute('tool.run', { input: 'y' });
         expect(result).toMatchObject({ decision: 'ALLOW', failedOpen: true, eventId: null });
-      },
-    );
+      });
 
-    it.each(CASES.filter((fault) => !fault.failsOpen).map((fault) => [fault.name, fault] as const))(
-      '%s: still raises, the body never runs, nothing is logged as allowed',
-      async (_name, fault) => {
-        const { tool, logger } = await boot('open', fault);
+      it.each(
+        CASES.filter((fault) => !fault.failsOpen).map((fault) => [fault.name, fault] as const),
+      )(
+        '%s: still raises, the body never runs, nothing is logged as allowed',
+        async (_name, fault) => {
+          const { tool, logger } = await boot('open', fault);
 
-        const error = await rejectionOf(tool.run('x'));
+          const error = await rejectionOf(tool.run('x'));
 
-        expectTheFault(error, fault);
-        expect(tool.runs).toBe(0);
-        expect(logger.text()).not.toMatch(/ALLOWED/);
-        expect(redirectTarget.requests).toEqual([]);
-      },
-    );
-  });
+          expectTheFault(error, fault);
+          expect(tool.runs).toBe(0);
+          expect(logger.text()).not.toMatch(/ALLOWED/);
+          expect(redirectTarget.requests).toEqual([]);
+        },
+      );
+    });
 
-  it('a 503 and a reset on the long poll are retried (a poll decides nothing); the human decision still arrives', async () => {
-    const fault: FaultCase = {
-      name: 'poll blips',
-      asyncEscalation: true,
-      kind: 'protocol',
-      status: null,
-      failsOpen: false,
-      says: /./,
-    };
-    gateway.asyncEscalation = true;
-    gateway.policy = () => 'ESCALATE';
-    const { tool, logger } = await boot('closed', fault);
-    gateway.nextResponse({ match: (r) => r.path.endsWith('/wait'), status: 503, body: {} });
-    gateway.nextResponse({ match: (r) => r.path.endsWith('/wait'), destroy: 'before-response' });
+    it('a 503 and a reset on the long poll are retried (a poll decides nothing); the human decision still arrives', async () => {
+      const fault: FaultCase = {
+        name: 'poll blips',
+        asyncEscalation: true,
+        kind: 'protocol',
+        status: null,
+        failsOpen: false,
+        says: /./,
+      };
+      gateway.asyncEscalation = true;
+      gateway.policy = () => 'ESCALATE';
+      const { tool, logger } = await boot('closed', fault);
+      gateway.nextResponse({ match: (r) => r.path.endsWith('/wait'), status: 503, body: {} });
+      gateway.nextResponse({ match: (r) => r.path.endsWith('/wait'), destroy: 'before-response' });
 
-    const call = tool.run('x');
-    const id = await gateway.waitForEscalation();
-    expect(gateway.resolve(id, 'APPROVE', 'alice')).toBe(true);
+      const call = tool.run('x');
+      const id = await gateway.waitForEscalation();
+      expect(gateway.resolve(id, 'APPROVE', 'alice')).toBe(true);
 
-    await expect(call).resolves.toBe('ran string');
-    expect(tool.runs).toBe(1);
-    expect(gateway.requests.filter((r) => r.path.endsWith('/wait'))).toHaveLength(3);
-    expect(logger.warnings()).toEqual([]);
-  });
+      await expect(call).resolves.toBe('ran string');
+      expect(tool.runs).toBe(1);
+      expect(gateway.requests.filter((r) => r.path.endsWith('/wait'))).toHaveLength(3);
+      expect(logger.warnings()).toEqual([]);
+    });
 
-  it('the counts add up: every case is either fail-open eligible or not, as docs/protocol.md lists', () => {
-    // Only unreachable and a 503 (before any 202) may fail open.
-    expect(CASES.filter((fault) => fault.failsOpen).map((fault) => fault.name)).toEqual([
-      'connection refused',
-      'HTTP 503',
-    ]);
-  });
-});
+    it('the counts add up: every case is either fail-open eligible or not, as docs/protocol.md lists', () => {
+      // Only unreachable and a 503 (before any 202) may fail open.
+      expect(CASES.filter((fault) => fault.failsOpen).map((fault) => fault.name)).toEqual([
+        'connection refused',
+        'HTTP 503',
+      ]);
+    });
+  },
+);

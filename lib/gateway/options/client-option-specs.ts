@@ -141,6 +141,14 @@ export const CLIENT_OPTION_SPECS: OptionTableOf<ProvenanceClientOptions, Resolve
     check: aBoolean,
     default: true,
   },
+  httpClient: {
+    doc:
+      "HTTP gateway: what sends the requests. `axios` (default): the HttpService's axios, with " +
+      'its interceptors and proxy settings. `node`: node:http directly, less client CPU per ' +
+      'call; no HttpService, interceptors or proxy.',
+    check: oneOf('axios', 'node'),
+    default: 'axios',
+  },
   policy: {
     doc:
       'Embedded gateway: a policy file path (YAML or JSON), a policy document, or a compiled ' +

@@ -1,6 +1,7 @@
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
 import type { HttpService } from '@nestjs/axios';
 import { Messages } from '../../protocol/provenance.messages';
+import type { HttpClientKind } from './http-client';
 
 export interface HttpTransportOptions {
   /** Base URL of the gateway, e.g. `http://localhost:4587`. http or https only. */
@@ -11,8 +12,14 @@ export interface HttpTransportOptions {
    * escalated call is held up to 60 s, so keep it above that (the SDK uses 90 s).
    */
   timeout: number;
-  /** A Nest-injected HttpService; without one the transport makes its own. */
+  /** A Nest-injected HttpService; without one the transport makes its own. Unused with `httpClient: 'node'`. */
   httpService?: HttpService;
+  /**
+   * `axios` (default): requests go through the HttpService's axios (its
+   * interceptors, proxy and adapter settings apply). `node`: node:http/https
+   * directly, for the lowest overhead per call; no HttpService, interceptors or proxy.
+   */
+  httpClient?: HttpClientKind;
   /** Send `Prefer: respond-async` (docs/protocol.md, "Async escalation"). Default true. */
   asyncEscalation?: boolean;
   /**
@@ -32,9 +39,17 @@ export function checkTransportOptions(
     apiKey: unknown;
     timeout: unknown;
     maxEscalationWait?: unknown;
+    httpClient?: unknown;
   },
   url: URL,
 ): void {
+  const client = options.httpClient;
+  if (client !== undefined && client !== 'axios' && client !== 'node') {
+    throw new ProvenanceConfigError(
+      'httpClient',
+      Messages.badOption('httpClient', "'axios' or 'node'", client),
+    );
+  }
   if (typeof options.apiKey !== 'string' || options.apiKey === '') {
     throw new ProvenanceConfigError('apiKey', Messages.missingApiKey(displayUrl(url)));
   }

@@ -1,22 +1,17 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
-import type { AxiosRequestConfig, AxiosResponse } from 'axios';
-import type { HttpService } from '@nestjs/axios';
 import { Observable } from 'rxjs';
 import { GatewayError } from '../../protocol/provenance.errors';
 import { WireFormatError } from '../../protocol/wire';
+import {
+  RequestAbort,
+  type HttpClient,
+  type OutgoingRequest,
+  type RawResponse,
+} from './http-client';
 import { type ExchangeContext, networkError, protocolError, timeoutError } from './http.errors';
 
-/** A gateway answer is a few hundred bytes; a megabyte is a broken or hostile server. */
-const MAX_BODY_BYTES = 1024 * 1024;
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
-/** An answer of any status, as text: what it means is the caller's to decide. */
-export interface RawResponse {
-  status: number;
-  contentType: string;
-  text: string;
-}
+export type { RawResponse } from './http-client';
 
 export interface Exchanged {
   ctx: ExchangeContext;
@@ -24,56 +19,57 @@ export interface Exchanged {
 }
 
 export interface ExchangeOptions {
+  /** A value to send as JSON. */
   data?: unknown;
+  /** The JSON text to send, when the caller wrote it already (the execute body). */
+  body?: string;
   params?: Record<string, string | number>;
   headers?: Record<string, string>;
 }
 
+/** `headers` of ExchangeOptions asking for the async-escalation answer (docs/protocol.md). */
+export const RESPOND_ASYNC: Readonly<Record<string, string>> = Object.freeze({
+  Prefer: 'respond-async',
+});
+
 /**
- * The HTTP exchanges with one gateway: owns the API key header, the
- * keep-alive agents, the per-exchange timeout, and the mapping of network
- * failures and bodies to `GatewayError`. Every request of the HTTP transport
- * goes through `request()`.
+ * The HTTP exchanges with one gateway: owns the API key header, the client
+ * (axios or node:http, each with its keep-alive agents), the per-exchange
+ * timeout, and the mapping of network failures and bodies to `GatewayError`.
+ * Every request of the HTTP transport goes through `start()`.
  */
 export class HttpExchange {
   // ES private, not TS private: invisible to util.inspect, JSON.stringify and
-  // Object.keys, so a logger dumping the gateway service never prints the key
-  // (nor credentials written into gatewayUrl).
-  readonly #baseUrl: string;
+  // Object.keys, so a logger dumping the gateway service never prints the key.
   readonly #apiKey: string;
-  private readonly http: HttpService;
-  // Created here rather than on an axios instance so that an injected HttpService gets keep-alive too.
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  /** The request headers, made once per kind of request rather than per call. */
+  readonly #headers: {
+    get: Record<string, string>;
+    post: Record<string, string>;
+    postAsync: Record<string, string>;
+  };
+  private readonly client: HttpClient;
   private closed = false;
 
   constructor(
-    /** Base URL with any credentials, for requests only. */
-    baseUrl: string,
     /** Base URL without credentials, for messages. */
     readonly target: string,
     apiKey: string,
     /** Milliseconds one exchange may take unless the caller says otherwise. */
     readonly timeoutMs: number,
-    httpService: HttpService,
+    client: HttpClient,
   ) {
-    this.#baseUrl = baseUrl;
     this.#apiKey = apiKey;
-    this.http = httpService;
-    // A free socket is dropped after 4 s, under the 5 s keep-alive of uvicorn and Node servers,
-    // so that we never write to a socket the server is closing. Active (held) requests are not affected.
-    // maxFreeSockets equals maxSockets: with fewer, a burst of answers closes the sockets beyond
-    // the free limit and the next burst reconnects them (a TCP handshake per call under load).
-    const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, timeout: 4_000 };
-    this.httpAgent = new http.Agent(agentOptions);
-    this.httpsAgent = new https.Agent(agentOptions);
+    this.client = client;
+    const get = { 'X-PROVENANCE-API-KEY': apiKey, Accept: 'application/json' };
+    const post = { ...get, 'Content-Type': 'application/json' };
+    this.#headers = { get, post, postAsync: { ...post, ...RESPOND_ASYNC } };
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.client.close();
   }
 
   /** Content type, JSON syntax, then shape: any failure is a `protocol` error, never a default. */
@@ -104,115 +100,108 @@ export class HttpExchange {
     }
   }
 
-  /**
-   * One HTTP exchange. Resolves with any status (callers decide what a status
-   * means); fails only with a GatewayError of kind unreachable, timeout or protocol.
-   *
-   * The injected instance's axios is called directly rather than through
-   * `HttpService.get/post`: those make a CancelToken per request and cancel it on
-   * every teardown, also after the answer arrived, which builds a CanceledError
-   * (stack trace included) per call. Here the request is aborted only when the
-   * subscriber leaves, or the timeout fires, before the answer. Timeout, mapping
-   * and error handling live in this one subscription rather than in an operator
-   * chain, because this runs once per gated call.
-   */
+  /** One exchange as an Observable (one value, then complete): see `start`. */
   request(
     method: 'GET' | 'POST',
     path: string,
     options: ExchangeOptions,
     timeoutMs: number = this.timeoutMs,
   ): Observable<Exchanged> {
-    return new Observable<Exchanged>((subscriber) => {
-      const ctx = this.context(method, path);
-      if (this.closed) {
-        subscriber.error(
-          new GatewayError(`the HTTP transport to ${this.target} is closed`, {
-            url: ctx.url,
-            kind: 'protocol',
-          }),
-        );
-        return undefined;
-      }
-      const controller = new AbortController();
-      const config: AxiosRequestConfig = {
+    return new Observable<Exchanged>((subscriber) =>
+      this.start(
         method,
-        url: this.#baseUrl + path,
-        params: options.params,
-        headers: {
-          'X-PROVENANCE-API-KEY': this.#apiKey,
-          Accept: 'application/json',
-          ...(options.data !== undefined ? { 'Content-Type': 'application/json' } : {}),
-          ...options.headers,
-        },
-        httpAgent: this.httpAgent,
-        httpsAgent: this.httpsAgent,
-        maxRedirects: 0,
-        // Every status resolves: the mapping above is ours, not axios's.
-        validateStatus: acceptEveryStatus,
-        responseType: 'text',
-        // Parse ourselves so that a non-JSON body is an error, not a string that looks like data.
-        transformResponse: [unchanged],
-        // We send the JSON text ourselves: axios deep-merges an object body and drops
-        // every `__proto__`, `constructor` and `prototype` key on the way, so the
-        // gateway would audit other parameters than the ones we normalised and hashed.
-        transformRequest: [unchanged],
-        maxContentLength: MAX_BODY_BYTES,
-        // The request body is bounded by maxParametersBytes before anything is sent;
-        // a second, lower cap here made larger configured limits fail as protocol errors.
-        maxBodyLength: Infinity,
-        // An injected instance may have its own timeout; ours is the timer below.
-        timeout: 0,
-        signal: controller.signal,
-      };
-      if (method === 'POST') config.data = JSON.stringify(options.data);
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        controller.abort();
-        subscriber.error(timeoutError(ctx, timeoutMs));
-      }, timeoutMs);
-      this.http.axiosRef.request<string>(config).then(
-        (response) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          subscriber.next({ ctx, response: toRaw(response) });
+        path,
+        options,
+        timeoutMs,
+        (exchanged) => {
+          subscriber.next(exchanged);
           subscriber.complete();
         },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          subscriber.error(error instanceof GatewayError ? error : networkError(ctx, error));
-        },
+        (error) => subscriber.error(error),
+      ),
+    );
+  }
+
+  /**
+   * One HTTP exchange, with callbacks rather than an Observable (the execute
+   * path runs this once per gated call). Answers with any status (callers
+   * decide what a status means); fails only with a GatewayError of kind
+   * unreachable, interrupted, timeout or protocol. Returns the cancel: it
+   * aborts the request if it has not settled, and neither callback runs after it.
+   */
+  start(
+    method: 'GET' | 'POST',
+    path: string,
+    options: ExchangeOptions,
+    timeoutMs: number,
+    onAnswer: (exchanged: Exchanged) => void,
+    onError: (error: GatewayError) => void,
+  ): () => void {
+    const ctx = this.context(method, path);
+    if (this.closed) {
+      onError(
+        new GatewayError(`the HTTP transport to ${this.target} is closed`, {
+          url: ctx.url,
+          kind: 'protocol',
+        }),
       );
-      return () => {
+      return noop;
+    }
+    const body =
+      method === 'POST'
+        ? (options.body ?? (options.data === undefined ? undefined : JSON.stringify(options.data)))
+        : undefined;
+    const request: OutgoingRequest = {
+      method,
+      path,
+      query: options.params,
+      headers: this.headersFor(body !== undefined, options.headers),
+      body,
+    };
+    const abort = new RequestAbort();
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      abort.abort();
+      onError(timeoutError(ctx, timeoutMs));
+    }, timeoutMs);
+    this.client.send(request, abort).then(
+      (response) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        controller.abort();
-      };
-    });
+        onAnswer({ ctx, response });
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        onError(error instanceof GatewayError ? error : networkError(ctx, error));
+      },
+    );
+    return () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      abort.abort();
+    };
   }
 
   context(method: string, path: string): ExchangeContext {
     return { method, url: this.target + path, apiKey: this.#apiKey };
   }
+
+  private headersFor(
+    hasBody: boolean,
+    extra: Record<string, string> | undefined,
+  ): Record<string, string> {
+    if (!hasBody) {
+      return extra === undefined ? this.#headers.get : { ...this.#headers.get, ...extra };
+    }
+    if (extra === undefined) return this.#headers.post;
+    if (extra === RESPOND_ASYNC) return this.#headers.postAsync;
+    return { ...this.#headers.post, ...extra };
+  }
 }
 
-function acceptEveryStatus(): boolean {
-  return true;
-}
-
-function unchanged(data: unknown): unknown {
-  return data;
-}
-
-function toRaw(response: AxiosResponse<unknown>): RawResponse {
-  const contentType = response.headers['content-type'];
-  return {
-    status: response.status,
-    contentType: typeof contentType === 'string' ? contentType : '',
-    text: typeof response.data === 'string' ? response.data : '',
-  };
-}
+function noop(): void {}

@@ -26,7 +26,6 @@ import {
   fromWireEscalationList,
   fromWireResponse,
   toWireDecideRequest,
-  toWireRequest,
 } from '../../protocol/wire';
 import { EscalationFeed } from '../escalation-feed';
 import { GatewayTransport, type PendingFilter } from '../gateway-transport';
@@ -37,12 +36,13 @@ import {
   parseGatewayUrl,
   type HttpTransportOptions,
 } from './http-transport.options';
-import { HttpExchange, type Exchanged } from './http.exchange';
+import { AxiosHttpClient } from './axios-http.client';
+import { executeBodyText } from './execute-body';
+import { HttpExchange, RESPOND_ASYNC, type Exchanged } from './http.exchange';
+import { NodeHttpClient } from './node-http.client';
 import { protocolError, statusError } from './http.errors';
 
 const DEFAULT_MAX_ESCALATION_WAIT = 15 * 60_000;
-const ASYNC_HEADERS: Readonly<Record<string, string>> = Object.freeze({ Prefer: 'respond-async' });
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Talks to a remote Provenance gateway over the wire protocol
@@ -67,20 +67,22 @@ export class HttpTransport extends GatewayTransport {
     const url = parseGatewayUrl(options.gatewayUrl);
     checkTransportOptions(options, url);
     this.target = displayUrl(url);
-    this.exchange = new HttpExchange(
-      displayUrl(url, true),
-      this.target,
-      options.apiKey,
-      options.timeout,
-      options.httpService ?? new HttpService(axios.create()),
-    );
+    const client =
+      options.httpClient === 'node'
+        ? new NodeHttpClient(url)
+        : new AxiosHttpClient(
+            options.httpService ?? new HttpService(axios.create()),
+            displayUrl(url, true),
+          );
+    this.exchange = new HttpExchange(this.target, options.apiKey, options.timeout, client);
     this.asyncEscalation = options.asyncEscalation ?? true;
     this.maxEscalationWait = options.maxEscalationWait ?? DEFAULT_MAX_ESCALATION_WAIT;
     this.escalations$ = this.feed.events$;
   }
 
   execute(request: GatewayRequest): Observable<GatewayEvent> {
-    // Hand-written rather than an operator chain: this runs once per gated call.
+    // Hand-written rather than an operator chain, and the first exchange by
+    // callbacks rather than an Observable of its own: this runs once per gated call.
     return new Observable<GatewayEvent>((subscriber) => {
       let heldId: string | null = null;
       let decided = false;
@@ -96,34 +98,37 @@ export class HttpTransport extends GatewayTransport {
         subscriber.next(event);
       };
       const onError = (error: unknown): void => subscriber.error(error);
-      const first = this.exchange
-        .request('POST', '/v1/gateway/execute', {
-          data: toWireRequest(request),
-          headers: this.asyncEscalation ? ASYNC_HEADERS : NO_HEADERS,
-        })
-        .subscribe({
-          next: (exchanged) => {
-            let ticket: EscalationTicket | null;
-            try {
-              ticket = this.firstAnswer(exchanged, request, onEvent);
-            } catch (error) {
-              onError(error);
-              return;
-            }
-            if (ticket === null) {
-              subscriber.complete();
-              return;
-            }
-            wait = waitForDecision(
-              this.exchange,
-              ticket.escalationId,
-              this.maxEscalationWait,
-            ).subscribe({ next: onEvent, error: onError, complete: () => subscriber.complete() });
-          },
-          error: onError,
-        });
+      const onAnswer = (exchanged: Exchanged): void => {
+        let ticket: EscalationTicket | null;
+        try {
+          ticket = this.firstAnswer(exchanged, request, onEvent);
+        } catch (error) {
+          onError(error);
+          return;
+        }
+        if (ticket === null) {
+          subscriber.complete();
+          return;
+        }
+        wait = waitForDecision(
+          this.exchange,
+          ticket.escalationId,
+          this.maxEscalationWait,
+        ).subscribe({ next: onEvent, error: onError, complete: () => subscriber.complete() });
+      };
+      const cancel = this.exchange.start(
+        'POST',
+        '/v1/gateway/execute',
+        {
+          body: executeBodyText(request),
+          headers: this.asyncEscalation ? RESPOND_ASYNC : undefined,
+        },
+        this.exchange.timeoutMs,
+        onAnswer,
+        onError,
+      );
       return () => {
-        first.unsubscribe();
+        cancel();
         wait?.unsubscribe();
         // The caller stopped waiting on a held call: withdraw it at the
         // gateway, so that no one approves a call that will never run.
