@@ -20,6 +20,7 @@ import { createSampleApp } from '../sample.app';
 import { DataService } from '../tools/data.service';
 import { EmailService } from '../tools/email.service';
 import { PaymentsService } from '../tools/payments.service';
+import { backtestCandidate } from './demo-backtest';
 import { DemoReport, expectEqual, expectTrue } from './demo.report';
 
 /**
@@ -413,6 +414,10 @@ async function main(): Promise<boolean> {
         ],
       );
     });
+
+    await report.step('Backtest: what a stricter policy would change in this log', (say) =>
+      backtestCandidate(auditFile, say),
+    );
 
     await report.step('Chain verification of the whole audit log', async (say) => {
       const verification = await getJson<AuditVerification>(`${url}/audit/verify`);
