@@ -31,6 +31,9 @@ const LAYERS = {
     'escalation',
     'guarded',
   ],
+  // ProvenanceTestingModule (`nestjs-provenance/testing`): the real module on the embedded
+  // engine, for an app's own tests. Above module/; nothing imports it (rule testing-apart).
+  testing: ['protocol', 'engine', 'escalation', 'gateway', 'module'],
   // postgres: every tenant's engine on one PostgresContext, and `/wait` on another server's escalation.
   server: ['protocol', 'engine', 'postgres', 'transport'],
   cli: ['protocol', 'engine', 'postgres'],
@@ -93,6 +96,15 @@ module.exports = {
       comment: 'lib/index.ts must not load an adapter: each is reached by its own sub-path only.',
       from: { path: '^lib/index\\.ts$' },
       to: { path: '^lib/adapters/' },
+    },
+    {
+      name: 'testing-apart',
+      severity: 'error',
+      comment:
+        'lib/testing/ is reached by its own sub-path (nestjs-provenance/testing) only: nothing in ' +
+        'lib/, lib/index.ts included, imports it, so production bundles never carry it.',
+      from: { path: '^lib/', pathNot: '^lib/testing/' },
+      to: { path: '^lib/testing/' },
     },
     {
       name: 'no-unknown-layer',

@@ -74,13 +74,14 @@ describe.each(['express', 'fastify'] as const)(
     });
     afterAll(() => app.close());
 
-    const post = async (path: string, body: unknown, method = 'POST') => {
+    const post = async (path: string, sent: unknown, method = 'POST') => {
       const response = await fetch(`${base}/${path}`, {
         method,
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        body: JSON.stringify(sent),
       });
-      return { status: response.status, body: await response.json() };
+      const body = (await response.json()) as Record<string, unknown> & { message: string };
+      return { status: response.status, body };
     };
 
     /** A real held call, and its id as the gateway announced it. */
