@@ -5,10 +5,15 @@ import type { AuditEventInput, AuditEventKind } from './audit/audit-event';
 import type { AuditLog } from './audit/audit-log';
 import { EmbeddedGatewayMessages, GrantMessages } from './engine.messages';
 import type { HoldOutcome } from './escalation/escalation-holds';
+import { PolicyLifecycleMessages } from './policy/policy-lifecycle.messages';
+import type { CompiledPolicy } from './policy/policy.types';
+
+/** What an event names of the policy it was decided with. */
+export type PolicyIdentity = Pick<CompiledPolicy, 'hash' | 'version'>;
 
 type EventFields = Omit<
   AuditEventInput,
-  'tenantId' | 'sessionId' | 'agentId' | 'action' | 'parameters'
+  'tenantId' | 'sessionId' | 'agentId' | 'action' | 'parameters' | 'policyHash' | 'policyVersion'
 >;
 
 /**
@@ -22,15 +27,19 @@ export class EngineRecorder {
     private readonly audit: AuditLog,
   ) {}
 
-  /** A policy decision (or a refusal of the engine's own, such as an idempotency conflict). */
+  /**
+   * A policy decision, naming `policy`; or, with a null policy, a refusal of
+   * the engine's own (an idempotency conflict) that no policy decided.
+   */
   async decision(
     request: GatewayRequest,
     decision: Decision,
     reason: string,
     parameters: Record<string, unknown> | null,
+    policy: PolicyIdentity | null = null,
   ): Promise<GatewayResponse> {
     const event = await this.audit.append(
-      this.input(request, parameters, { decision, reason, kind: 'decision' }),
+      this.input(request, parameters, { decision, reason, kind: 'decision' }, policy),
     );
     return { eventId: event.id, decision, reason, escalationId: null, actorHumanId: null };
   }
@@ -48,22 +57,28 @@ export class EngineRecorder {
     return outcomeResponse(event.id, outcome, retryGrant);
   }
 
-  /** A call the policy escalated that a grant lets through without a hold. */
+  /** A call `policy` escalated that a grant lets through without a hold. */
   async grantUsed(
     request: GatewayRequest,
     parameters: Record<string, unknown> | null,
     grant: GrantRecord,
+    policy: PolicyIdentity | null = null,
   ): Promise<GatewayResponse> {
     const reason = GrantMessages.used(grant.id, grant.grantedBy);
     const event = await this.audit.append(
-      this.input(request, parameters, {
-        decision: Decision.ALLOW,
-        reason,
-        kind: 'grant.used',
-        escalationId: grant.escalationId,
-        actorHumanId: grant.grantedBy,
-        approverReason: grant.reason,
-      }),
+      this.input(
+        request,
+        parameters,
+        {
+          decision: Decision.ALLOW,
+          reason,
+          kind: 'grant.used',
+          escalationId: grant.escalationId,
+          actorHumanId: grant.grantedBy,
+          approverReason: grant.reason,
+        },
+        policy,
+      ),
     );
     return {
       eventId: event.id,
@@ -88,21 +103,38 @@ export class EngineRecorder {
     await this.audit.append(grantChangedInput(this.tenantId, kind, grant, by));
   }
 
-  /** A repeated idempotency key: its first answer again, recorded as a replay of that event. */
+  /**
+   * A repeated idempotency key: its first answer again, recorded as a replay
+   * of that event, naming the policy in force when it was replayed.
+   */
   async replayed(
     request: GatewayRequest,
     parameters: Record<string, unknown> | null,
     response: GatewayResponse,
+    policy: PolicyIdentity | null = null,
   ): Promise<void> {
     await this.audit.append(
-      this.input(request, parameters, {
-        decision: response.decision,
-        reason: EmbeddedGatewayMessages.replayed(response.eventId),
-        kind: 'decision.replayed',
-        escalationId: response.escalationId,
-        actorHumanId: response.actorHumanId,
-      }),
+      this.input(
+        request,
+        parameters,
+        {
+          decision: response.decision,
+          reason: EmbeddedGatewayMessages.replayed(response.eventId),
+          kind: 'decision.replayed',
+          escalationId: response.escalationId,
+          actorHumanId: response.actorHumanId,
+        },
+        policy,
+      ),
     );
+  }
+
+  /**
+   * A policy put in force by a reload: the event names the new policy, and
+   * its parameters say which one it replaced and where it came from.
+   */
+  async policyLoaded(previous: CompiledPolicy, next: CompiledPolicy): Promise<void> {
+    await this.audit.append(policyLoadedInput(this.tenantId, previous, next));
   }
 
   /** A call refused after its decision, before its body ran. */
@@ -117,20 +149,21 @@ export class EngineRecorder {
     return event.id;
   }
 
-  /** The pending event of a new hold. */
+  /** The pending event of a new hold, naming the policy that escalated it. */
   pending(
     request: GatewayRequest,
     parameters: Record<string, unknown> | null,
     reason: string,
     escalationId: string,
+    policy: PolicyIdentity | null = null,
   ) {
     return this.audit.append(
-      this.input(request, parameters, {
-        decision: Decision.ESCALATE,
-        reason,
-        kind: 'escalation.pending',
-        escalationId,
-      }),
+      this.input(
+        request,
+        parameters,
+        { decision: Decision.ESCALATE, reason, kind: 'escalation.pending', escalationId },
+        policy,
+      ),
     );
   }
 
@@ -139,8 +172,9 @@ export class EngineRecorder {
     request: GatewayRequest,
     parameters: Record<string, unknown> | null,
     fields: EventFields,
+    policy: PolicyIdentity | null = null,
   ): AuditEventInput {
-    return {
+    const input: AuditEventInput = {
       tenantId: this.tenantId,
       sessionId: request.sessionId,
       agentId: request.agentId,
@@ -153,6 +187,11 @@ export class EngineRecorder {
       actorHumanId: fields.actorHumanId,
       approverReason: fields.approverReason,
     };
+    if (policy !== null) {
+      input.policyHash = policy.hash;
+      input.policyVersion = policy.version;
+    }
+    return input;
   }
 }
 
@@ -249,4 +288,29 @@ function reasonOf(outcome: HoldOutcome, retryGrant: GrantRecord | null): string 
     default:
       return EmbeddedGatewayMessages.expired();
   }
+}
+
+/** The `policy.loaded` event of a reload (docs/policy.md, "Hot reload"). */
+export function policyLoadedInput(
+  tenantId: string,
+  previous: CompiledPolicy,
+  next: CompiledPolicy,
+): AuditEventInput {
+  return {
+    tenantId,
+    sessionId: '',
+    agentId: '',
+    action: 'policy.load',
+    parameters: {
+      name: next.document.name,
+      source: next.source,
+      previousHash: previous.hash,
+      previousVersion: previous.version,
+    },
+    decision: Decision.ALLOW,
+    reason: PolicyLifecycleMessages.loaded(next.document.name, next.version, next.hash),
+    kind: 'policy.loaded',
+    policyHash: next.hash,
+    policyVersion: next.version,
+  };
 }

@@ -3,9 +3,7 @@ import { AuditLog } from './audit/audit-log';
 import { FileAuditStore } from './audit/audit-log.file-store';
 import { MemoryAuditStore } from './audit/audit-log.memory-store';
 import type { AuditStore } from './audit/audit-store';
-import { PolicyMessages } from './engine.messages';
-import { compilePolicy } from './policy/policy.compiler';
-import { PolicyValidationError } from './policy/policy.errors';
+import { assertPolicyDecides, compiledPolicyOf } from './policy/policy-in-force';
 import type { CompiledPolicy, PolicyDocument } from './policy/policy.types';
 import { ProvenanceEngine } from './provenance-engine';
 import type { ProvenanceEngineOptions } from './provenance-engine.types';
@@ -50,6 +48,12 @@ export interface EngineSetup {
   stores?: ProvenanceEngineOptions['stores'];
   /** How many idempotency keys an in-memory engine remembers. Default 10 000. */
   idempotencyCacheSize?: number;
+  /** Reload the policy when its file changes (docs/policy.md, "Hot reload"). Default false. */
+  watchPolicy?: boolean;
+  /** A candidate policy evaluated beside the enforced one, never enforced (docs/policy.md, "Shadow mode"). */
+  shadowPolicy?: string | PolicyDocument | CompiledPolicy | null;
+  /** Where the watch and the shadow policy say things. Default console.warn. */
+  log?: (message: string) => void;
 }
 
 /** An engine and the audit log it writes; the log is opened by its first use or by `audit.open()`. */
@@ -79,28 +83,18 @@ export function createEngine(setup: EngineSetup): BuiltEngine {
     maxPendingEscalations: setup.maxPendingEscalations,
     idempotencyCacheSize: setup.idempotencyCacheSize,
     stores: setup.stores,
+    allowEmptyPolicy: setup.allowEmptyPolicy,
+    watchPolicy: setup.watchPolicy,
+    shadowPolicy:
+      setup.shadowPolicy === undefined || setup.shadowPolicy === null
+        ? null
+        : compiledPolicyOf(setup.shadowPolicy),
+    log: setup.log,
   });
   return { engine, audit, policy };
 }
 
-/** Compiles a policy unless it already is one; policies shared by tenants are compiled once by the caller. */
-export function compiledPolicyOf(policy: string | PolicyDocument | CompiledPolicy): CompiledPolicy {
-  return isCompiled(policy) ? policy : compilePolicy(policy);
-}
-
-/**
- * A gate built on a policy with no rules lets everything through: refuse to
- * start rather than fail open by configuration, unless the caller said so.
- */
-export function assertPolicyDecides(policy: CompiledPolicy, allowEmpty: boolean): void {
-  if (policy.document.rules.length > 0 || allowEmpty) return;
-  throw new PolicyValidationError({
-    file: policy.source,
-    ruleIndex: null,
-    field: 'rules',
-    problem: PolicyMessages.emptyRulesRefused(),
-  });
-}
+export { assertPolicyDecides, compiledPolicyOf } from './policy/policy-in-force';
 
 function checkpointsOf(
   audit: EngineAuditSigning,
@@ -123,13 +117,4 @@ function auditStoreOf(audit: EngineAuditStore): AuditStore {
     return new FileAuditStore(file.path, { durable: file.durable ?? true });
   }
   return store;
-}
-
-function isCompiled(policy: unknown): policy is CompiledPolicy {
-  return (
-    typeof policy === 'object' &&
-    policy !== null &&
-    typeof (policy as CompiledPolicy).evaluate === 'function' &&
-    typeof (policy as CompiledPolicy).explain === 'function'
-  );
 }

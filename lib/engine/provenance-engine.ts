@@ -5,7 +5,6 @@ import type { GrantInput, GrantRecord } from '../protocol/grant.types';
 import { normalizedPayloadHash } from '../protocol/canonical-json';
 import type {
   EscalationRecord,
-  EscalationTicket,
   GatewayRequest,
   GatewayResponse,
   ReviewInput,
@@ -18,7 +17,7 @@ import { IdempotencyCache } from './idempotency-cache';
 import { acceptRequest, checkReview } from './engine-request';
 import { EngineRecorder } from './engine-recorder';
 import { GrantBook } from './grants/grant-book';
-import { EmbeddedGatewayMessages, EngineMessages, EscalationMessages } from './engine.messages';
+import { EmbeddedGatewayMessages, EngineMessages } from './engine.messages';
 import { validateTimeout } from './escalation/escalation-holds';
 import type { EscalationStore } from './escalation/escalation-store';
 import { LocalEscalationStore } from './escalation/local-escalation-store';
@@ -30,6 +29,10 @@ import type {
   EscalationLifecycleListener,
   ExecuteHooks,
 } from './provenance-engine.types';
+import { EnginePolicies } from './engine-policies';
+import { heldCallOf } from './engine-hold';
+import type { PolicyReload, PolicySource } from './policy/policy-in-force';
+import type { ShadowReport } from './policy/shadow-policy';
 import type { CompiledPolicy } from './policy/policy.types';
 
 /**
@@ -44,7 +47,7 @@ import type { CompiledPolicy } from './policy/policy.types';
  */
 export class ProvenanceEngine {
   readonly tenantId: string;
-  private readonly policy: CompiledPolicy;
+  private readonly policies: EnginePolicies;
   private readonly audit: AuditLog;
   private readonly timeoutMs: number;
   private readonly escalations: EscalationStore;
@@ -56,12 +59,15 @@ export class ProvenanceEngine {
   private closing: Promise<void> | null = null;
 
   constructor(options: ProvenanceEngineOptions) {
-    this.policy = options.policy;
     this.audit = options.audit;
     this.timeoutMs = options.escalationTimeoutMs ?? 60_000;
     validateTimeout(this.timeoutMs);
     this.tenantId = options.tenantId ?? 'local';
     this.recorder = new EngineRecorder(this.tenantId, this.audit);
+    this.policies = new EnginePolicies({
+      ...options,
+      record: (previous, next) => this.recorder.policyLoaded(previous, next),
+    });
     const stores = options.stores?.({ tenantId: this.tenantId, recorder: this.recorder }) ?? {};
     const grantBook = new GrantBook(this.tenantId);
     this.grantStore = stores.grants ?? grantBook;
@@ -125,7 +131,7 @@ export class ProvenanceEngine {
       // The first answer again, not decided again; the replay itself is audited.
       return this.track(
         seen.response.then(async (response) => {
-          await this.recorder.replayed(request, parameters, response);
+          await this.recorder.replayed(request, parameters, response, this.policies.current);
           return response;
         }),
       );
@@ -137,6 +143,29 @@ export class ProvenanceEngine {
     const response = this.track(this.decideCall(request, parameters, hooks));
     this.idempotency.remember(key, seen.fingerprint, response);
     return response;
+  }
+
+  /** The policy in force now (a reload replaces it). */
+  get policy(): CompiledPolicy {
+    return this.policies.current;
+  }
+
+  /**
+   * Puts a new policy in force: `policy` (a path, a document, a compiled
+   * policy) or, without it, the policy file read again. Recorded as a
+   * `policy.loaded` event before it decides anything; a policy that fails
+   * validation is refused (PolicyValidationError) and the old one stays.
+   */
+  reloadPolicy(policy?: PolicySource): Promise<PolicyReload> {
+    if (this.closing !== null) {
+      return Promise.reject(new GatewayClosedError(EmbeddedGatewayMessages.closed()));
+    }
+    return this.track(this.policies.reload(policy));
+  }
+
+  /** What the shadow policy would have decided differently; null when none is set. */
+  shadowReport(): ShadowReport | null {
+    return this.policies.shadowReport();
   }
 
   /** The escalations this engine knows to be waiting for a human, oldest first (no I/O). */
@@ -246,6 +275,7 @@ export class ProvenanceEngine {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.policies.close();
       await this.escalations.close().catch((error: unknown) => {
         console.warn(
           EngineMessages.closeFailed(error instanceof Error ? error.message : String(error)),
@@ -275,9 +305,12 @@ export class ProvenanceEngine {
     parameters: Record<string, unknown> | null,
     hooks: ExecuteHooks,
   ): Promise<GatewayResponse> {
-    const verdict = this.policy.evaluate(request.action, parameters);
+    const policy = this.policies.current;
+    const verdict = policy.evaluate(request.action, parameters);
+    const shadow = this.policies.shadow;
+    if (shadow !== null) shadow.compare(request.action, parameters, verdict, policy);
     if (verdict.decision !== Decision.ESCALATE) {
-      return this.recorder.decision(request, verdict.decision, verdict.reason, parameters);
+      return this.recorder.decision(request, verdict.decision, verdict.reason, parameters, policy);
     }
     // A grant only ever stands in for a human: it never overrides a BLOCK.
     const grant = await this.grantStore.use({
@@ -285,7 +318,7 @@ export class ProvenanceEngine {
       parameters,
       parametersHash: () => normalizedPayloadHash(parameters),
     });
-    if (grant !== null) return this.recorder.grantUsed(request, parameters, grant);
+    if (grant !== null) return this.recorder.grantUsed(request, parameters, grant, policy);
 
     // Full: refused before anything is recorded or announced (never allowed).
     await this.escalations.assertRoom(request.action);
@@ -295,43 +328,16 @@ export class ProvenanceEngine {
       parameters,
       verdict.reason,
       escalationId,
+      policy,
     );
-    const createdAt = pendingEvent.timestamp;
-    const ticket: EscalationTicket = {
-      escalationId,
-      action: request.action,
-      agentId: request.agentId,
-      sessionId: request.sessionId,
-      parameters: pendingEvent.parameters,
-      reason: verdict.reason,
-      createdAt,
-      expiresAt: new Date(Date.parse(createdAt) + this.timeoutMs).toISOString(),
-    };
-    const held = {
-      escalationId,
-      tenantId: this.tenantId,
-      agentId: request.agentId,
-      sessionId: request.sessionId,
-      action: request.action,
-      parameters: pendingEvent.parameters,
-      parametersHash: pendingEvent.payloadHash,
-      reason: verdict.reason,
-      createdAt,
-    };
-    return this.escalations.hold(
-      { request, parameters, ticket: held, timeoutMs: this.timeoutMs },
-      () => {
-        try {
-          hooks.onEscalated?.(ticket);
-        } catch (error) {
-          // The caller's hook must not leave a held call without an answer.
-          console.warn(
-            EscalationMessages.listenerFailed(
-              error instanceof Error ? error.message : String(error),
-            ),
-          );
-        }
-      },
+    const { call, onHeld } = heldCallOf(
+      this.tenantId,
+      request,
+      parameters,
+      pendingEvent,
+      this.timeoutMs,
+      hooks,
     );
+    return this.escalations.hold(call, onHeld);
   }
 }

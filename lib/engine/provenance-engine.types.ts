@@ -25,6 +25,14 @@ export interface ProvenanceEngineOptions {
    * the constructor; what it leaves out stays in memory.
    */
   stores?: (context: EngineStoreContext) => EngineStores;
+  /** A reload to a policy with no rules is refused unless this is true (as at start-up). Default false. */
+  allowEmptyPolicy?: boolean;
+  /** Reload the policy when its file changes; needs a policy loaded from a file. Default false. */
+  watchPolicy?: boolean;
+  /** Evaluated beside the enforced policy on every call, never enforced. Default none. */
+  shadowPolicy?: CompiledPolicy | null;
+  /** Where the watch and the shadow policy say things. Default console.warn. */
+  log?: (message: string) => void;
 }
 
 /** What a store factory is given: the engine's tenant and the recorder its events go through. */

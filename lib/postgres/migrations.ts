@@ -127,6 +127,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX audit_events_escalation ON ${s}.audit_events (tenant_id, escalation_id)`,
     ],
   },
+  {
+    version: 3,
+    name: 'the policy each audit event was decided with',
+    statements: (s) => [
+      // AuditEvent.policyHash / policyVersion: both null for an event that names no policy (and
+      // every row written before v3, whose hash covers no policy members).
+      `ALTER TABLE ${s}.audit_events ADD COLUMN policy_hash text`,
+      `ALTER TABLE ${s}.audit_events ADD COLUMN policy_version text`,
+    ],
+  },
 ];
 
 /** What migrate() needs of a pool: a client to hold for one transaction. */

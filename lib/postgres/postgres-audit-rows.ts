@@ -2,7 +2,7 @@ import { canonicalStoredMember } from '../protocol/canonical-json';
 import { parametersTextOf, parseCanonical } from '../protocol/canonical-stamp';
 import { isAuditEventShape } from '../engine/audit/audit-chain';
 import type { AuditEvent } from '../engine/audit/audit-event';
-import { CHAINED_KEYS_WITH_APPROVER_REASON } from '../engine/audit/audit-event.text';
+import { CHAINED_KEYS_WITH_APPROVER_REASON_AND_POLICY } from '../engine/audit/audit-event.text';
 import type { StoredRecord } from '../engine/audit/audit-verify-stream';
 import { PostgresMessages } from './postgres.messages';
 
@@ -11,14 +11,15 @@ import { PostgresMessages } from './postgres.messages';
  * is kept as the exact text its hash covers: the parameters as their
  * canonical JSON text (never jsonb, which reorders keys, rewrites numbers and
  * refuses NUL), the timestamp as its ISO string, and approver_reason_set
- * telling an absent approverReason from a null one.
+ * telling an absent approverReason from a null one. policy_hash (v3) is null
+ * for an event without the policy pair; policy_version is then null too.
  */
 
 /** The columns of audit_events, in the order of AUDIT_INSERT_ARRAYS (tenant_id first). */
 export const AUDIT_COLUMNS =
   'tenant_id, position, id, "timestamp", session_id, agent_id, action, parameters, ' +
   'payload_hash, decision, reason, escalation_id, actor_human_id, approver_reason, ' +
-  'approver_reason_set, kind, prev_hash, hash';
+  'approver_reason_set, kind, prev_hash, hash, policy_hash, policy_version';
 
 /** The SQL types of the column arrays `auditRowArrays` gives (every column but tenant_id). */
 export const AUDIT_ARRAY_TYPES = [
@@ -36,6 +37,8 @@ export const AUDIT_ARRAY_TYPES = [
   'text',
   'text',
   'boolean',
+  'text',
+  'text',
   'text',
   'text',
   'text',
@@ -61,10 +64,13 @@ export interface AuditRow {
   kind: string;
   prev_hash: string;
   hash: string;
+  /** v3; null for an event that names no policy. */
+  policy_hash: string | null;
+  policy_version: string | null;
 }
 
-/** The keys an event may have (those chainEvent makes, with approverReason); a row has a column for each. */
-const EVENT_KEYS: ReadonlySet<string> = new Set(CHAINED_KEYS_WITH_APPROVER_REASON);
+/** The keys an event may have (those chainEvent makes, with approverReason and the policy); a row has a column for each. */
+const EVENT_KEYS: ReadonlySet<string> = new Set(CHAINED_KEYS_WITH_APPROVER_REASON_AND_POLICY);
 
 /**
  * A NUL character, or a surrogate that is not half of a pair: PostgreSQL text
@@ -129,6 +135,8 @@ export function auditRowArrays(events: readonly AuditEvent[]): unknown[][] {
       event.kind,
       event.prevHash,
       event.hash,
+      event.policyHash ?? null,
+      event.policyHash === undefined ? null : (event.policyVersion ?? null),
     ];
     for (let column = 0; column < values.length; column++) columns[column][index] = values[column];
   });
@@ -156,6 +164,10 @@ function rowFields(row: AuditRow, parameters: unknown): Record<string, unknown> 
     kind: row.kind,
   };
   if (row.approver_reason_set) fields.approverReason = row.approver_reason;
+  if (row.policy_hash !== null && row.policy_hash !== undefined) {
+    fields.policyHash = row.policy_hash;
+    fields.policyVersion = row.policy_version;
+  }
   fields.position = Number(row.position);
   fields.prevHash = row.prev_hash;
   fields.hash = row.hash;

@@ -1,4 +1,4 @@
-import type { AuditVerification } from '../engine/audit/audit-chain';
+import type { AuditVerification, CheckpointSummary } from '../engine/audit/audit-chain';
 import type { AuditEvent } from '../engine/audit/audit-event';
 
 /** One event of `GET /v1/audit/{tenant_id}`, snake_case like the rest of the wire format. */
@@ -19,6 +19,8 @@ export function toWireAuditEvent(event: AuditEvent): Record<string, unknown> {
     actor_human_id: event.actorHumanId,
     approver_reason: event.approverReason ?? null,
     kind: event.kind,
+    policy_hash: event.policyHash ?? null,
+    policy_version: event.policyVersion ?? null,
     prev_hash: event.prevHash,
     hash: event.hash,
   };
@@ -55,6 +57,21 @@ export function toWireIntegrity(
         };
       }),
       anchor: verification.anchor,
+      ...(verification.checkpoints === undefined
+        ? {}
+        : { checkpoints: toWireCheckpoints(verification.checkpoints) }),
     },
+  };
+}
+
+/** What the signed checkpoints prove (present when the tenant's log is signed). */
+function toWireCheckpoints(summary: CheckpointSummary): Record<string, unknown> {
+  return {
+    found: summary.found,
+    verified: summary.verified,
+    signed_through: summary.signedThrough,
+    unsigned_events: summary.unsignedEvents,
+    last_reason: summary.lastReason,
+    key_ids: summary.keyIds,
   };
 }

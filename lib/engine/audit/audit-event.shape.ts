@@ -25,6 +25,11 @@ export function isAuditEventShape(record: unknown): record is AuditEvent {
     isNullableString(e.escalationId) &&
     isNullableString(e.actorHumanId) &&
     (e.approverReason === undefined || isNullableString(e.approverReason)) &&
+    // The policy pair: both absent, or a SHA-256 hex hash with a nullable version.
+    ((e.policyHash === undefined && e.policyVersion === undefined) ||
+      (typeof e.policyHash === 'string' &&
+        SHA256_HEX.test(e.policyHash) &&
+        isNullableString(e.policyVersion))) &&
     AUDIT_EVENT_KINDS.includes(e.kind as AuditEvent['kind']) &&
     typeof e.prevHash === 'string' &&
     SHA256_HEX.test(e.prevHash) &&

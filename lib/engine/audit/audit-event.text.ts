@@ -86,11 +86,44 @@ export const CHAINED_KEYS = [
   'prevHash',
   'hash',
 ];
-export const CHAINED_KEYS_WITH_APPROVER_REASON = [
-  ...CHAINED_KEYS.slice(0, CHAINED_KEYS.indexOf('kind') + 1),
-  'approverReason',
-  ...CHAINED_KEYS.slice(CHAINED_KEYS.indexOf('kind') + 1),
+/** The keys chainEvent puts after `kind`, in this order, when the event has them. */
+const OPTIONAL_KEYS_AFTER_KIND = (approverReason: boolean, policy: boolean): string[] => [
+  ...(approverReason ? ['approverReason'] : []),
+  ...(policy ? ['policyHash', 'policyVersion'] : []),
 ];
+function keysWith(approverReason: boolean, policy: boolean): readonly string[] {
+  const kind = CHAINED_KEYS.indexOf('kind') + 1;
+  return [
+    ...CHAINED_KEYS.slice(0, kind),
+    ...OPTIONAL_KEYS_AFTER_KIND(approverReason, policy),
+    ...CHAINED_KEYS.slice(kind),
+  ];
+}
+export const CHAINED_KEYS_WITH_APPROVER_REASON = keysWith(true, false);
+/** With the policy the event was decided with (policyHash, policyVersion). */
+export const CHAINED_KEYS_WITH_POLICY = keysWith(false, true);
+/** Every key a chained event may have: a store keeps a column for each. */
+export const CHAINED_KEYS_WITH_APPROVER_REASON_AND_POLICY = keysWith(true, true);
+
+/**
+ * The key list (in creation order) of a chained event with `count` keys, or
+ * null: the four shapes have 16, 17, 18 and 19 keys. `unchained` counts the
+ * keys of an event before chainEvent (without position, prevHash and hash).
+ */
+export function chainedKeysFor(count: number, unchained = false): readonly string[] | null {
+  switch (unchained ? count + 3 : count) {
+    case CHAINED_KEYS.length:
+      return CHAINED_KEYS;
+    case CHAINED_KEYS_WITH_APPROVER_REASON.length:
+      return CHAINED_KEYS_WITH_APPROVER_REASON;
+    case CHAINED_KEYS_WITH_POLICY.length:
+      return CHAINED_KEYS_WITH_POLICY;
+    case CHAINED_KEYS_WITH_APPROVER_REASON_AND_POLICY.length:
+      return CHAINED_KEYS_WITH_APPROVER_REASON_AND_POLICY;
+    default:
+      return null;
+  }
+}
 
 /**
  * canonicalJson of a chained event (without its `hash` unless `withHash`),
@@ -104,9 +137,8 @@ export function canonicalEventText(event: AuditEvent, withHash: boolean): string
   const parameters = parametersTextOf(event.parameters);
   if (parameters === undefined) return null;
   const keys = Object.keys(event);
-  const expected =
-    keys.length === CHAINED_KEYS.length ? CHAINED_KEYS : CHAINED_KEYS_WITH_APPROVER_REASON;
-  if (keys.length !== expected.length) return null;
+  const expected = chainedKeysFor(keys.length);
+  if (expected === null) return null;
   for (let i = 0; i < keys.length; i++) if (keys[i] !== expected[i]) return null;
   const fields = event as unknown as Record<string, unknown>;
   for (const name of STRING_FIELDS) if (typeof fields[name] !== 'string') return null;
@@ -121,6 +153,8 @@ export function canonicalEventText(event: AuditEvent, withHash: boolean): string
   ) {
     return null;
   }
+  const policy = policyText(event);
+  if (policy === null) return null;
   if (!Number.isSafeInteger(event.position)) return null;
   if (withHash && typeof event.hash !== 'string') return null;
   return (
@@ -130,7 +164,7 @@ export function canonicalEventText(event: AuditEvent, withHash: boolean): string
     `,"decision":${quote(event.decision)},"escalationId":${nullable(event.escalationId)}` +
     (withHash ? `,"hash":${quote(event.hash)}` : '') +
     `,"id":${quote(event.id)},"kind":${quote(event.kind)},"parameters":${parameters}` +
-    `,"payloadHash":${quote(event.payloadHash)},"position":${String(event.position)}` +
+    `,"payloadHash":${quote(event.payloadHash)}${policy},"position":${String(event.position)}` +
     `,"prevHash":${quote(event.prevHash)},"reason":${quote(event.reason)}` +
     `,"sessionId":${quote(event.sessionId)},"tenantId":${quote(event.tenantId)}` +
     `,"timestamp":${quote(event.timestamp)}}`
@@ -151,6 +185,19 @@ const STRING_FIELDS = [
   'timestamp',
 ];
 const NULLABLE_FIELDS = ['actorHumanId', 'escalationId'];
+
+/**
+ * The policy members of canonicalEventText (they sort between payloadHash and
+ * position): '' when the event has none, null when they are not a string hash
+ * and a nullable string version.
+ */
+function policyText(event: AuditEvent): string | null {
+  const { policyHash, policyVersion } = event;
+  if (policyHash === undefined && policyVersion === undefined) return '';
+  if (typeof policyHash !== 'string') return null;
+  if (policyVersion !== null && typeof policyVersion !== 'string') return null;
+  return `,"policyHash":${quote(policyHash)},"policyVersion":${nullable(policyVersion)}`;
+}
 
 function nullable(value: string | null | undefined): string {
   return value === null || value === undefined ? 'null' : quote(value);

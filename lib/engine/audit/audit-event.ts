@@ -6,12 +6,7 @@ import {
   parseCanonical,
 } from '../../protocol/canonical-stamp';
 import { ParameterMessages } from '../../protocol/provenance.messages';
-import {
-  CHAINED_KEYS,
-  CHAINED_KEYS_WITH_APPROVER_REASON,
-  canonicalEventText,
-  recordText,
-} from './audit-event.text';
+import { canonicalEventText, chainedKeysFor, recordText } from './audit-event.text';
 import type { AuditEvent, AuditEventInput, UnchainedAuditEvent } from './audit-event.types';
 
 export { AUDIT_EVENT_KINDS } from './audit-event.types';
@@ -58,6 +53,10 @@ export function prepareEvent(input: AuditEventInput, now: Date = new Date()): Un
     kind: input.kind,
   };
   if (input.approverReason !== undefined) event.approverReason = input.approverReason;
+  if (input.policyHash !== undefined) {
+    event.policyHash = input.policyHash;
+    event.policyVersion = input.policyVersion ?? null;
+  }
   return event;
 }
 
@@ -90,8 +89,9 @@ export function chainEvent(
 /**
  * `{ ...event, position, prevHash, hash: '' }` for an event with exactly the
  * keys prepareEvent gives, written out: V8 makes an object spread followed by
- * more members several microseconds slower than the literal (measured). Null
- * for any other event.
+ * more members several microseconds slower than the literal (measured). The
+ * optional members (approverReason, the policy pair) are added in their
+ * place, before position. Null for any other event.
  */
 function copyPrepared(
   event: UnchainedAuditEvent,
@@ -99,49 +99,36 @@ function copyPrepared(
   prevHash: string,
 ): AuditEvent | null {
   const keys = Object.keys(event);
-  const withApproverReason = keys.length === CHAINED_KEYS_WITH_APPROVER_REASON.length - 3;
-  const expected = withApproverReason ? CHAINED_KEYS_WITH_APPROVER_REASON : CHAINED_KEYS;
-  if (keys.length !== expected.length - 3) return null;
+  const expected = chainedKeysFor(keys.length, true);
+  if (expected === null) return null;
   for (let i = 0; i < keys.length; i++) if (keys[i] !== expected[i]) return null;
   const e = event;
-  return withApproverReason
-    ? {
-        id: e.id,
-        timestamp: e.timestamp,
-        tenantId: e.tenantId,
-        sessionId: e.sessionId,
-        agentId: e.agentId,
-        action: e.action,
-        parameters: e.parameters,
-        payloadHash: e.payloadHash,
-        decision: e.decision,
-        reason: e.reason,
-        escalationId: e.escalationId,
-        actorHumanId: e.actorHumanId,
-        kind: e.kind,
-        approverReason: e.approverReason,
-        position,
-        prevHash,
-        hash: '',
-      }
-    : {
-        id: e.id,
-        timestamp: e.timestamp,
-        tenantId: e.tenantId,
-        sessionId: e.sessionId,
-        agentId: e.agentId,
-        action: e.action,
-        parameters: e.parameters,
-        payloadHash: e.payloadHash,
-        decision: e.decision,
-        reason: e.reason,
-        escalationId: e.escalationId,
-        actorHumanId: e.actorHumanId,
-        kind: e.kind,
-        position,
-        prevHash,
-        hash: '',
-      };
+  const chained: Omit<AuditEvent, 'position' | 'prevHash' | 'hash'> &
+    Partial<Pick<AuditEvent, 'position' | 'prevHash' | 'hash'>> = {
+    id: e.id,
+    timestamp: e.timestamp,
+    tenantId: e.tenantId,
+    sessionId: e.sessionId,
+    agentId: e.agentId,
+    action: e.action,
+    parameters: e.parameters,
+    payloadHash: e.payloadHash,
+    decision: e.decision,
+    reason: e.reason,
+    escalationId: e.escalationId,
+    actorHumanId: e.actorHumanId,
+    kind: e.kind,
+  };
+  // After `kind` (the 13th key): approverReason, then the policy pair, when present.
+  if (keys[13] === 'approverReason') chained.approverReason = e.approverReason;
+  if (keys[keys.length - 1] === 'policyVersion') {
+    chained.policyHash = e.policyHash;
+    chained.policyVersion = e.policyVersion;
+  }
+  chained.position = position;
+  chained.prevHash = prevHash;
+  chained.hash = '';
+  return chained as AuditEvent;
 }
 
 /** sha256 of the canonical JSON of every field but `hash`. */

@@ -3,7 +3,8 @@ import type { Decision } from '../../protocol/decision';
 /**
  * What an event records: a decision, one step of an escalation, a grant's
  * life (created, used by a call, revoked), an idempotent replay of an earlier
- * answer, or a call refused after its decision (its arguments changed).
+ * answer, a call refused after its decision (its arguments changed), or a
+ * policy put in force by a reload (`policy.loaded`).
  */
 export type AuditEventKind =
   | 'decision'
@@ -16,7 +17,8 @@ export type AuditEventKind =
   | 'grant.used'
   | 'grant.revoked'
   | 'decision.replayed'
-  | 'call.refused';
+  | 'call.refused'
+  | 'policy.loaded';
 
 export const AUDIT_EVENT_KINDS: readonly AuditEventKind[] = [
   'decision',
@@ -30,6 +32,7 @@ export const AUDIT_EVENT_KINDS: readonly AuditEventKind[] = [
   'grant.revoked',
   'decision.replayed',
   'call.refused',
+  'policy.loaded',
 ];
 
 /**
@@ -58,6 +61,15 @@ export interface AuditEvent {
   /** The approver's own words, when an escalation ended by a human decision (or by shutdown). */
   approverReason?: string | null;
   kind: AuditEventKind;
+  /**
+   * The policy the event was decided with (decisions, grant uses, pending
+   * escalations, replays; for `policy.loaded` the policy put in force):
+   * SHA-256 hex of its canonical JSON. Absent on events that no policy
+   * decided, and on every event written before events named their policy.
+   */
+  policyHash?: string;
+  /** That policy's `version` as text, null when it has none; present exactly when policyHash is. */
+  policyVersion?: string | null;
   prevHash: string;
   hash: string;
 }
@@ -75,6 +87,9 @@ export interface AuditEventInput {
   escalationId?: string | null;
   actorHumanId?: string | null;
   approverReason?: string | null;
+  /** Set both or neither (see AuditEvent.policyHash). */
+  policyHash?: string;
+  policyVersion?: string | null;
 }
 
 /** An event before it takes its place in the chain. */

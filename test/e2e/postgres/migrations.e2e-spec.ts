@@ -60,13 +60,13 @@ describeWithPostgres('PostgreSQL schema migrations', () => {
 
   it('creates every table and records v1; a second run applies nothing', async () => {
     expect(await schemaVersions(db.pool, { schema: db.schema })).toEqual([]);
-    expect(await migrate(db.pool, { schema: db.schema })).toEqual([1, 2]);
+    expect(await migrate(db.pool, { schema: db.schema })).toEqual([1, 2, 3]);
     expect(await tablesOf(db.schema)).toEqual(V1_TABLES);
-    expect(await schemaVersions(db.pool, { schema: db.schema })).toEqual([1, 2]);
+    expect(await schemaVersions(db.pool, { schema: db.schema })).toEqual([1, 2, 3]);
     const recorded = await db.pool.query<{ version: number; applied_at: Date }>(
       `SELECT version, applied_at FROM "${db.schema}".schema_migrations`,
     );
-    expect(recorded.rows).toHaveLength(2);
+    expect(recorded.rows).toHaveLength(MIGRATIONS.length);
     expect(recorded.rows[0].applied_at).toBeInstanceOf(Date);
 
     expect(await migrate(db.pool, { schema: db.schema })).toEqual([]);
@@ -98,9 +98,9 @@ describeWithPostgres('PostgreSQL schema migrations', () => {
   it('3 concurrent migrate() calls on fresh pools apply v1 exactly once', async () => {
     const schema = db.newSchemaName();
     const results = await Promise.all([1, 2, 3].map(() => migrate(db.newPool(), { schema })));
-    expect(results.flat()).toEqual([1, 2]);
+    expect(results.flat()).toEqual([1, 2, 3]);
     expect(results.filter((applied) => applied.length === 0)).toHaveLength(2);
-    expect(await schemaVersions(db.pool, { schema })).toEqual([1, 2]);
+    expect(await schemaVersions(db.pool, { schema })).toEqual([1, 2, 3]);
   });
 
   it('2 processes migrating at once apply v1 exactly once', async () => {
@@ -117,8 +117,8 @@ describeWithPostgres('PostgreSQL schema migrations', () => {
     const env = { URL: TEST_DATABASE_URL, SCHEMA: schema };
     const [a, b] = await Promise.all([run(script, env), run(script, env)]);
     expect([a.code, b.code]).toEqual([0, 0]);
-    expect([JSON.parse(a.stdout), JSON.parse(b.stdout)].flat()).toEqual([1, 2]);
-    expect(await schemaVersions(db.pool, { schema })).toEqual([1, 2]);
+    expect([JSON.parse(a.stdout), JSON.parse(b.stdout)].flat()).toEqual([1, 2, 3]);
+    expect(await schemaVersions(db.pool, { schema })).toEqual([1, 2, 3]);
   });
 
   it('a failing migration rolls everything back and records nothing', async () => {
@@ -132,12 +132,12 @@ describeWithPostgres('PostgreSQL schema migrations', () => {
       },
     ];
     await expect(migrate(db.pool, { schema, migrations: broken })).rejects.toThrow(
-      /migration v3 \(broken\) failed and was rolled back: .*no_such_function/,
+      /migration v4 \(broken\) failed and was rolled back: .*no_such_function/,
     );
     expect(await schemaVersions(db.pool, { schema })).toEqual([]);
     expect(await tablesOf(schema)).toEqual([]);
     // The pool is still usable and the real list still applies.
-    expect(await migrate(db.pool, { schema })).toEqual([1, 2]);
+    expect(await migrate(db.pool, { schema })).toEqual([1, 2, 3]);
   });
 
   it('refuses a bad schema name before any SQL', async () => {
@@ -164,7 +164,7 @@ describeWithPostgres('PostgreSQL schema migrations', () => {
       expect(second.code).toBe(0);
       expect(second.stdout).toContain('nothing applied');
       expect(second.stdout).not.toContain('applied v1');
-      expect(await schemaVersions(db.pool, { schema })).toEqual([1, 2]);
+      expect(await schemaVersions(db.pool, { schema })).toEqual([1, 2, 3]);
     });
 
     it('a database that refuses: exit 1, and the password is never printed', async () => {

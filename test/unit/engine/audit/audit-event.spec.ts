@@ -62,6 +62,60 @@ describe('audit event text', () => {
     expect(event.hash).toBe(computeEventHash(event));
   });
 
+  it('writes the policy pair between payloadHash and position, covered by the hash', () => {
+    const policyHash = 'a'.repeat(64);
+    const event = prepareEvent(
+      { ...input, policyHash, policyVersion: '7' },
+      new Date('2024-01-02T03:04:05.678Z'),
+    );
+    event.id = 'id-1';
+    const chainedEvent = chainEvent(event, 3, PREV);
+    const withPolicy = tail.replace(
+      ',"position":3',
+      `,"policyHash":"${policyHash}","policyVersion":"7","position":3`,
+    );
+    const hash = sha256(`${head},${withPolicy}`);
+    expect(chainedEvent.hash).toBe(hash);
+    expect(computeEventHash(chainedEvent)).toBe(hash);
+    expect(serializeEvent(chainedEvent)).toBe(`${head},"hash":"${hash}",${withPolicy}\n`);
+    // Another version is another hash: the chain covers it.
+    expect(computeEventHash({ ...chainedEvent, policyVersion: '8' })).not.toBe(hash);
+  });
+
+  it('writes a null policy version, and the policy pair beside approverReason', () => {
+    const event = chainEvent(
+      prepareEvent({
+        ...input,
+        approverReason: 'fine',
+        actorHumanId: 'bob',
+        policyHash: 'b'.repeat(64),
+        policyVersion: null,
+      }),
+      0,
+      PREV,
+    );
+    expect(Object.keys(event).slice(12)).toEqual([
+      'kind',
+      'approverReason',
+      'policyHash',
+      'policyVersion',
+      'position',
+      'prevHash',
+      'hash',
+    ]);
+    const line = serializeEvent(event);
+    expect(line).toContain(`"policyHash":"${'b'.repeat(64)}","policyVersion":null,"position":0`);
+    expect(line).toBe(`${canonicalJson(event)}\n`);
+    expect(event.hash).toBe(computeEventHash(event));
+  });
+
+  it('leaves an event without a policy exactly as before (no policy members at all)', () => {
+    const event = chained();
+    expect('policyHash' in event).toBe(false);
+    expect('policyVersion' in event).toBe(false);
+    expect(serializeEvent(event)).not.toContain('policy');
+  });
+
   it('stores what the event holds after a change, and any extra field', () => {
     const event = chained();
     event.reason = 'changed';
