@@ -4,6 +4,7 @@ const TITLES: Record<string, string> = {
   evaluation: '1. Embedded evaluation (evaluatePolicy)',
   gated: '2. Full embedded gated call (gateway.execute through ProvenanceModule)',
   http: '3. HTTP mode overhead (module vs raw keep-alive POST, same server)',
+  server: '3b. Gateway server throughput (autocannon, 64 connections, vs a bare Nest route)',
   memory: '4. Memory',
   audit: '5. Audit verification',
   postgres: '6. Gated call on PostgreSQL (1 and 2 replica processes, cross-replica approval)',

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--group evaluation,gated,http,memory,audit,postgres] [--cpu-prof]`
+ * `npm run bench [-- --json] [--quick] [--group evaluation,gated,http,server,memory,audit,postgres] [--cpu-prof]`
  *
  * Each group runs in its own child process (fresh heap, fresh JIT, no
  * timers or sockets left over from another group), one after the other, so
@@ -14,7 +14,7 @@ import { budgetFor } from './bench.budget';
 import type { GroupReport } from './bench.figures';
 import { renderTable } from './bench.report';
 
-const GROUPS = ['evaluation', 'gated', 'http', 'memory', 'audit', 'postgres'] as const;
+const GROUPS = ['evaluation', 'gated', 'http', 'server', 'memory', 'audit', 'postgres'] as const;
 type Group = (typeof GROUPS)[number];
 
 const HOOK = path.join(__dirname, '..', 'scripts', 'swc-register.js');
@@ -71,6 +71,7 @@ function groupFile(group: Group): string {
     evaluation: 'evaluation.bench',
     gated: 'gated-call.bench',
     http: 'http-overhead.bench',
+    server: 'server-throughput.bench',
     memory: 'memory.bench',
     audit: 'audit-verify.bench',
     postgres: 'postgres.bench',
