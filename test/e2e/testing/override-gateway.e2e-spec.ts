@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { ProvenanceGateway } from '../../../lib/gateway/provenance.gateway';
 import { ProvenanceReviewer } from '../../../lib/escalation/provenance.reviewer';
+import { Guarded } from '../../../lib/guarded/guarded.decorator';
 import { ProvenanceModule } from '../../../lib/module/provenance.module';
 import { Decision } from '../../../lib/protocol/decision';
 import { ExecutionResult } from '../../../lib/protocol/execution-result';
@@ -17,6 +18,17 @@ class RefundService {
   async refund(amount: number): Promise<string> {
     const result = await this.gateway.execute('payments.refund', { amount });
     return `refunded ${amount} (${result.reason})`;
+  }
+}
+
+/** A @Guarded tool: its body must never run on a double's say-so. */
+@Injectable()
+class WipeService {
+  wiped = 0;
+
+  @Guarded('data.wipe')
+  async wipe(): Promise<void> {
+    this.wiped++;
   }
 }
 
@@ -67,7 +79,7 @@ describe('Test.createTestingModule().overrideProvider(ProvenanceGateway)', () =>
         ProvenanceModule.forRoot({ agentId: 'agent-o', policy, audit: { store: 'memory' } }),
       ],
       controllers: [RefundController],
-      providers: [RefundService],
+      providers: [RefundService, WipeService],
     })
       .overrideProvider(ProvenanceGateway)
       .useValue(double)
@@ -104,5 +116,14 @@ describe('Test.createTestingModule().overrideProvider(ProvenanceGateway)', () =>
     const error = await reviewer.pending().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProvenanceError);
     expect((error as Error).message).toMatch(/ProvenanceGateway.*(double|transport)/);
+  });
+
+  it('a @Guarded method bound to the double refuses to run (fail closed)', async () => {
+    const built = await build();
+    app = built.app;
+    const wipes = app.get(WipeService);
+    await expect(wipes.wipe()).rejects.toBeInstanceOf(ProvenanceError);
+    expect(wipes.wiped).toBe(0);
+    expect(built.double.calls).toEqual([]);
   });
 });
