@@ -107,6 +107,9 @@ export type {
   ReviewVerdict,
 } from './protocol/gateway.types';
 export { HttpTransport } from './transport/http/http.transport';
+// gateway.audit in both modes (docs/server.md, "The audit trail from a remote app")
+export type { AuditReader } from './transport/audit-reader';
+export { RemoteAuditReader } from './transport/http/remote-audit-reader';
 
 // The engine (plain TypeScript): policy, canonical JSON, audit log and stores, escalation holds
 export * from './engine';

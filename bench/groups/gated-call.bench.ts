@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AuditOptions } from '../../lib';
+import { AuditLog, type AuditOptions } from '../../lib';
 import { bootProvenance, type BenchApp } from '../bench.app';
 import type { Budget } from '../bench.budget';
 import { atLeast, figure, type Figure, type GroupReport } from '../bench.figures';
@@ -84,7 +84,8 @@ export async function run(budget: Budget): Promise<GroupReport> {
         lat.push(...one.latencies);
         calls += one.ops + many.ops;
       }
-      const audited = app.gateway.audit?.size ?? 0;
+      const log = app.gateway.audit;
+      const audited = log instanceof AuditLog ? log.size : 0;
       context[`${store.key}AuditedEvents`] = audited;
       figures.push(
         figure(GROUP, `${store.key}.c1.ops`, `${store.label}, concurrency 1`, median(c1), 'ops/s'),

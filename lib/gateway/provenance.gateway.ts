@@ -1,6 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { lastValueFrom, type Observable } from 'rxjs';
-import type { AuditLog } from '../engine/audit/audit-log';
+import type { AuditReader } from '../transport/audit-reader';
 import { AuditStoreError } from '../engine/audit/audit.errors';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import type { ExecutionResult } from '../protocol/execution-result';
@@ -98,10 +98,12 @@ export class ProvenanceGateway implements SessionGateway {
   }
 
   /**
-   * The audit log where this process can read it (the embedded engine's:
-   * list, count, verify); null when a remote gateway keeps it.
+   * The audit trail: list, count, verify, in the same camelCase shapes in
+   * both modes. Embedded, it is the engine's AuditLog (`instanceof AuditLog`
+   * for append, store, size); remote, the gateway's audit API read with this
+   * client's key (RemoteAuditReader; docs/server.md, "The audit trail from a remote app").
    */
-  get audit(): AuditLog | null {
+  get audit(): AuditReader {
     return this.transport.audit;
   }
 

@@ -20,6 +20,7 @@ import { WireExceptionFilter } from './exception-filter';
 import { WireReply } from './reply';
 import { GatewayServerTenants, type Tenant } from './tenants';
 import { queryInteger } from './validation';
+import { auditFilterOf } from './audit-query.params';
 
 /** Most events one listing returns (`?limit=`); more is a 422 naming this cap. */
 export const MAX_AUDIT_PAGE = 1000;
@@ -59,8 +60,39 @@ export class GatewayAuditController {
   }
 
   /**
+   * The key's own tenant's events (`{"tenant_id": …, "events": […]}`), with
+   * the filters and paging of `GET /v1/audit/{tenant_id}`: a client learns
+   * whose trail its key reads without knowing the tenant id (`gateway.audit`
+   * of a remote gateway).
+   */
+  @Get()
+  async ownEvents(
+    @Req() req: unknown,
+    @Query() query: Record<string, unknown>,
+    @Res() res: unknown,
+  ): Promise<void> {
+    const tenant = this.tenants.of(scopeOf(req));
+    await this.sendListing(res, tenant, query, tenant.id);
+  }
+
+  /** `{"count": n}`: how many events match the filters of a listing (no limit, no offset). */
+  @Get('count/:tenantId')
+  async count(
+    @Req() req: unknown,
+    @Param('tenantId') tenantId: string,
+    @Query() query: Record<string, unknown>,
+    @Res() res: unknown,
+  ): Promise<void> {
+    const tenant = this.tenantFor(req, tenantId);
+    const count = await tenant.audit.count(auditFilterOf(query));
+    this.reply.send(res, 200, { count });
+  }
+
+  /**
    * `?limit=100` (0-1000): the most recent events, oldest first; with
-   * `&offset=N`, the first `limit` events from position N on. The answer is
+   * `&offset=N`, the first `limit` events from position N on. Filters, as
+   * AuditLog.list takes them: `session_id`, `agent_id`, `action`, `decision`,
+   * `kind`, `escalation_id`, `since`, `until` (ISO 8601). The answer is
    * streamed a few events at a time, so a large page neither holds the event
    * loop nor builds the whole body in memory at once.
    */
@@ -71,17 +103,26 @@ export class GatewayAuditController {
     @Query() query: Record<string, unknown>,
     @Res() res: unknown,
   ): Promise<void> {
-    const tenant = this.tenantFor(req, tenantId);
+    await this.sendListing(res, this.tenantFor(req, tenantId), query, null);
+  }
+
+  private async sendListing(
+    res: unknown,
+    tenant: Tenant,
+    query: Record<string, unknown>,
+    tenantId: string | null,
+  ): Promise<void> {
+    const filter = auditFilterOf(query);
     const limit = queryInteger(query, 'limit', 100, 0, MAX_AUDIT_PAGE);
     const offset =
       query.offset === undefined
         ? undefined
         : queryInteger(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const events = await tenant.audit.list({ limit, offset });
+    const events = await tenant.audit.list({ ...filter, limit, offset });
     this.reply.send(
       res,
       200,
-      new StreamableFile(Readable.from(listingChunks(events)), {
+      new StreamableFile(Readable.from(listingChunks(events, tenantId)), {
         type: 'application/json; charset=utf-8',
       }),
     );
@@ -96,10 +137,15 @@ export class GatewayAuditController {
   }
 }
 
-/** `{"events":[…]}`, a chunk of EVENTS_PER_CHUNK events at a time (pulled as the socket drains). */
-function* listingChunks(events: readonly AuditEvent[]): Generator<string> {
+/**
+ * `{"events":[…]}` (after `"tenant_id"` when given), a chunk of
+ * EVENTS_PER_CHUNK events at a time (pulled as the socket drains).
+ */
+function* listingChunks(events: readonly AuditEvent[], tenantId: string | null): Generator<string> {
+  const open =
+    tenantId === null ? '{"events":[' : `{"tenant_id":${JSON.stringify(tenantId)},"events":[`;
   if (events.length === 0) {
-    yield '{"events":[]}';
+    yield `${open}]}`;
     return;
   }
   for (let from = 0; from < events.length; from += EVENTS_PER_CHUNK) {
@@ -107,7 +153,7 @@ function* listingChunks(events: readonly AuditEvent[]): Generator<string> {
       .slice(from, from + EVENTS_PER_CHUNK)
       .map((event) => JSON.stringify(toWireAuditEvent(event)))
       .join(',');
-    yield `${from === 0 ? '{"events":[' : ','}${chunk}`;
+    yield `${from === 0 ? open : ','}${chunk}`;
   }
   yield ']}';
 }

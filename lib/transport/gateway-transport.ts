@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { AuditLog } from '../engine/audit/audit-log';
+import type { AuditReader } from './audit-reader';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import type { GrantInput, GrantRecord } from '../protocol/grant.types';
 import type {
@@ -48,8 +48,11 @@ export abstract class GatewayTransport {
    * closes (after the endings that closing causes).
    */
   abstract readonly escalations$: Observable<EscalationEvent>;
-  /** The audit log where this process can read it (the engine's); null for a remote gateway. */
-  abstract readonly audit: AuditLog | null;
+  /**
+   * The audit trail, read where the gateway keeps it: the engine's AuditLog,
+   * or a remote gateway's audit API (RemoteAuditReader), in the same shapes.
+   */
+  abstract readonly audit: AuditReader;
 
   abstract execute(request: GatewayRequest): Observable<GatewayEvent>;
 

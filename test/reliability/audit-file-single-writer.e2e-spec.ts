@@ -99,7 +99,7 @@ describe('one writer per audit file', () => {
       await first.gateway.execute('tool.run', { n: 1 });
       const second = await bootToolApp({ agentId: 'replica-2', policy, audit });
       try {
-        const opened = await rejectionOf(second.gateway.audit!.open());
+        const opened = await rejectionOf((second.gateway.audit as AuditLog).open());
         expect(opened).toBeInstanceOf(AuditStoreError);
         expect(opened.message).toContain(file);
         expect(opened.message).toContain(`pid ${process.pid}`);
@@ -259,7 +259,7 @@ describe('a damaged store is logged once', () => {
     });
     try {
       await booted.gateway.execute('tool.run', { i: 0 });
-      const store = booted.gateway.audit!.store as FileAuditStore;
+      const store = (booted.gateway.audit as AuditLog).store as FileAuditStore;
       // The disk goes away under the store: its handle is closed behind its back.
       await (store as unknown as { handle: { close(): Promise<void> } }).handle.close();
       for (let i = 1; i <= 5; i++) {

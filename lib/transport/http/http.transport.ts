@@ -41,6 +41,7 @@ import { executeBodyText } from './execute-body';
 import { HttpExchange, RESPOND_ASYNC, type Exchanged } from './http.exchange';
 import { NodeHttpClient } from './node-http.client';
 import { protocolError, statusError } from './http.errors';
+import { RemoteAuditReader } from './remote-audit-reader';
 
 const DEFAULT_MAX_ESCALATION_WAIT = 15 * 60_000;
 
@@ -55,7 +56,7 @@ const DEFAULT_MAX_ESCALATION_WAIT = 15 * 60_000;
 export class HttpTransport extends GatewayTransport {
   readonly kind = 'http' as const;
   readonly target: string;
-  readonly audit = null;
+  readonly audit = new RemoteAuditReader(() => this.exchange);
   readonly escalations$: Observable<EscalationEvent>;
   private readonly exchange: HttpExchange;
   private readonly feed = new EscalationFeed({ trackPending: true });

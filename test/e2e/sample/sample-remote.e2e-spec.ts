@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import * as path from 'node:path';
 import { generateApiKey } from '../../../lib/server/api-keys';
 import { createGatewayServer } from '../../../lib/server/factory';
+import { GatewayServerTenants } from '../../../lib/server/tenants';
 import { createSampleApp } from '../../../sample/sample.app';
 import { sampleOptionsFromEnv } from '../../../sample/sample.options';
 import { baseUrl, getJson, postJson } from './sample-http';
@@ -86,8 +87,17 @@ describe('sample agent backend on a remote gateway', () => {
     }
   });
 
-  it('says the audit log lives on the remote gateway', async () => {
-    expect((await getJson(`${url}/audit?session=sess_x`)).status).toBe(501);
-    expect((await getJson(`${url}/audit/verify`)).status).toBe(501);
+  it("reads the remote gateway's audit log, as the gateway's own log reads it", async () => {
+    const log = gatewayServer.get(GatewayServerTenants).get('acme')!.audit;
+    const [first] = await log.list({ limit: 1, offset: 0 });
+    const listed = await getJson(`${url}/audit?session=${first.sessionId}`);
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual({
+      sessionId: first.sessionId,
+      events: JSON.parse(JSON.stringify(await log.list({ sessionId: first.sessionId }))),
+    });
+    const verified = await getJson(`${url}/audit/verify`);
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ valid: true, eventsChecked: await log.count() });
   });
 });
