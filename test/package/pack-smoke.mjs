@@ -21,6 +21,7 @@ import {
   frameworksEsmSource,
   checkFrameworksEsm,
 } from './adapter-smoke.mjs';
+import { checkSourceMaps } from './source-maps.mjs';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const work = mkdtempSync(join(tmpdir(), 'provenance-pack-'));
@@ -38,10 +39,21 @@ try {
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root));
   const tarball = join(work, packed[0].filename);
   const files = packed[0].files.map((f) => f.path);
+  // lib/**/*.ts: the sources the maps in dist/lib point at.
+  const shipped = /^(dist\/lib\/|lib\/.+\.ts$|README\.md$|LICENSE$|package\.json$)/;
   check(
-    'tarball holds dist/lib, README, LICENSE and package.json only',
-    files.every((f) => /^(dist\/lib\/|README\.md$|LICENSE$|package\.json$)/.test(f)),
-    files.filter((f) => !/^(dist\/lib\/|README\.md$|LICENSE$|package\.json$)/.test(f)).join(', '),
+    'tarball holds dist/lib, the lib sources, README, LICENSE and package.json only',
+    files.every((f) => shipped.test(f)),
+    files.filter((f) => !shipped.test(f)).join(', '),
+  );
+  const unpacked = join(work, 'unpacked');
+  execFileSync('mkdir', ['-p', unpacked]);
+  run('tar', ['-xzf', tarball, '-C', unpacked], root);
+  const maps = checkSourceMaps(join(unpacked, 'package'));
+  check(
+    `every source map's sources resolve inside the package (${maps.maps} maps, ${maps.sources} sources)`,
+    maps.maps > 0 && maps.total === 0,
+    maps.total === 0 ? '' : `${maps.total} problem(s): ${maps.problems.join('; ')}`,
   );
   check('tarball has type declarations', files.includes('dist/lib/index.d.ts'));
   check(
