@@ -9,13 +9,15 @@
 const LAYERS = {
   protocol: [],
   engine: ['protocol'],
+  // Escalation webhooks (the `notify` option): signed JSON posts, below the gateway that feeds them.
+  notify: ['protocol'],
   // PostgreSQL: the lazy `pg` loader, schema migrations (and the shared-state stores). Optional at run time.
   postgres: ['protocol', 'engine'],
   transport: ['protocol', 'engine'],
   session: ['protocol'],
   call: ['protocol'],
   // postgres: the transport factory builds the embedded engine on PostgreSQL (`postgres` option).
-  gateway: ['protocol', 'engine', 'postgres', 'transport', 'session', 'call'],
+  gateway: ['protocol', 'engine', 'postgres', 'transport', 'session', 'call', 'notify'],
   escalation: ['protocol', 'engine', 'transport', 'session', 'gateway'],
   guarded: ['protocol', 'call', 'session', 'gateway'],
   // ProvenanceReviewModule: the review page and API over escalation/ (never server/ or cli/).

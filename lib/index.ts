@@ -62,6 +62,18 @@ export {
 // Escalations
 export type { EscalationEvent, EscalationEventType } from './protocol/escalation-event';
 export { escalationsWithPending$ } from './escalation/escalation.streams';
+// Escalation webhooks, the `notify` option (docs/webhooks.md): the receiver's verification helper
+export {
+  DEFAULT_TOLERANCE_SECONDS,
+  SIGNATURE_HEADER,
+  signatureHeader,
+  verifyWebhookSignature,
+  webhookSignatureProblem,
+  type VerifyWebhookOptions,
+} from './notify/webhook-signature';
+export { DELIVERY_HEADER, EVENT_HEADER } from './notify/webhook-delivery';
+export type { NotifyTarget } from './notify/notify-options';
+export type { WebhookBody, WebhookStats } from './notify/webhook-dispatcher';
 export {
   ProvenanceReviewer,
   DEFAULT_REVIEWER_POLL_INTERVAL,

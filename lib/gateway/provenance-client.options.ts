@@ -3,6 +3,7 @@ import type { HttpService } from '@nestjs/axios';
 import type { LoggerService } from '@nestjs/common';
 import type { AuditStore } from '../engine/audit/audit-store';
 import type { CompiledPolicy, PolicyDocument } from '../engine/policy/policy.types';
+import type { NotifyTarget } from '../notify/notify-options';
 import type { PostgresSetting, ResolvedPostgresOptions } from '../postgres/postgres-options';
 import type { GatewayTransport } from '../transport/gateway-transport';
 
@@ -71,6 +72,8 @@ export interface ProvenanceClientOptions {
   postgres?: PostgresSetting;
   /** Largest accepted parameters object, in bytes of JSON. Default 1 MiB. Larger calls are refused before anything is sent. */
   maxParametersBytes?: number;
+  /** Escalation webhooks: each `{ url, secret, events?, timeout?, maxAttempts? }` is sent the pending and ended escalations of `escalations$` as JSON signed with HMAC-SHA256, in the background: a slow or dead receiver never delays a decision (docs/webhooks.md). Default: none. */
+  notify?: NotifyTarget[];
 
   /** Where warnings go (fail-open, session summaries). Default: Nest's Logger with context `Provenance`. */
   logger?: LoggerService;
@@ -120,6 +123,7 @@ export interface ResolvedClientOptions {
   /** Checked, defaults filled; null when off. */
   postgres: ResolvedPostgresOptions | null;
   maxParametersBytes: number;
+  notify: readonly NotifyTarget[];
   logger: LoggerService | null;
   redact: ((action: string, parameters: Record<string, unknown> | null) => unknown) | null;
   allowEmptyPolicy: boolean;

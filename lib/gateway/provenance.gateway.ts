@@ -27,6 +27,8 @@ import { decideCall, type DecisionContext } from './decide-call';
 import { GatewayRegistry } from './gateway.registry';
 import type { ChangedArguments } from './gate';
 import { guardFunction, type GuardedFunction } from './guard-function';
+import { EscalationWebhooks } from '../notify/escalation-webhooks';
+import type { WebhookStats } from '../notify/webhook-dispatcher';
 import { ProvenanceClient } from './provenance.client';
 import type { ProvenanceClientOptions } from './provenance-client.options';
 
@@ -60,6 +62,8 @@ export class ProvenanceGateway implements SessionGateway {
    * server (which holds the request) only their final step.
    */
   readonly escalations$: Observable<EscalationEvent>;
+  /** The `notify` option's webhooks (docs/webhooks.md); null without receivers. */
+  private readonly webhooks: EscalationWebhooks | null;
 
   constructor(client: ProvenanceClient | ProvenanceClientOptions) {
     this.client = client instanceof ProvenanceClient ? client : new ProvenanceClient(client);
@@ -67,6 +71,10 @@ export class ProvenanceGateway implements SessionGateway {
     this.escalations$ = this.transport.escalations$;
     const { options } = this.client;
     this.logger = options.logger ?? new Logger('Provenance');
+    this.webhooks = EscalationWebhooks.start(this.escalations$, options.notify, {
+      tenant: options.mode === 'embedded' ? options.tenantId : options.tenantPolicyId,
+      logger: this.logger,
+    });
     const defaults: CallDefaults = {
       agentId: options.agentId,
       defaultSession: options.defaultSession,
@@ -184,6 +192,11 @@ export class ProvenanceGateway implements SessionGateway {
     return SessionContext.current()?.session;
   }
 
+  /** Per `notify` receiver: webhooks delivered, failed, dropped (queue full) and queued. */
+  webhookStats(): WebhookStats[] {
+    return this.webhooks?.stats() ?? [];
+  }
+
   /** The escalations of `escalations$` that no one has decided yet. */
   pendingEscalationEvents(): EscalationEvent[] {
     return this.transport.pendingEscalations();
@@ -266,6 +279,8 @@ export class ProvenanceGateway implements SessionGateway {
       // The transport ends held calls as expired, announces those endings on
       // escalations$, then completes it.
       await this.client.close();
+      // The endings close() announced are sent too, for a short while (WEBHOOK_FLUSH_ON_CLOSE_MS).
+      await this.webhooks?.close();
     })();
     return this.closing;
   }

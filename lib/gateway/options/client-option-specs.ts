@@ -1,4 +1,5 @@
 import { KeyObject } from 'node:crypto';
+import { notifyOptionProblem } from '../../notify/notify-options';
 import { Messages } from '../../protocol/provenance.messages';
 import { identityProblem } from '../../protocol/identity';
 import { newSessionId } from '../../protocol/session-id';
@@ -198,6 +199,16 @@ export const CLIENT_OPTION_SPECS: OptionTableOf<ProvenanceClientOptions, Resolve
       'refused before anything is sent.',
     check: positiveInteger('bytes'),
     default: 1024 * 1024,
+  },
+  notify: {
+    doc:
+      'Escalation webhooks: each `{ url, secret, events?, timeout?, maxAttempts? }` is sent the ' +
+      'pending and ended escalations of `escalations$` as JSON signed with HMAC-SHA256, in the ' +
+      'background: a slow or dead receiver never delays a decision (docs/webhooks.md). ' +
+      'Default: none.',
+    // Each target's fields are checked here (`notify[0].url`); the secret is never shown.
+    check: notifyOptionProblem,
+    default: Object.freeze([]) as readonly [],
   },
   logger: {
     doc:
