@@ -6,6 +6,8 @@ export const PolicyBacktestMessages = {
   databaseFailed: (source: string, why: string) => `${source}: cannot read the audit chain: ${why}`,
   noAuditTable: (source: string, schema: string) =>
     `${source}: schema "${schema}" has no audit_events table (wrong --schema, or never migrated)`,
+  emptyLog: () =>
+    'the log has no events (for PostgreSQL: are --schema and --tenant the ones the gateway writes?)',
   fileAndUrl: () => 'give an audit FILE or --url, not both',
   noSource: () => 'policy backtest needs an audit FILE or --url postgres://...',
   postgresOnly: (flag: string) => `${flag} applies to --url only`,

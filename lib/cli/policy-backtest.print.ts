@@ -1,4 +1,5 @@
 import type { CliIO } from './cli.io';
+import { PolicyBacktestMessages as M } from './policy-backtest.messages';
 import type { BacktestExample, BacktestReport } from './policy-backtest.replay';
 import { quotedTerminalSafe, terminalSafe } from './terminal-text';
 
@@ -20,6 +21,7 @@ export function printBacktest(report: BacktestReport, source: string, io: CliIO)
       (skipped === '' ? '' : `; not calls: ${skipped}`) +
       (report.malformed === 0 ? '' : `; ${report.malformed} unreadable record(s) left out`),
   );
+  if (report.eventsRead === 0) io.out(M.emptyLog());
   const by = report.unchangedByDecision;
   io.out(
     `unchanged: ${report.unchanged} (ALLOW ${by.ALLOW}, BLOCK ${by.BLOCK}, ESCALATE ${by.ESCALATE})`,

@@ -1,4 +1,6 @@
+import { promises as fs } from 'node:fs';
 import type { Pool } from 'pg';
+import { looksLikeBundle, parseBundle } from '../engine/audit/audit-bundle';
 import { parseStoredLine, streamAuditFile } from '../engine/audit/audit-log.file-store';
 import { redactConnectionString } from '../postgres/connection-string';
 import { loadPg } from '../postgres/pg-loader';
@@ -24,11 +26,14 @@ export interface BacktestSource {
 /** Thrown when the source cannot be read at all (exit 2); the message says why. */
 export class BacktestSourceError extends Error {}
 
+/** A JSON-lines log, streamed; or a bundle (`audit export`), which is one JSON document read whole. */
 export async function openFileSource(file: string): Promise<BacktestSource> {
   let lines: AsyncIterable<string>;
   try {
+    if (looksLikeBundle(await readHead(file))) return bundleSource(file);
     lines = (await streamAuditFile(file)).lines;
   } catch (error) {
+    if (error instanceof BacktestSourceError) throw error;
     throw new BacktestSourceError(M.unreadableFile(file, (error as Error).message));
   }
   async function* records(): AsyncGenerator<unknown> {
@@ -39,6 +44,30 @@ export async function openFileSource(file: string): Promise<BacktestSource> {
     }
   }
   return { description: file, records: records(), close: async () => undefined };
+}
+
+async function bundleSource(file: string): Promise<BacktestSource> {
+  let records: unknown[];
+  try {
+    records = parseBundle(await fs.readFile(file, 'utf8')).records;
+  } catch (error) {
+    throw new BacktestSourceError(M.unreadableFile(file, (error as Error).message));
+  }
+  async function* each(): AsyncGenerator<unknown> {
+    yield* records;
+  }
+  return { description: `${file} (bundle)`, records: each(), close: async () => undefined };
+}
+
+async function readHead(file: string): Promise<string> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(256);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -33,6 +33,16 @@ export const POLICY_USAGE = [
   '  provenance policy explain FILE ACTION [PARAMS_JSON] [--json]',
   '      Show how each rule treats ACTION with PARAMS_JSON (a JSON object, default {}),',
   '      and the decision. Exit 0 ALLOW, 3 BLOCK, 4 ESCALATE, 2 when the file or arguments are invalid.',
+  '  provenance policy test FILE CASES.yml [--quiet]',
+  '      Decide each case of CASES.yml ({ name?, action, params?, expect, reason? }) and compare;',
+  '      reason is a substring, or /regex/flags. --quiet prints only the failures and the summary.',
+  '      Exit 0 when every case passes, 1 when any fails (with a diff), 2 when a file is invalid.',
+  '  provenance policy backtest FILE (AUDIT.jsonl|BUNDLE.json | --url URL [--schema NAME] [--tenant ID])',
+  '                            [--examples N] [--json] [--fail-on-change]',
+  '      Replay every recorded call of an audit log (a file, or PostgreSQL: default schema provenance,',
+  '      tenant local) against the candidate policy FILE and report what would change, with up to',
+  '      N examples (default 3) per change. Exit 0, or 1 with --fail-on-change when a decision',
+  '      changed; 2 when the policy or the log cannot be read.',
 ].join('\n');
 
 const DECISION_EXIT: Readonly<Record<Outcome, number>> = {

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PostgresAuditStore } from '../../../lib/postgres/postgres-audit-store';
+import { AuditLog } from '../../../lib/engine/audit/audit-log';
+import { AUDIT_PAGE_ROWS, PostgresAuditStore } from '../../../lib/postgres/postgres-audit-store';
 import { PostgresContext } from '../../../lib/postgres/postgres-context';
 import {
   TEST_DATABASE_URL,
@@ -87,6 +88,54 @@ describeWithPostgres('provenance policy backtest --url (child process)', () => {
     ]);
     expect(changed.status).toBe(1);
     expect(changed.stdout).toContain('  ESCALATE → BLOCK: 1');
+  });
+
+  it('pages through a chain longer than a page (AUDIT_PAGE_ROWS)', async () => {
+    const total = AUDIT_PAGE_ROWS * 2 + 17;
+    const log = new AuditLog({ store: new PostgresAuditStore(context, 'tenant-long') });
+    try {
+      const appends: Promise<unknown>[] = [];
+      for (let i = 0; i < total; i++) {
+        appends.push(
+          log.append({
+            tenantId: 'tenant-long',
+            sessionId: `s${i % 5}`,
+            agentId: 'agent',
+            action: i % 2 === 0 ? 'email.send' : 'data.read',
+            parameters: { i },
+            decision: i % 2 === 0 ? 'ALLOW' : 'BLOCK',
+            reason: 'as enforced',
+            kind: 'decision',
+          }),
+        );
+      }
+      await Promise.all(appends);
+    } finally {
+      await log.close();
+    }
+    const run = runCliProcess([
+      'policy',
+      'backtest',
+      policies.candidate,
+      '--url',
+      TEST_DATABASE_URL,
+      '--schema',
+      db.schema,
+      '--tenant',
+      'tenant-long',
+      '--json',
+    ]);
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout) as {
+      eventsRead: number;
+      transitions: { from: string; to: string; count: number }[];
+    };
+    expect(report.eventsRead).toBe(total);
+    // email.send is ALLOWed by neither rule of the candidate, data.read is now allowed.
+    expect(report.transitions.map((t) => [t.from, t.to, t.count])).toEqual([
+      ['ALLOW', 'BLOCK', Math.ceil(total / 2)],
+      ['BLOCK', 'ALLOW', Math.floor(total / 2)],
+    ]);
   });
 
   it('another tenant has no calls; the default tenant is local', () => {

@@ -153,6 +153,17 @@ describe('provenance policy backtest (child process)', () => {
     expect(invalid.stderr).toContain('rules[0].on_match');
   });
 
+  it('reads a bundle (audit export) as it reads the log', () => {
+    const bundle = path.join(dir, 'evidence.json');
+    expect(runCliProcess(['audit', 'export', log, '--out', bundle]).status).toBe(0);
+    const run = runCliProcess(['policy', 'backtest', policies.candidate, bundle, '--json']);
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout) as JsonReport;
+    expect(report.source).toBe(`${bundle} (bundle)`);
+    expect(report.calls).toBe(EXPECTED.calls);
+    expect(report.transitions.map((t) => [t.from, t.to, t.count])).toEqual(EXPECTED.transitions);
+  });
+
   it('streams: a damaged line is left out and counted, the rest replayed', () => {
     const damaged = path.join(dir, 'damaged.jsonl');
     const lines = fs.readFileSync(log, 'utf8').split('\n');

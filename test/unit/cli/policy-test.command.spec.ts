@@ -147,6 +147,9 @@ describe('provenance policy test (child process)', () => {
     expect(invalid.stderr).toContain('rules[0].on_match');
     const usage = runCliProcess(['policy', 'test', POLICY]);
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain('Usage:');
+    expect(usage.stderr).toContain('provenance policy test FILE CASES.yml [--quiet]');
+    expect(usage.stderr).toContain(
+      'provenance policy backtest FILE (AUDIT.jsonl|BUNDLE.json | --url URL',
+    );
   });
 });
