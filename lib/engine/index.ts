@@ -47,6 +47,9 @@ export {
   type HoldTicket,
 } from './escalation/escalation-holds';
 export { ProvenanceEngine } from './provenance-engine';
+// The policy lifecycle (docs/policy.md: "Hot reload", "Shadow mode")
+export type { PolicyIdentityOf, PolicyReload, PolicySource } from './policy/policy-in-force';
+export type { ShadowExample, ShadowReport, ShadowSide } from './policy/shadow-policy';
 /** @deprecated since 0.2: the in-process engine is `ProvenanceEngine`. */
 export { ProvenanceEngine as EmbeddedGateway } from './provenance-engine';
 export type {

@@ -64,6 +64,10 @@ export interface ProvenanceClientOptions {
   maxPendingEscalations?: number;
   /** Embedded gateway: the audit store. */
   audit?: AuditOptions;
+  /** Embedded gateway: reload the policy when its file changes (debounced; a file that fails validation is logged and the policy in force stays). Needs `policy` as a file path. Default false. */
+  watchPolicy?: boolean;
+  /** Embedded gateway: a candidate policy (a path, a document or a compiled policy) evaluated beside the enforced one on every call; where they disagree it is logged (once per action and change, then at 10, 100, ...) and counted in `gateway.shadowReport()`, never enforced. Default: none. */
+  shadowPolicy?: string | PolicyDocument | CompiledPolicy;
   /** Embedded gateway: the tenant id written into audit events. Default `local`. */
   tenantId?: string;
   /**
@@ -119,6 +123,8 @@ export interface ResolvedClientOptions {
     durable: boolean;
     signingKey: string | KeyObject | undefined;
   };
+  watchPolicy: boolean;
+  shadowPolicy: string | PolicyDocument | CompiledPolicy | null;
   tenantId: string;
   /** Checked, defaults filled; null when off. */
   postgres: ResolvedPostgresOptions | null;

@@ -27,6 +27,9 @@ import { decideCall, type DecisionContext } from './decide-call';
 import { GatewayRegistry } from './gateway.registry';
 import type { ChangedArguments } from './gate';
 import { guardFunction, type GuardedFunction } from './guard-function';
+import { reloadPolicyOn, shadowReportOf } from './policy-control';
+import type { PolicyReload, PolicySource } from '../engine/policy/policy-in-force';
+import type { ShadowReport } from '../engine/policy/shadow-policy';
 import { EscalationWebhooks } from '../notify/escalation-webhooks';
 import type { WebhookStats } from '../notify/webhook-dispatcher';
 import { ProvenanceClient } from './provenance.client';
@@ -98,6 +101,26 @@ export class ProvenanceGateway implements SessionGateway {
 
   get defaultSessionId(): string {
     return this.client.options.defaultSession;
+  }
+
+  /**
+   * Embedded gateway: puts a new policy in force (a path, a document, a
+   * compiled policy; without one, the policy file read again), recorded as a
+   * `policy.loaded` audit event first. A policy that fails validation is
+   * refused (its PolicyValidationError is thrown and logged) and the old one
+   * stays. Throws for a remote gateway, which owns its policy.
+   */
+  reloadPolicy(policy?: PolicySource): Promise<PolicyReload> {
+    return reloadPolicyOn(this.transport, policy, this.logger);
+  }
+
+  /**
+   * Embedded gateway: where the `shadowPolicy` would have decided otherwise
+   * (counts by change such as `ALLOW→BLOCK`, examples without parameter
+   * values); null without a shadow policy. Throws for a remote gateway.
+   */
+  shadowReport(): ShadowReport | null {
+    return shadowReportOf(this.transport);
   }
 
   /** The transport decisions come from (for the reviewer and the server module). */

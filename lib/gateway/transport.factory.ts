@@ -8,6 +8,7 @@ import { createPostgresEngine } from '../postgres/postgres-engine';
 import { redactConnectionString } from '../postgres/connection-string';
 import { PostgresOptionMessages } from '../postgres/postgres-options.messages';
 import type { ProvenanceClientDeps, ResolvedClientOptions } from './provenance-client.options';
+import { engineLogOf, refuseRemotePolicyOptions } from './policy-control';
 
 /**
  * The transport resolved options ask for: a remote gateway when `gatewayUrl`
@@ -19,6 +20,7 @@ export function createTransport(
   deps: ProvenanceClientDeps,
 ): GatewayTransport {
   if (options.mode === 'http') {
+    refuseRemotePolicyOptions(options);
     return new HttpTransport({
       gatewayUrl: options.gatewayUrl as string,
       apiKey: options.apiKey as string,
@@ -34,6 +36,9 @@ export function createTransport(
     maxPendingEscalations: options.maxPendingEscalations,
     tenantId: options.tenantId,
     allowEmptyPolicy: options.allowEmptyPolicy,
+    watchPolicy: options.watchPolicy,
+    shadowPolicy: options.shadowPolicy,
+    log: engineLogOf(options.logger),
   };
   if (options.postgres !== null) {
     const postgres = options.postgres;

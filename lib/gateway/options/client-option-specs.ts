@@ -175,6 +175,23 @@ export const CLIENT_OPTION_SPECS: OptionTableOf<ProvenanceClientOptions, Resolve
     check: anObject,
     group: AUDIT_OPTION_SPECS,
   },
+  watchPolicy: {
+    doc:
+      'Embedded gateway: reload the policy when its file changes (debounced; a file that fails ' +
+      'validation is logged and the policy in force stays). Needs `policy` as a file path. ' +
+      'Default false.',
+    check: aBoolean,
+    default: false,
+  },
+  shadowPolicy: {
+    doc:
+      'Embedded gateway: a candidate policy (a path, a document or a compiled policy) evaluated ' +
+      'beside the enforced one on every call; where they disagree it is logged (once per action ' +
+      'and change, then at 10, 100, ...) and counted in `gateway.shadowReport()`, never ' +
+      'enforced. Default: none.',
+    check: aPolicySource,
+    default: null,
+  },
   tenantId: {
     doc: 'Embedded gateway: the tenant id written into audit events. Default `local`.',
     check: aString,
