@@ -290,6 +290,17 @@ describe('ProvenanceTestingModule options', () => {
     }
   });
 
+  it('isGlobal: false keeps the providers to the module that imports it', async () => {
+    await expect(start({ policy, isGlobal: false })).rejects.toThrow(/AuditTrailService/);
+    const moduleRef = await Test.createTestingModule({
+      imports: [ProvenanceTestingModule.forRoot({ policy, isGlobal: false })],
+      providers: [RefundService, AuditTrailService],
+    }).compile();
+    app = await moduleRef.init();
+    expect(app.get(AuditTrailService).gateway).toBe(app.get(ProvenanceGateway));
+    await expect(app.get(RefundService).issue(5, 'cus_1')).resolves.toBeDefined();
+  });
+
   it.each([
     ['neither policy nor decide', {}, 'policy'],
     ['a remote gateway', { policy, gatewayUrl: 'http://127.0.0.1:9' }, 'gatewayUrl'],
