@@ -22,8 +22,11 @@ interface Ended {
   chunks: number;
 }
 
-/** Runs the CLI, reads one chunk of its stdout, then closes the pipe, as `head -1` would. */
-function runAndCloseEarly(args: string[]): Promise<Ended> {
+/**
+ * Runs the CLI, reads one chunk of its stdout, then closes the pipe, as `head -1` would;
+ * with `before`, closes it before the command writes anything (`head -n 0`).
+ */
+function runAndCloseEarly(args: string[], before = false): Promise<Ended> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -39,10 +42,15 @@ function runAndCloseEarly(args: string[]): Promise<Ended> {
     let chunks = 0;
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => (stderr += text));
-    child.stdout.once('data', () => {
-      chunks++;
+    if (before) {
       child.stdout.destroy();
-    });
+      chunks++;
+    } else {
+      child.stdout.once('data', () => {
+        chunks++;
+        child.stdout.destroy();
+      });
+    }
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stderr, chunks }));
   });
@@ -101,6 +109,12 @@ describe('a CLI command whose reader closes early', () => {
     ]);
     quiet(ended);
     expect(ended.code).toBe(1);
+  });
+
+  it('audit verify, the reader gone before its first line: exit 0 (valid)', async () => {
+    const ended = await runAndCloseEarly(['audit', 'verify', log], true);
+    quiet(ended);
+    expect(ended.code).toBe(0);
   });
 
   it('policy test: exit 0 (every case passes)', async () => {
