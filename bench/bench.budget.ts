@@ -14,3 +14,6 @@ export function budgetFor(quick: boolean): Budget {
     ? { quick, warmupMs: 100, roundMs: 150, rounds: 2 }
     : { quick, warmupMs: 400, roundMs: 1000, rounds: 3 };
 }
+
+/** Concurrencies of the gated group's scaling figures (`gated.<store>.c<N>.ops`) and of its chart. */
+export const GATED_CONCURRENCIES = [1, 8, 64, 256] as const;

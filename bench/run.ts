@@ -7,18 +7,20 @@
  * stdout; with --json stdout carries only one JSON object, and progress goes to stderr.
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { budgetFor } from './bench.budget';
+import { budgetFor, GATED_CONCURRENCIES } from './bench.budget';
 import type { GroupReport } from './bench.figures';
 import { renderTable } from './bench.report';
+import { throughputChart } from './bench.chart';
 
 const GROUPS = ['evaluation', 'gated', 'http', 'server', 'memory', 'audit', 'postgres'] as const;
 type Group = (typeof GROUPS)[number];
 
 const HOOK = path.join(__dirname, '..', 'scripts', 'swc-register.js');
 const PROFILE_DIR = path.join(__dirname, 'results', 'profiles');
+const CHART = path.join(__dirname, '..', 'docs', 'bench', 'throughput.svg');
 
 interface Args {
   json: boolean;
@@ -165,6 +167,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${renderTable(reports, header)}\n`);
   }
   if (args.cpuProf) process.stderr.write(`bench: profiles in ${PROFILE_DIR}\n`);
+  // The chart of BENCHMARKS.md, from this run's gated figures (not from a smoke run).
+  const chart = args.quick
+    ? null
+    : throughputChart(
+        figures,
+        GATED_CONCURRENCIES,
+        `commit ${meta.commit}, ${String(meta.date).slice(0, 16)} UTC, node ${meta.node}, ${meta.cores} cores, load average ${meta.loadAverage1m}`,
+      );
+  if (chart !== null) {
+    mkdirSync(path.dirname(CHART), { recursive: true });
+    writeFileSync(CHART, chart);
+    process.stderr.write(`bench: chart in ${path.relative(process.cwd(), CHART)}\n`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -126,9 +126,12 @@ function harnessOverheadNs(ms: number): number {
 export async function run(budget: Budget): Promise<GroupReport> {
   const started = Date.now();
   const sample = samplePolicy();
+  const p10 = generatePolicy(10, SEED);
   const p100 = generatePolicy(100, SEED);
   const p1000 = generatePolicy(1000, SEED);
+  const p10000 = generatePolicy(10_000, SEED);
   const subjects = [
+    subject('rules10', 'generated, 10 rules', compilePolicy(p10), generateCalls(p10, 256, SEED)),
     subject(
       'sample',
       `sample policy (${sample.document.rules.length} rules)`,
@@ -148,6 +151,12 @@ export async function run(budget: Budget): Promise<GroupReport> {
       compilePolicy(p1000),
       generateCalls(p1000, 256, SEED),
       2000,
+    ),
+    subject(
+      'rules10000',
+      'generated, 10000 rules',
+      compilePolicy(p10000),
+      generateCalls(p10000, 256, SEED),
     ),
     subject(
       'rules1000_uncached',
@@ -188,6 +197,19 @@ export async function run(budget: Budget): Promise<GroupReport> {
         `${s.label}: throughput, 1 thread`,
         (s.calls_done * 1e9) / s.ns_total,
         'ops/s',
+      ),
+    );
+  }
+  // The scaling figures (issue 16): p50 per call by policy size, flat rather than linear.
+  for (const size of [10, 100, 1000, 10_000]) {
+    const s = subjects.find((one) => one.key === `rules${size}`)!;
+    figures.push(
+      figure(
+        'policy',
+        `rules.${size}.ns`,
+        `evaluation, generated policy of ${size} rules: p50`,
+        percentile(s.samples, 50),
+        'ns/call',
       ),
     );
   }

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditLog, type AuditOptions } from '../../lib';
 import { bootProvenance, type BenchApp } from '../bench.app';
-import type { Budget } from '../bench.budget';
+import { GATED_CONCURRENCIES, type Budget } from '../bench.budget';
 import { atLeast, figure, type Figure, type GroupReport } from '../bench.figures';
 import { closedLoop } from '../bench.load';
 import { median, percentile } from '../bench.stats';
@@ -17,6 +17,8 @@ import { ALLOWED_PAYMENT, samplePolicy } from '../sample.workload';
  * Each worker runs inside `runInSession`, renewed every 1 000 calls.
  */
 const GROUP = 'gated';
+/** The scaling figures' concurrencies; 1 and 64 are measured with more detail anyway. */
+const SCALING = GATED_CONCURRENCIES;
 
 interface Store {
   key: string;
@@ -72,6 +74,8 @@ export async function run(budget: Budget): Promise<GroupReport> {
       const c64Cpu: number[] = [];
       const share: number[] = [];
       const lat: number[] = [];
+      // The scaling figures (issue 16): throughput at each concurrency, rounds interleaved.
+      const byConcurrency = new Map<number, number[]>(SCALING.map((c) => [c, []]));
       let calls = 0;
       for (let round = 0; round < budget.rounds; round++) {
         const one = await measure(app, 1, budget.roundMs / 2, true);
@@ -83,7 +87,15 @@ export async function run(budget: Budget): Promise<GroupReport> {
         share.push(many.cpuShare);
         lat.push(...one.latencies);
         calls += one.ops + many.ops;
+        for (const concurrency of SCALING) {
+          if (concurrency === 1 || concurrency === 64) continue;
+          const more = await measure(app, concurrency, budget.roundMs / 4);
+          byConcurrency.get(concurrency)!.push(more.opsPerSecond);
+          calls += more.ops;
+        }
       }
+      byConcurrency.set(1, c1);
+      byConcurrency.set(64, c64);
       const log = app.gateway.audit;
       const audited = log instanceof AuditLog ? log.size : 0;
       context[`${store.key}AuditedEvents`] = audited;
@@ -113,6 +125,15 @@ export async function run(budget: Budget): Promise<GroupReport> {
             target: store.target64 === undefined ? undefined : atLeast(store.target64, 'ops/s'),
             note: `${budget.rounds} rounds, median; ${calls} measured calls`,
           },
+        ),
+        ...SCALING.filter((c) => c !== 1 && c !== 64).map((concurrency) =>
+          figure(
+            GROUP,
+            `${store.key}.c${concurrency}.ops`,
+            `${store.label}, concurrency ${concurrency}`,
+            median(byConcurrency.get(concurrency)!),
+            'ops/s',
+          ),
         ),
         figure(
           GROUP,

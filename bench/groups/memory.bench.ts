@@ -232,6 +232,13 @@ export async function run(_budget: Budget): Promise<GroupReport> {
         target: atMost(2048, 'B'),
       },
     ),
+    figure(
+      GROUP,
+      'pending10k.bytes',
+      `${N} held escalated calls through the module, retained heap in all (incl. audit events)`,
+      viaModule.heldCall * N,
+      'B',
+    ),
     figure(GROUP, 'session.handle', 'open session, gateway.session()', viaModule.session, 'B', {
       target: atMost(1024, 'B'),
     }),
