@@ -24,6 +24,11 @@ export interface SampleAppOptions {
   reviewers?: ReviewerTokens;
   /** Nest's logger setting. Default: Nest's own. */
   logger?: false | LogLevel[] | LoggerService;
+  /**
+   * The library's `logger` option (its start-up banner, coverage and fail-open
+   * warnings, session summaries). Default: Nest's logger, so `logger: false` silences it too.
+   */
+  provenanceLogger?: LoggerService;
 }
 
 export const DEFAULT_AGENT_ID = 'sample-agent';
@@ -53,12 +58,19 @@ export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Samp
 /** The options handed to `ProvenanceModule.forRoot()`. */
 export function provenanceOptions(options: SampleAppOptions): ProvenanceModuleOptions {
   const agentId = options.agentId ?? DEFAULT_AGENT_ID;
+  const logger = options.provenanceLogger;
   if (options.gatewayUrl) {
     // The remote gateway holds the policy, the escalations and the audit log.
-    return { agentId, gatewayUrl: options.gatewayUrl, apiKey: options.apiKey };
+    return {
+      agentId,
+      gatewayUrl: options.gatewayUrl,
+      apiKey: options.apiKey,
+      logger,
+    };
   }
   return {
     agentId,
+    logger,
     policy: options.policy ?? sampleFile('policy.yml'),
     audit: options.audit ?? { store: 'file', path: path.resolve(DEFAULT_AUDIT_FILE) },
     escalationTimeout: options.escalationTimeout,

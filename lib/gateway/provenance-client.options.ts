@@ -56,7 +56,7 @@ export interface ProvenanceClientOptions {
   /** HTTP gateway: what sends the requests. `axios` (default): the HttpService's axios, with its interceptors and proxy settings. `node`: node:http directly, less client CPU per call; no HttpService, interceptors or proxy. */
   httpClient?: 'axios' | 'node';
 
-  /** Embedded gateway: a policy file path (YAML or JSON), a policy document, or a compiled policy. Falls back to PROVENANCE_POLICY. */
+  /** Embedded gateway: a policy file path (YAML or JSON), policy text (a string with a line break or starting with `{`), a policy document, or a compiled policy. Falls back to PROVENANCE_POLICY. */
   policy?: string | PolicyDocument | CompiledPolicy;
   /** Embedded gateway: how long an escalation is held for a human, in ms. Default 60 000. */
   escalationTimeout?: number;
@@ -85,6 +85,8 @@ export interface ProvenanceClientOptions {
   redact?: (action: string, parameters: Record<string, unknown> | null) => unknown;
   /** A policy with no rules lets every call through (the reference server's behaviour). The embedded engine refuses to start on one unless this is true. Default false. */
   allowEmptyPolicy?: boolean;
+  /** Embedded gateway: at start-up, the action of every guarded method and of every wrapped adapter tool must be matched by a rule other than a catch-all. `warn` (default) logs one line naming the others, `strict` refuses to start, `off` skips the check. Falls back to PROVENANCE_POLICY_COVERAGE. Not checked against a remote gateway. */
+  policyCoverage?: 'warn' | 'strict' | 'off';
 
   /**
    * Ignored by the client: an option of `ProvenanceModule.forRoot()` (see ProvenanceModuleOptions) or of `new ProvenanceReviewer(gateway, options)`.
@@ -133,4 +135,5 @@ export interface ResolvedClientOptions {
   logger: LoggerService | null;
   redact: ((action: string, parameters: Record<string, unknown> | null) => unknown) | null;
   allowEmptyPolicy: boolean;
+  policyCoverage: 'warn' | 'strict' | 'off';
 }

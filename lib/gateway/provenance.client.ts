@@ -1,4 +1,6 @@
 import { inspect } from 'node:util';
+import { compiledPolicyOf } from '../engine/engine.factory';
+import type { CompiledPolicy } from '../engine/policy/policy.types';
 import type { GatewayTransport } from '../transport/gateway-transport';
 import type {
   ProvenanceClientDeps,
@@ -16,11 +18,22 @@ import { createTransport } from './transport.factory';
 export class ProvenanceClient {
   readonly options: ResolvedClientOptions;
   readonly transport: GatewayTransport;
+  /**
+   * The embedded gateway's policy, compiled once here (a bad one fails now);
+   * null for a remote gateway, whose policy is not known here, and for a
+   * transport given in `deps`.
+   */
+  readonly policy: CompiledPolicy | null;
   private closing: Promise<void> | null = null;
 
   constructor(options: ProvenanceClientOptions = {}, deps: ProvenanceClientDeps = {}) {
     this.options = resolveClientOptions(options, deps);
-    this.transport = deps.transport ?? createTransport(this.options, deps);
+    const { mode, policy } = this.options;
+    this.policy =
+      deps.transport === undefined && mode === 'embedded' && policy !== null
+        ? compiledPolicyOf(policy)
+        : null;
+    this.transport = deps.transport ?? createTransport(this.options, deps, this.policy);
   }
 
   get agentId(): string {

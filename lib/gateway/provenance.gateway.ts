@@ -33,6 +33,7 @@ import type { ShadowReport } from '../engine/policy/shadow-policy';
 import { EscalationWebhooks } from '../notify/escalation-webhooks';
 import type { WebhookStats } from '../notify/webhook-dispatcher';
 import { ProvenanceClient } from './provenance.client';
+import { announceStartup } from './startup-banner';
 import type { ProvenanceClientOptions } from './provenance-client.options';
 
 export type { ExecuteOptions } from '../session/provenance.session';
@@ -264,6 +265,8 @@ export class ProvenanceGateway implements SessionGateway {
    * interim ESCALATE results, then exactly one ALLOW result, or errors.
    */
   decide$(call: GateCall): Observable<ExecutionResult> {
+    // Without the module (which logs it at bootstrap), the start-up banner comes with the first call.
+    announceStartup(this.client, this.logger);
     return decideCall(this.decisions, call);
   }
 

@@ -1,3 +1,4 @@
+import type { CompiledPolicy } from '../engine/policy/policy.types';
 import type { GatewayTransport } from '../transport/gateway-transport';
 import { HttpTransport } from '../transport/http/http.transport';
 import {
@@ -18,6 +19,8 @@ import { engineLogOf, refuseRemotePolicyOptions } from './policy-control';
 export function createTransport(
   options: ResolvedClientOptions,
   deps: ProvenanceClientDeps,
+  /** The policy already compiled from `options.policy` (the client does it once), if it was. */
+  compiled: CompiledPolicy | null = null,
 ): GatewayTransport {
   if (options.mode === 'http') {
     refuseRemotePolicyOptions(options);
@@ -31,7 +34,7 @@ export function createTransport(
     });
   }
   const engineSetup = {
-    policy: options.policy as NonNullable<ResolvedClientOptions['policy']>,
+    policy: compiled ?? (options.policy as NonNullable<ResolvedClientOptions['policy']>),
     escalationTimeoutMs: options.escalationTimeout,
     maxPendingEscalations: options.maxPendingEscalations,
     tenantId: options.tenantId,

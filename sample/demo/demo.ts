@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -81,6 +81,19 @@ function whenHeld(reviewer: ProvenanceReviewer, recipientId: string): Promise<Es
   );
 }
 
+/**
+ * The library's logger for the demo's main app: its start-up banner and its
+ * warnings (policy coverage, fail-open). Session summaries are left out: the
+ * report says what each step's calls did.
+ */
+const demoLogger: LoggerService = {
+  log: (message: unknown) => {
+    if (String(message).startsWith('nestjs-provenance:')) console.log(String(message));
+  },
+  warn: (message: unknown) => console.log(`warning: ${String(message)}`),
+  error: (message: unknown) => console.log(`error: ${String(message)}`),
+};
+
 async function main(): Promise<boolean> {
   const report = new DemoReport();
   const dir = mkdtempSync(path.join(tmpdir(), 'provenance-demo-'));
@@ -94,6 +107,8 @@ async function main(): Promise<boolean> {
       audit: { store: 'file', path: auditFile },
       escalationTimeout: 30_000,
       logger: false,
+      // Nest's own lines stay off; the library's banner and warnings are printed.
+      provenanceLogger: demoLogger,
     });
     apps.push(app);
     const url = await listen(app);

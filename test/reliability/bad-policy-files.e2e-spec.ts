@@ -165,7 +165,10 @@ describe('bad policy files refuse start-up (item 4)', () => {
     const file = join(dir, 'nowhere.yml');
     const error = await rejectionOf(bootToolApp({ agentId: 'agent-policy', policy: file }));
     expect(error).toBeInstanceOf(PolicyValidationError);
-    expect(error.message).toBe(`${file}: cannot read the policy file: no such file`);
+    expect(error.message).toBe(
+      `${file}: cannot read the policy file: no such file ` +
+        `(looked for ${file}; the working directory is ${process.cwd()})`,
+    );
   });
 
   it('an empty rules list refuses start-up: it would ALLOW every action by default', async () => {

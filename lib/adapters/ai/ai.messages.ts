@@ -2,6 +2,8 @@ import type { ToolRefusal } from '../tool-gate/tool-gate.options';
 
 /** The texts of the Vercel AI SDK adapter. What reaches a model never names a URL. */
 export const AiAdapterMessages = {
+  /** What the policy coverage line calls the wrapped tools. */
+  toolsForCoverage: () => 'the AI SDK tools',
   /** What the model reads (a `tool-error` part's text) when a call was refused. */
   refused: (refusal: ToolRefusal, approverReason: string | null) =>
     `The call of '${refusal.action}' was refused and the tool did not run: ${refusal.reason}` +

@@ -1,6 +1,7 @@
 import type { Tool, ToolSet } from 'ai';
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
+import { checkToolCoverage } from '../tool-gate/tool-coverage';
 import { actionOf } from '../tool-gate/tool-gate';
 import type { ToolGateOptions } from '../tool-gate/tool-gate.options';
 import { AiAdapterMessages } from './ai.messages';
@@ -50,9 +51,13 @@ export function provenanceTools<TOOLS extends ToolSet>(
     }
   }
   const gated: Record<string, Tool> = {};
+  const wrapped: string[] = [];
   for (const [name, tool] of Object.entries(tools)) {
-    gated[name] = provenanceTool(gateway, name, tool as Tool, options);
+    gated[name] = gateTool(gateway, name, tool as Tool, options);
+    if (gated[name] !== tool) wrapped.push(name);
   }
+  // One coverage line (or, with policyCoverage 'strict', one error) for the whole set.
+  checkToolCoverage(gateway, wrapped, options, AiAdapterMessages.toolsForCoverage());
   return gated as TOOLS;
 }
 
@@ -67,6 +72,18 @@ export function provenanceTool<T extends Tool>(
   options: ProvenanceToolsOptions = {},
 ): T {
   checkGateway(gateway);
+  const gated = gateTool(gateway, toolName, tool, options);
+  if (gated !== tool)
+    checkToolCoverage(gateway, [toolName], options, AiAdapterMessages.toolsForCoverage());
+  return gated;
+}
+
+function gateTool<T extends Tool>(
+  gateway: ProvenanceGateway,
+  toolName: string,
+  tool: T,
+  options: ProvenanceToolsOptions,
+): T {
   if (typeof tool !== 'object' || tool === null) {
     throw new ProvenanceConfigError('tools', AiAdapterMessages.notATool(toolName, tool));
   }

@@ -6,7 +6,13 @@ import {
 } from '@langchain/core/tools';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
-import { actionOf, decideToolCall, type ToolGateOptions, type ToolRefusal } from '../tool-gate';
+import {
+  actionOf,
+  checkToolCoverage,
+  decideToolCall,
+  type ToolGateOptions,
+  type ToolRefusal,
+} from '../tool-gate';
 import { LangChainMessages } from './langchain.messages';
 import { refusalMessage, refusalText } from './refusal-message';
 import { runWithDecision } from './tool-decision';
@@ -46,7 +52,10 @@ export function guardLangChainTools<T extends readonly StructuredTool[]>(
   if (!Array.isArray(tools)) {
     throw new ProvenanceConfigError('tools', LangChainMessages.notToolList(tools));
   }
-  return tools.map((tool, index) => guard(gateway, tool, options, index)) as unknown as T;
+  const guarded = tools.map((tool, index) => guard(gateway, tool, options, index));
+  const names = tools.map((tool) => tool.name);
+  checkToolCoverage(gateway, names, options, LangChainMessages.toolsForCoverage());
+  return guarded as unknown as T;
 }
 
 /** `guardLangChainTools` for one tool. */
@@ -55,7 +64,9 @@ export function guardLangChainTool<T extends StructuredTool>(
   tool: T,
   options: ToolGateOptions = {},
 ): T {
-  return guard(gateway, tool, options, null);
+  const guarded = guard(gateway, tool, options, null);
+  checkToolCoverage(gateway, [tool.name], options, LangChainMessages.toolsForCoverage());
+  return guarded;
 }
 
 function guard<T extends StructuredTool>(

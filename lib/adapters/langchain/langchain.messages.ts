@@ -1,5 +1,7 @@
 /** The texts of the LangChain adapter (`nestjs-provenance/langchain`). What reaches a model never names a URL. */
 export const LangChainMessages = {
+  /** What the policy coverage line calls the wrapped tools. */
+  toolsForCoverage: () => 'the LangChain tools',
   notToolList: (got: unknown) =>
     `guardLangChainTools takes an array of LangChain tools; got ${got === null ? 'null' : typeof got}`,
   notStructuredTool: (index: number | null, got: unknown) =>

@@ -1,7 +1,7 @@
 import type { FunctionTool, RunContext, Tool } from '@openai/agents';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
-import { actionOf, decideToolCall, runAllowedTool } from '../tool-gate';
+import { actionOf, checkToolCoverage, decideToolCall, runAllowedTool } from '../tool-gate';
 import type {
   AgentToolApprovals,
   AgentToolCallDetails,
@@ -43,7 +43,10 @@ export function guardAgentTools<T extends readonly Tool[]>(
   if (!Array.isArray(tools)) {
     throw new ProvenanceConfigError('tools', OpenAIAgentsMessages.notToolList(tools));
   }
-  return tools.map((tool: unknown, index) => guard(gateway, tool, options, index)) as unknown as T;
+  const guarded = tools.map((tool: unknown, index) => guard(gateway, tool, options, index));
+  const names = guarded.map((tool) => tool.name);
+  checkToolCoverage(gateway, names, options, OpenAIAgentsMessages.toolsForCoverage());
+  return guarded as unknown as T;
 }
 
 /** `guardAgentTools` for one tool. */
@@ -52,7 +55,9 @@ export function guardAgentTool<T extends AnyFunctionTool>(
   tool: T,
   options: AgentToolGateOptions = {},
 ): T {
-  return guard(gateway, tool, options, null) as T;
+  const guarded = guard(gateway, tool, options, null) as T;
+  checkToolCoverage(gateway, [guarded.name], options, OpenAIAgentsMessages.toolsForCoverage());
+  return guarded;
 }
 
 function guard(

@@ -1,5 +1,7 @@
 /** The texts of the OpenAI Agents adapter (`nestjs-provenance/openai-agents`). What reaches a model never names a URL. */
 export const OpenAIAgentsMessages = {
+  /** What the policy coverage line calls the wrapped tools. */
+  toolsForCoverage: () => 'the OpenAI Agents tools',
   notToolList: (got: unknown) =>
     `guardAgentTools takes an array of @openai/agents tools; got ${got === null ? 'null' : typeof got}`,
   notFunctionTool: (index: number | null, got: unknown) =>

@@ -7,4 +7,5 @@ export {
   toolParameters,
   type ToolVerdict,
 } from './tool-gate';
+export { checkToolCoverage } from './tool-coverage';
 export type { ToolActions, ToolCall, ToolGateOptions, ToolRefusal } from './tool-gate.options';

@@ -19,7 +19,15 @@ export {
   translateGlob,
   type GlobMatcher,
 } from './fnmatch';
-export { loadPolicy, loadPolicyDetailed, readPolicyFile, validatePolicy } from './policy.loader';
+export {
+  loadPolicy,
+  loadPolicyDetailed,
+  parsePolicyText,
+  readPolicyFile,
+  validatePolicy,
+} from './policy.loader';
+export { isInlinePolicyText } from './policy-source';
+export { isCatchAllRuleGlob, uncoveredActions, type UncoveredAction } from './policy.coverage';
 export type { IgnoredKey, ValidatedPolicy } from './policy.loader';
 export { compilePolicy, evaluatePolicy, explainPolicy } from './policy.compiler';
 export { lintPolicy, type LintCode, type LintFinding } from './policy.linter';

@@ -1,3 +1,4 @@
+import { isInlinePolicyText } from './policy-source';
 import { loadPolicy } from './policy.loader';
 import { PolicyProgram } from './policy.program';
 import type {
@@ -18,9 +19,10 @@ import type {
  */
 
 /**
- * Compiles a policy for repeated evaluation. Accepts a file path, a policy
- * object (validated here), or a document from loadPolicy. `source` names
- * where it came from (defaults to the path when given one).
+ * Compiles a policy for repeated evaluation. Accepts a file path, policy
+ * text (YAML or JSON, see policy-source.ts), a policy object (validated
+ * here), or a document from loadPolicy. `source` names where it came from
+ * (defaults to the path when given one; null for text and objects).
  */
 export function compilePolicy(
   policy: PolicyDocument | string | object,
@@ -28,7 +30,8 @@ export function compilePolicy(
 ): CompiledPolicy {
   if (policy instanceof PolicyProgram && source === undefined) return policy;
   const document = loadPolicy(policy instanceof PolicyProgram ? policy.document : policy);
-  return new PolicyProgram(document, source ?? (typeof policy === 'string' ? policy : null));
+  const path = typeof policy === 'string' && !isInlinePolicyText(policy) ? policy : null;
+  return new PolicyProgram(document, source ?? path);
 }
 
 const compiledObjects = new WeakMap<object, CompiledPolicy>();

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { isDecision } from '../../protocol/decision';
 import { PolicyMessages as M } from '../engine.messages';
 import { PolicyValidationError } from './policy.errors';
+import { isInlinePolicyText, missingFileProblem } from './policy-source';
 import type {
   Operator,
   Outcome,
@@ -73,8 +74,10 @@ export interface ValidatedPolicy {
 }
 
 /**
- * A validated, normalised policy from a file path (.yml, .yaml, .json) or
- * from an object already in memory. Throws PolicyValidationError.
+ * A validated, normalised policy from a file path (.yml, .yaml, .json), from
+ * policy text (YAML or JSON: a string with a line break or starting with `{`,
+ * see policy-source.ts) or from an object already in memory. Throws
+ * PolicyValidationError.
  */
 export function loadPolicy(pathOrObject: string | object): PolicyDocument {
   return loadPolicyDetailed(pathOrObject).document;
@@ -83,6 +86,8 @@ export function loadPolicy(pathOrObject: string | object): PolicyDocument {
 /** loadPolicy, plus what it ignored. */
 export function loadPolicyDetailed(pathOrObject: string | object): ValidatedPolicy {
   if (typeof pathOrObject === 'string') {
+    if (isInlinePolicyText(pathOrObject))
+      return validatePolicy(parsePolicyText(pathOrObject), null);
     return validatePolicy(readPolicyFile(pathOrObject), pathOrObject);
   }
   return validatePolicy(pathOrObject, null);
@@ -99,10 +104,16 @@ export function readPolicyFile(file: string): unknown {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw fail(file, null, '', M.readFailed(code === 'ENOENT' ? 'no such file' : String(error)));
+    if (code !== 'ENOENT') throw fail(file, null, '', M.readFailed(String(error)));
+    throw fail(file, null, '', missingFileProblem(file));
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   return ext === '.json' ? parseJson(file, text) : parseYaml(file, text);
+}
+
+/** Parses inline policy text (YAML, of which JSON is a subset), without validating its content. */
+export function parsePolicyText(text: string): unknown {
+  return parseYaml(null, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 }
 
 function parseJson(file: string, text: string): unknown {
@@ -130,7 +141,7 @@ function parseJson(file: string, text: string): unknown {
   }
 }
 
-function parseYaml(file: string, text: string): unknown {
+function parseYaml(file: string | null, text: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];

@@ -3,18 +3,21 @@ import { Messages } from '../../protocol/provenance.messages';
 import type { GatewayTransport } from '../../transport/gateway-transport';
 import type { ResolvedClientOptions } from '../provenance-client.options';
 import { CLIENT_OPTION_SPECS } from './client-option-specs';
+import { ClientModeMessages } from './client-mode.messages';
 import { howToSet } from './option-hints';
 import type { OptionSource } from './option-spec';
 
 const API_KEY_PATTERN = /^pk_[A-Za-z0-9]+_[A-Za-z0-9_-]{8,}$/;
 
 export type ClientMode = ResolvedClientOptions['mode'];
-type ModeInputs = Pick<ResolvedClientOptions, 'gatewayUrl' | 'apiKey' | 'policy'>;
+type ModeInputs = Pick<ResolvedClientOptions, 'gatewayUrl' | 'apiKey' | 'policy' | 'postgres'>;
 
 /**
  * The rules that tie options together: a given transport decides; else a
  * gatewayUrl means a remote gateway, which needs a well-formed URL and API
- * key; else a policy means the embedded gateway; else nothing can decide.
+ * key, and refuses the embedded gateway's `policy`, `audit` and `postgres`
+ * (they would be ignored); else a policy means the embedded gateway; else
+ * nothing can decide.
  */
 export function selectClientMode(
   options: ModeInputs,
@@ -23,11 +26,33 @@ export function selectClientMode(
 ): ClientMode {
   if (transport) return transport.kind;
   if (options.gatewayUrl !== null) {
+    refuseEmbeddedOptions(options, sources);
     checkHttpOptions(options.gatewayUrl, options.apiKey, sources);
     return 'http';
   }
   if (options.policy !== null) return 'embedded';
   throw new ProvenanceConfigError('gatewayUrl', Messages.missingGateway());
+}
+
+/** `policy`, `audit` or `postgres` beside `gatewayUrl`: a configuration error naming both. */
+function refuseEmbeddedOptions(
+  options: ModeInputs,
+  sources: Readonly<Record<string, OptionSource>>,
+): void {
+  const given: Array<[string, boolean]> = [
+    ['policy', options.policy !== null],
+    ['audit', sources.audit === 'option'],
+    ['postgres', options.postgres !== null],
+  ];
+  const conflict = given.find(([, set]) => set);
+  if (conflict === undefined) return;
+  const option = conflict[0];
+  const env = (CLIENT_OPTION_SPECS as Record<string, { env?: string }>)[option].env;
+  const setBy =
+    sources[option] === 'env' && env !== undefined
+      ? ClientModeMessages.setByEnv(env)
+      : ClientModeMessages.setByOption();
+  throw new ProvenanceConfigError(option, ClientModeMessages.remoteWithEmbedded(option, setBy));
 }
 
 function checkHttpOptions(

@@ -152,8 +152,9 @@ export const CLIENT_OPTION_SPECS: OptionTableOf<ProvenanceClientOptions, Resolve
   },
   policy: {
     doc:
-      'Embedded gateway: a policy file path (YAML or JSON), a policy document, or a compiled ' +
-      'policy. Falls back to PROVENANCE_POLICY.',
+      'Embedded gateway: a policy file path (YAML or JSON), policy text (a string with a line ' +
+      'break or starting with `{`), a policy document, or a compiled policy. Falls back to ' +
+      'PROVENANCE_POLICY.',
     env: 'PROVENANCE_POLICY',
     check: aPolicySource,
     default: null,
@@ -248,6 +249,16 @@ export const CLIENT_OPTION_SPECS: OptionTableOf<ProvenanceClientOptions, Resolve
       'The embedded engine refuses to start on one unless this is true. Default false.',
     check: aBoolean,
     default: false,
+  },
+  policyCoverage: {
+    doc:
+      'Embedded gateway: at start-up, the action of every guarded method and of every wrapped ' +
+      'adapter tool must be matched by a rule other than a catch-all. `warn` (default) logs ' +
+      'one line naming the others, `strict` refuses to start, `off` skips the check. Falls ' +
+      'back to PROVENANCE_POLICY_COVERAGE. Not checked against a remote gateway.',
+    env: 'PROVENANCE_POLICY_COVERAGE',
+    check: oneOf('warn', 'strict', 'off'),
+    default: 'warn',
   },
   reviewer: {
     doc:

@@ -45,7 +45,7 @@ export const aSessionId: OptionCheck = (value, option) =>
   isValidSessionId(value) ? null : Messages.badSessionId(option, value);
 
 export const aPolicySource = expecting(
-  'a file path, a policy document or a compiled policy',
+  'a file path, policy text, a policy document or a compiled policy',
   (v) => typeof v === 'string' || typeof v === 'object',
 );
 

@@ -36,7 +36,12 @@ describe('session summaries', () => {
     } finally {
       await gateway.close();
     }
-    expect(lines).toEqual([
+    // The first call logs the start-up banner (a gateway without the module), then the summaries.
+    expect(lines[0]).toEqual([
+      'log',
+      expect.stringMatching(/^nestjs-provenance: embedded gateway;/),
+    ]);
+    expect(lines.slice(1)).toEqual([
       ['log', 'session sess_busy: 2 call(s), 1 allowed, 1 blocked, 0 escalated'],
       ['debug', 'session sess_idle: 0 call(s), 0 allowed, 0 blocked, 0 escalated'],
     ]);

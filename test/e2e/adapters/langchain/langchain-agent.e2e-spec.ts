@@ -226,6 +226,9 @@ describe.each<Mode>(['guardLangChainTools', 'provenanceMiddleware'])(
     it('never runs the tool when the gateway cannot decide, and never shows its URL', async () => {
       const port = await closedPort();
       const remote = await boot({
+        // The fixture's embedded policy and audit store cannot go with a remote gateway.
+        policy: undefined,
+        audit: undefined,
         gatewayUrl: `http://127.0.0.1:${port}`,
         apiKey: 'pk_test_langchainadapter',
       });

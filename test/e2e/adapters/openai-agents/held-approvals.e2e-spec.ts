@@ -290,7 +290,9 @@ describe('guardAgentTools when the gateway cannot decide', () => {
   it('never runs the tool and never tells the model where the gateway is', async () => {
     // A remote gateway on a port nothing listens on: every decision fails.
     const app = await bootAgentApp({
+      // The fixture's embedded policy and audit store cannot go with a remote gateway.
       policy: undefined,
+      audit: undefined,
       gatewayUrl: 'http://127.0.0.1:9/unreachable-gateway',
       apiKey: 'pk_test_openai_agents',
       timeout: 2_000,

@@ -103,7 +103,8 @@ describe('loadPolicy: files', () => {
   it('reports a missing file and an unsupported extension', () => {
     const missing = path.join(dir, 'nope.yml');
     expect(validationError(() => loadPolicy(missing)).message).toBe(
-      `${missing}: cannot read the policy file: no such file`,
+      `${missing}: cannot read the policy file: no such file (looked for ${missing}; ` +
+        `the working directory is ${process.cwd()})`,
     );
     expect(validationError(() => loadPolicy(write('p.txt', 'rules: []'))).message).toContain(
       "unsupported policy file extension '.txt'",
