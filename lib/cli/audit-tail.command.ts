@@ -60,5 +60,12 @@ export function formatRecord(record: unknown, index: number): string {
   if (event.approverReason !== undefined && event.approverReason !== null) {
     parts.push(`note=${quotedTerminalSafe(event.approverReason)}`);
   }
+  if (event.policyHash !== undefined) {
+    // The policy that decided: its hash's first 12 digits, and its version when it has one.
+    const version = event.policyVersion ?? null;
+    parts.push(
+      `policy=${event.policyHash.slice(0, 12)}${version === null ? '' : `@${terminalSafe(version)}`}`,
+    );
+  }
   return parts.join(' ');
 }

@@ -89,6 +89,16 @@ describe('policy identity in the audit trail', () => {
     expect(code).toBe(0);
   });
 
+  it('provenance audit tail shows which policy decided (its hash prefix and version)', async () => {
+    const file = join(dir, 'audit.jsonl');
+    const { engine } = engineOn({ store: 'file', path: file, durable: false });
+    await engine.execute(call('files.delete'));
+    await engine.close();
+    const { code, out } = await cli('audit', 'tail', file);
+    expect(code).toBe(0);
+    expect(out).toContain(`policy=${POLICY_HASH.slice(0, 12)}@4`);
+  });
+
   it('editing policyHash (or policyVersion) in the file breaks verify at that position', async () => {
     const file = join(dir, 'audit.jsonl');
     const { engine } = engineOn({ store: 'file', path: file, durable: false });
