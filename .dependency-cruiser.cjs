@@ -37,7 +37,7 @@ const LAYERS = {
   // engine, for an app's own tests. Above module/; nothing imports it (rule testing-apart).
   testing: ['protocol', 'engine', 'escalation', 'gateway', 'module'],
   // postgres: every tenant's engine on one PostgresContext, and `/wait` on another server's escalation.
-  server: ['protocol', 'engine', 'postgres', 'transport'],
+  server: ['protocol', 'engine', 'postgres', 'transport', 'notify'],
   cli: ['protocol', 'engine', 'postgres'],
   // The agent-framework adapters (`nestjs-provenance/ai`, `/langchain`, `/mcp`, `/openai-agents`):
   // over the gateway service, each in a folder of its own, loaded only by its sub-path.

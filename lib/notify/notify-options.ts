@@ -90,6 +90,27 @@ function targetProblem(target: unknown, name: string): string | null {
   return null;
 }
 
+/**
+ * The one receiver of PROVENANCE_NOTIFY_URL and PROVENANCE_NOTIFY_SECRET (both
+ * or neither), with PROVENANCE_NOTIFY_EVENTS (comma-separated steps) if set;
+ * undefined when neither is set. Checked; the secret is never shown.
+ */
+export function notifyTargetsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): NotifyTarget[] | undefined {
+  const url = env.PROVENANCE_NOTIFY_URL?.trim() || undefined;
+  const secret = env.PROVENANCE_NOTIFY_SECRET?.trim() || undefined;
+  if (url === undefined && secret === undefined) return undefined;
+  if (url === undefined || secret === undefined) throw new Error(NotifyMessages.envPair());
+  const events = env.PROVENANCE_NOTIFY_EVENTS?.split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  const target = { url, secret, ...(events?.length ? { events } : {}) } as NotifyTarget;
+  const problem = notifyOptionProblem([target], 'notify');
+  if (problem !== null) throw new Error(NotifyMessages.fromEnv(problem));
+  return [target];
+}
+
 /** The targets of a checked `notify` option, defaults filled. */
 export function resolveNotifyTargets(targets: readonly NotifyTarget[]): ResolvedNotifyTarget[] {
   return targets.map((t) => ({

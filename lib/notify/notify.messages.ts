@@ -35,6 +35,11 @@ export const NotifyMessages = {
     `Webhook ${url}: gave up delivering ${type} of escalation ${escalationId} after ${attempts} attempt(s): ${why}.`,
   notRetried: (url: string, type: string, escalationId: string, why: string) =>
     `Webhook ${url}: ${type} of escalation ${escalationId} refused (${why}); not retried.`,
+  envPair: () =>
+    'nestjs-provenance: set both PROVENANCE_NOTIFY_URL and PROVENANCE_NOTIFY_SECRET (a webhook ' +
+    'receiver and the secret its posts are signed with), or neither.',
+  fromEnv: (problem: string) =>
+    `${problem} (from PROVENANCE_NOTIFY_URL, PROVENANCE_NOTIFY_SECRET and PROVENANCE_NOTIFY_EVENTS)`,
   abandonedAtClose: (url: string, count: number) =>
     `Webhook ${url}: ${count} delivery(ies) not made before the gateway closed; given up.`,
 } as const;

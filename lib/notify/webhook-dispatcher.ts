@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import type { ResolvedNotifyTarget } from './notify-options';
 import { NotifyMessages } from './notify.messages';
@@ -82,7 +82,7 @@ export class WebhookDispatcher {
   /** Queues `event` if this receiver wants it. Synchronous; never throws, never waits. */
   enqueue(event: EscalationEvent): void {
     if (!this.accepting || !this.target.events.has(event.type)) return;
-    const full = this.queue.push({ deliveryId: newDeliveryId(), event });
+    const full = this.queue.push({ deliveryId: deliveryIdOf(this.context.tenant, event), event });
     if (full !== null) {
       this.failed++;
       const dropped = this.queue.dropped;
@@ -197,8 +197,15 @@ export class WebhookDispatcher {
   }
 }
 
-function newDeliveryId(): string {
-  return `whd_${randomBytes(12).toString('hex')}`;
+/**
+ * The id of the delivery of one step of one escalation: derived from the
+ * tenant, the escalation and the step, so it is the same on every attempt and
+ * from every replica (on PostgreSQL each replica that learns of a step sends
+ * it): a receiver keeps each id once.
+ */
+function deliveryIdOf(tenant: string | null, event: EscalationEvent): string {
+  const key = JSON.stringify([tenant, event.escalationId, event.type]);
+  return `whd_${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. The timer does not keep the process alive. */

@@ -29,7 +29,9 @@ export interface StandaloneGateway {
  * option `reviewAnyKey`, insecure), and PROVENANCE_DATABASE_URL (+ optional
  * PROVENANCE_DATABASE_SCHEMA): every tenant's state in PostgreSQL, shared by
  * the replicas that name the same database and schema (the tenant id then
- * defaults to `default`). Generates the agent key and a tenant id when not
+ * defaults to `default`), and PROVENANCE_NOTIFY_URL + PROVENANCE_NOTIFY_SECRET
+ * (+ optional PROVENANCE_NOTIFY_EVENTS): one escalation webhook receiver
+ * (docs/webhooks.md). Generates the agent key and a tenant id when not
  * given and prints what a client needs; never prints a given key or a
  * database password.
  */
@@ -44,6 +46,7 @@ export async function startStandaloneGateway(
     escalationTimeoutMs: settings.escalationTimeoutMs,
     ...stateOptions(settings),
     allowEmptyPolicy: settings.allowEmptyPolicy,
+    notify: settings.notify,
   });
   app.enableShutdownHooks();
   await app.listen(settings.port, settings.host);

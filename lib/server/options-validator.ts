@@ -1,4 +1,5 @@
 import { KeyObject } from 'node:crypto';
+import { notifyOptionProblem } from '../notify/notify-options';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { ServerMessages } from '../protocol/provenance.messages';
 import { checkKeyRole, serverKeys } from './api-keys';
@@ -17,6 +18,7 @@ const KNOWN = [
   'maxPendingEscalations',
   'logger',
   'postgres',
+  'notify',
 ];
 
 /** Fails at start-up, naming the option, for anything the server could not run with. Never shows a key. */
@@ -39,6 +41,10 @@ export function validateServerOptions(options: ProvenanceGatewayServerOptions): 
   validateLimits(options);
   validateAudit(options.audit);
   serverPostgres(options);
+  if (options.notify !== undefined) {
+    const problem = notifyOptionProblem(options.notify, 'notify');
+    if (problem !== null) throw new ProvenanceConfigError('notify', problem);
+  }
 }
 
 function fail(option: string, expected: string, got: unknown): never {

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { LoggerService } from '@nestjs/common';
 import type { CompiledPolicy, PolicyDocument } from '../engine/policy/policy.types';
+import type { NotifyTarget } from '../notify/notify-options';
 import type { PostgresSetting } from '../postgres/postgres-options';
 
 /**
@@ -112,6 +113,13 @@ export interface ProvenanceGatewayServerOptions {
   maxPendingEscalations?: number;
   /** Where start-up and failure lines go. Default: Nest's Logger with context `ProvenanceGatewayServer`. */
   logger?: LoggerService;
+  /**
+   * Escalation webhooks, as the client's `notify` (docs/webhooks.md): each
+   * tenant's pending and ended escalations, signed, with `tenant` its id; in
+   * the background, never delaying a decision. The standalone gateway reads
+   * PROVENANCE_NOTIFY_URL and PROVENANCE_NOTIFY_SECRET. Default: none.
+   */
+  notify?: NotifyTarget[];
 }
 
 /**

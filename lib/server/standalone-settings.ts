@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { ServerMessages } from '../protocol/provenance.messages';
 import type { PolicyDocument } from '../engine/policy/policy.types';
+import { notifyTargetsFromEnv, type NotifyTarget } from '../notify/notify-options';
 import { DATABASE_SCHEMA_ENV, DATABASE_URL_ENV } from '../postgres/postgres-options';
 import { PostgresOptionMessages } from '../postgres/postgres-options.messages';
 import { apiKeyPrefix, generateApiKey, isPrintableName } from './api-keys';
@@ -55,6 +56,8 @@ export interface StandaloneSettings {
   allowEmptyPolicy: boolean;
   /** PROVENANCE_DATABASE_URL set: every tenant's state in PostgreSQL (the audit dir is then unused). */
   postgres: StandalonePostgres | null;
+  /** PROVENANCE_NOTIFY_URL + PROVENANCE_NOTIFY_SECRET (+ PROVENANCE_NOTIFY_EVENTS): one webhook receiver. */
+  notify: NotifyTarget[] | undefined;
 }
 
 /**
@@ -119,6 +122,7 @@ export function readStandaloneSettings(
     auditSigningKey,
     allowEmptyPolicy: env.PROVENANCE_ALLOW_EMPTY_POLICY?.trim() === 'true',
     postgres,
+    notify: notifyTargetsFromEnv(env),
   };
 }
 

@@ -17,6 +17,7 @@ import { WireHttpError } from './errors';
 import type { ApiKeyScope } from './api-keys';
 import type { ProvenanceGatewayServerOptions } from './options';
 import { TenantEngines } from './tenant-engines';
+import { startTenantWebhooks } from './tenant-webhooks';
 
 /** Tenant ids become file names: no separators, no dot-only names. */
 const TENANT_ID = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
@@ -55,6 +56,8 @@ export class GatewayServerTenants {
   private readonly ended: string[] = [];
   private closing: Promise<void> | null = null;
   private readonly engines: TenantEngines;
+  /** The `notify` webhooks, one set per tenant (docs/webhooks.md). */
+  private readonly webhooks: Array<{ close(): Promise<void> }> = [];
   private announceClosing: () => void = () => undefined;
   /** Resolves when close() begins: waits on escalations other servers hold are then let go. */
   readonly whenClosing = new Promise<void>((resolve) => (this.announceClosing = resolve));
@@ -117,6 +120,8 @@ export class GatewayServerTenants {
         audit: built.audit,
         postgres: built.postgres,
       });
+      const webhooks = startTenantWebhooks(built.engine, entry.tenantId, options);
+      if (webhooks !== null) this.webhooks.push(webhooks);
     });
     keys.forEach((entry, index) => {
       if (!this.tenants.has(entry.tenantId)) {
@@ -214,6 +219,8 @@ export class GatewayServerTenants {
     this.closing ??= (async () => {
       this.announceClosing();
       const closed = await Promise.allSettled(this.all().map((tenant) => tenant.gateway.close()));
+      // The expiries close() announced are sent too, for a short while; then given up.
+      await Promise.all(this.webhooks.map((webhooks) => webhooks.close()));
       await this.engines.close();
       const failed = closed.find((result) => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;

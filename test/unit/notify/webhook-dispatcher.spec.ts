@@ -94,6 +94,26 @@ describe('WebhookDispatcher against a real receiver', () => {
     expect(withCredentials.stats().url).not.toMatch(/bob|hunter/);
   });
 
+  it('gives one step of one escalation the same delivery id everywhere (retries, replicas)', async () => {
+    const { receiver, dispatcher } = await start(() => 200);
+    const [target] = resolveNotifyTargets([{ url: receiver.url, secret: SECRET }]);
+    const replica = new WebhookDispatcher(target, { tenant: 't1', logger });
+    const otherTenant = new WebhookDispatcher(target, { tenant: 't2', logger });
+    dispatcher.enqueue(event('esc_1'));
+    await until(() => dispatcher.stats().delivered === 1);
+    replica.enqueue(event('esc_1'));
+    await until(() => replica.stats().delivered === 1);
+    dispatcher.enqueue(event('esc_1', 'approved'));
+    await until(() => dispatcher.stats().delivered === 2);
+    otherTenant.enqueue(event('esc_1'));
+    await until(() => otherTenant.stats().delivered === 1);
+    await Promise.all([replica.close(100), otherTenant.close(100)]);
+    const ids = receiver.received.map((r) => r.body.deliveryId);
+    expect(ids[0]).toMatch(/^whd_[0-9a-f]{24}$/);
+    expect(ids[1]).toBe(ids[0]);
+    expect(new Set(ids).size).toBe(3);
+  });
+
   it('sends only the events a target asks for', async () => {
     const { receiver, dispatcher } = await start(() => 200, { events: ['approved', 'rejected'] });
     dispatcher.enqueue(event('esc_1', 'pending'));
