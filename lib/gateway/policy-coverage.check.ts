@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { uncoveredActions, type UncoveredAction } from '../engine/policy/policy.coverage';
 import type { CompiledPolicy } from '../engine/policy/policy.types';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
+import { policyInForce } from './client-policy';
 import type { ProvenanceClient } from './provenance.client';
 import { StartupMessages as M } from './startup.messages';
 import { policyLabel } from './startup-banner';
@@ -21,7 +22,7 @@ export function checkPolicyCoverage(
   logger: LoggerService,
 ): UncoveredAction[] {
   const mode = client.options.policyCoverage;
-  const policy = client.policy;
+  const policy = policyInForce(client);
   if (mode === 'off' || policy === null) return [];
   const uncovered = uncoveredActions(policy, actions);
   if (uncovered.length === 0) return uncovered;

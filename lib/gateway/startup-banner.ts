@@ -3,6 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import { INLINE_POLICY_LABEL } from '../engine/policy/policy-source';
 import type { CompiledPolicy } from '../engine/policy/policy.types';
 import { redactConnectionString } from '../postgres/connection-string';
+import { policyInForce } from './client-policy';
 import type { ProvenanceClient } from './provenance.client';
 import type { ResolvedClientOptions } from './provenance-client.options';
 import { StartupMessages as M } from './startup.messages';
@@ -13,7 +14,8 @@ import { StartupMessages as M } from './startup.messages';
  * password in the gateway URL or the PostgreSQL connection string is `***`.
  */
 export function startupBanner(client: ProvenanceClient): string {
-  const { options, policy, transport } = client;
+  const { options, transport } = client;
+  const policy = client.policy === null ? null : policyInForce(client);
   if (policy === null && options.mode === 'embedded') {
     return M.givenTransportBanner(options.agentId, transport.kind, transport.target);
   }

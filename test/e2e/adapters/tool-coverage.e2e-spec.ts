@@ -116,6 +116,21 @@ describe('policy coverage of adapter tools, when they are wrapped', () => {
     ).toThrow(/the OpenAI Agents tools .*web_search/);
   });
 
+  it('checks against the policy in force after a reload', async () => {
+    const { gateway, logger } = gatewayWith('strict');
+    await gateway.reloadPolicy({
+      name: 'tools-v2',
+      rules: [
+        { action: 'payments.initiate', on_match: 'ALLOW' },
+        { action: 'data.*', on_match: 'BLOCK' },
+        { action: 'web_search', on_match: 'ALLOW' },
+      ],
+    });
+    expect(() => provenanceTools(gateway, aiTools(), { actions })).not.toThrow();
+    // The reload itself is logged; no coverage line is.
+    expect(logger.warnings.filter((line) => line.startsWith('Policy coverage'))).toEqual([]);
+  });
+
   it("with 'off' says nothing", () => {
     const { gateway, logger } = gatewayWith('off');
     provenanceTools(gateway, aiTools(), { actions });
