@@ -14,11 +14,11 @@ export const PolicyLifecycleMessages = {
     `provenance: the new policy was refused and the one in force stays: ${why}`,
   noFileToReload: () =>
     'reloadPolicy() without an argument re-reads the policy file, but the policy in force was not ' +
-    'loaded from a file (it was given as a document or a compiled policy): pass the new policy ' +
+    'loaded from a file (it was given as policy text, a document or a compiled policy): pass the new policy ' +
     '(a path, a document or a compiled policy)',
   watchNeedsFile: () =>
     'watchPolicy: true watches the policy file, but the policy option is not a file path ' +
-    '(it is a document or a compiled policy): give policy as a path, or leave watchPolicy off',
+    '(it is policy text, a document or a compiled policy): give policy as a path, or leave watchPolicy off',
   watchFailed: (file: string, why: string) =>
     `provenance: could not watch the policy file ${file} (watchPolicy): ${why}; reload it with gateway.reloadPolicy()`,
   reloadRemote: (target: string) =>

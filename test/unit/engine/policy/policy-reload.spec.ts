@@ -154,6 +154,10 @@ describe('hot reload of the embedded gateway', () => {
         watchPolicy: true,
       }),
     ).toThrow(/watchPolicy: true watches the policy file/);
+    const { gateway: fromDocument } = gatewayOn({
+      policy: { name: 'p', rules: [{ action: '*', on_match: 'BLOCK' }] },
+    });
+    await expect(fromDocument.reloadPolicy()).rejects.toThrow(/was not loaded from a file/);
     const remote = { gatewayUrl: 'http://127.0.0.1:9', apiKey: 'pk_test_abcdefgh12345678' };
     const strip = { policy: undefined, audit: undefined };
     expect(() => gatewayOn({ ...remote, ...strip, watchPolicy: true })).toThrow(
