@@ -45,7 +45,6 @@ export interface WebhookBody extends EscalationEvent {
 }
 
 interface Delivery {
-  deliveryId: string;
   event: EscalationEvent;
 }
 
@@ -82,9 +81,8 @@ export class WebhookDispatcher {
   /** Queues `event` if this receiver wants it. Synchronous; never throws, never waits. */
   enqueue(event: EscalationEvent): void {
     if (!this.accepting || !this.target.events.has(event.type)) return;
-    const full = this.queue.push({ deliveryId: deliveryIdOf(this.context.tenant, event), event });
+    const full = this.queue.push({ event });
     if (full !== null) {
-      this.failed++;
       const dropped = this.queue.dropped;
       // 1, 2, 4, 8, ...: a receiver that is down for long does not flood the log.
       if ((dropped & (dropped - 1)) === 0) {
@@ -145,7 +143,8 @@ export class WebhookDispatcher {
     if (this.queue.size > 0 && !this.abort.signal.aborted) this.worker ??= this.run();
   }
 
-  private async deliver({ deliveryId, event }: Delivery): Promise<void> {
+  private async deliver({ event }: Delivery): Promise<void> {
+    const deliveryId = deliveryIdOf(this.context.tenant, event);
     const body: WebhookBody = { deliveryId, tenant: this.context.tenant, ...event };
     const text = JSON.stringify(body);
     const { target } = this;
