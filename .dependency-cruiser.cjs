@@ -8,7 +8,9 @@
  */
 const LAYERS = {
   protocol: [],
-  engine: ['protocol'],
+  // OpenTelemetry (optional `@opentelemetry/api`): spans and metrics of gated calls and audit appends.
+  telemetry: ['protocol'],
+  engine: ['protocol', 'telemetry'],
   // Escalation webhooks (the `notify` option): signed JSON posts, below the gateway that feeds them.
   notify: ['protocol'],
   // PostgreSQL: the lazy `pg` loader, schema migrations (and the shared-state stores). Optional at run time.
@@ -17,7 +19,16 @@ const LAYERS = {
   session: ['protocol'],
   call: ['protocol'],
   // postgres: the transport factory builds the embedded engine on PostgreSQL (`postgres` option).
-  gateway: ['protocol', 'engine', 'postgres', 'transport', 'session', 'call', 'notify'],
+  gateway: [
+    'protocol',
+    'engine',
+    'postgres',
+    'transport',
+    'session',
+    'call',
+    'notify',
+    'telemetry',
+  ],
   escalation: ['protocol', 'engine', 'transport', 'session', 'gateway'],
   guarded: ['protocol', 'call', 'session', 'gateway'],
   // ProvenanceReviewModule: the review page and API over escalation/ (never server/ or cli/).
@@ -36,6 +47,8 @@ const LAYERS = {
   // ProvenanceTestingModule (`nestjs-provenance/testing`): the real module on the embedded
   // engine, for an app's own tests. Above module/; nothing imports it (rule testing-apart).
   testing: ['protocol', 'engine', 'escalation', 'gateway', 'module'],
+  // ProvenanceHealthIndicator (`nestjs-provenance/health`, over the optional @nestjs/terminus).
+  health: ['protocol', 'engine', 'transport', 'gateway'],
   // postgres: every tenant's engine on one PostgresContext, and `/wait` on another server's escalation.
   server: ['protocol', 'engine', 'postgres', 'transport', 'notify'],
   cli: ['protocol', 'engine', 'postgres'],
@@ -91,6 +104,24 @@ module.exports = {
         'import it (the main entry point, lib/index.ts, never does).',
       from: { path: '^lib/', pathNot: '^lib/adapters/' },
       to: { path: `(^|/)node_modules/${FRAMEWORKS}/|^${FRAMEWORKS}($|/)` },
+    },
+    {
+      name: 'optional-peers-in-their-layer',
+      severity: 'error',
+      comment:
+        '@opentelemetry/* is loaded only by lib/telemetry/ (lazily, a no-op when absent) and ' +
+        '@nestjs/terminus only by lib/health/ (its own sub-path): both are optional peer dependencies.',
+      from: { path: '^lib/', pathNot: '^lib/(telemetry|health)/' },
+      to: {
+        path: '(^|/)node_modules/(@opentelemetry/|@nestjs/terminus/)|^(@opentelemetry/|@nestjs/terminus)',
+      },
+    },
+    {
+      name: 'telemetry-no-nest-no-rxjs',
+      severity: 'error',
+      comment: 'lib/telemetry/ is below the engine: no @nestjs/* and no rxjs.',
+      from: { path: '^lib/telemetry/' },
+      to: { path: '(^|/)node_modules/(@nestjs/|rxjs/)|^(@nestjs/|rxjs$|rxjs/)' },
     },
     {
       name: 'index-without-adapters',

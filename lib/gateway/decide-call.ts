@@ -1,9 +1,11 @@
-import { Observable } from 'rxjs';
+import { Observable, type Observer, type Subscriber } from 'rxjs';
+import type { GatewayEvent } from '../protocol/gateway.types';
 import type { ExecutionResult } from '../protocol/execution-result';
 import { GatewayError } from '../protocol/provenance.errors';
 import type { GatewayTransport } from '../transport/gateway-transport';
+import { startCallTelemetry, type CallTelemetry } from '../telemetry/call-telemetry';
 import { claimDecidedCall, rememberDecidedCall } from '../call/decided-call';
-import { prepareCall, type CallDefaults, type GateCall } from './call-request';
+import { prepareCall, type CallDefaults, type GateCall, type PreparedCall } from './call-request';
 import { escalatedResult, failedOpenResult, finalResult } from './call-results';
 
 /** What deciding a call needs of the gateway service. */
@@ -35,7 +37,7 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
       subscriber.error(error);
       return;
     }
-    const { request, session } = prepared;
+    const { request } = prepared;
     call.sent = request;
     // Inside the body of a tool this gateway ALLOWed for this very request
     // (an adapter's tool calling a guarded method): that ALLOW, not a second decision.
@@ -46,53 +48,83 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
       return;
     }
     const { transport } = context;
-    let decided = false;
-    const inner = transport.execute(request).subscribe({
-      next: (event) => {
-        if (decided) return;
-        if (event.type === 'escalated') {
-          subscriber.next(escalatedResult(request, event.escalation));
-          return;
-        }
-        decided = true;
-        let result: ExecutionResult;
-        try {
-          result = finalResult(request, event.response, transport.target, (blocked) =>
-            session?.record(blocked),
-          );
-        } catch (error) {
-          subscriber.error(error);
-          return;
-        }
-        session?.record(result);
-        rememberDecidedCall(context, request, result);
-        subscriber.next(result);
-      },
-      error: (error: unknown) => {
-        if (decided) return;
-        if (context.failsOpen(error, request.action)) {
-          decided = true;
-          const result = failedOpenResult(request, error);
-          session?.record(result);
-          subscriber.next(result);
-          subscriber.complete();
-          return;
-        }
-        subscriber.error(error);
-      },
-      complete: () => {
-        if (decided) {
-          subscriber.complete();
-          return;
-        }
-        subscriber.error(
-          new GatewayError(
-            `Gateway at ${transport.target} gave no decision for '${request.action}'`,
-            { url: transport.target, kind: 'protocol' },
-          ),
-        );
-      },
-    });
-    return () => inner.unsubscribe();
+    // Null, at the cost of one check, without @opentelemetry/api.
+    const telemetry = startCallTelemetry(request);
+    const observer = callObserver(context, prepared, subscriber, telemetry);
+    const inner =
+      telemetry === null
+        ? transport.execute(request).subscribe(observer)
+        : telemetry.run(() => transport.execute(request).subscribe(observer));
+    if (telemetry === null) return () => inner.unsubscribe();
+    return () => {
+      inner.unsubscribe();
+      telemetry.abandoned();
+    };
   });
+}
+
+/**
+ * What a call does with the transport's events: interim ESCALATE results,
+ * then the final answer (recorded in the session), or the error; fail-open
+ * where the gateway service allows it. Everything after the first final event is ignored.
+ */
+function callObserver(
+  context: DecisionContext,
+  prepared: PreparedCall,
+  subscriber: Subscriber<ExecutionResult>,
+  telemetry: CallTelemetry | null,
+): Partial<Observer<GatewayEvent>> {
+  const { transport } = context;
+  const { request, session } = prepared;
+  let decided = false;
+  return {
+    next: (event) => {
+      if (decided) return;
+      if (event.type === 'escalated') {
+        telemetry?.escalated(event.escalation);
+        subscriber.next(escalatedResult(request, event.escalation));
+        return;
+      }
+      decided = true;
+      telemetry?.decided(event.response);
+      let result: ExecutionResult;
+      try {
+        result = finalResult(request, event.response, transport.target, (blocked) =>
+          session?.record(blocked),
+        );
+      } catch (error) {
+        subscriber.error(error);
+        return;
+      }
+      session?.record(result);
+      rememberDecidedCall(context, request, result);
+      subscriber.next(result);
+    },
+    error: (error: unknown) => {
+      if (decided) return;
+      if (context.failsOpen(error, request.action)) {
+        decided = true;
+        telemetry?.failedOpen(error);
+        const result = failedOpenResult(request, error);
+        session?.record(result);
+        subscriber.next(result);
+        subscriber.complete();
+        return;
+      }
+      telemetry?.failed(error);
+      subscriber.error(error);
+    },
+    complete: () => {
+      if (decided) {
+        subscriber.complete();
+        return;
+      }
+      const error = new GatewayError(
+        `Gateway at ${transport.target} gave no decision for '${request.action}'`,
+        { url: transport.target, kind: 'protocol' },
+      );
+      telemetry?.failed(error);
+      subscriber.error(error);
+    },
+  };
 }

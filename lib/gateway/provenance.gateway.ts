@@ -1,7 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { lastValueFrom, type Observable } from 'rxjs';
 import type { AuditReader } from '../transport/audit-reader';
-import { AuditStoreError } from '../engine/audit/audit.errors';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import type { ExecutionResult } from '../protocol/execution-result';
 import {
@@ -24,6 +23,7 @@ import type { GatewayTransport } from '../transport/gateway-transport';
 import type { GuardOptions } from '../call/guard.options';
 import type { CallDefaults, GateCall } from './call-request';
 import { decideCall, type DecisionContext } from './decide-call';
+import { GatewayFailureLog } from './gateway-failure-log';
 import { GatewayRegistry } from './gateway.registry';
 import type { ChangedArguments } from './gate';
 import { guardFunction, type GuardedFunction } from './guard-function';
@@ -55,8 +55,8 @@ export class ProvenanceGateway implements SessionGateway {
   private readonly decisions: DecisionContext;
   private closed = false;
   private closing: Promise<void> | null = null;
-  /** The audit store refusals already logged (their texts): each is logged once, not per call. */
-  private readonly storeFailuresLogged = new Set<string>();
+  /** Why calls fail (a GatewayError's cause, a store's refusal), logged once per distinct cause. */
+  private readonly failures: GatewayFailureLog;
 
   /**
    * A hot stream of the escalations this gateway's transport knows of:
@@ -75,6 +75,7 @@ export class ProvenanceGateway implements SessionGateway {
     this.escalations$ = this.transport.escalations$;
     const { options } = this.client;
     this.logger = options.logger ?? new Logger('Provenance');
+    this.failures = new GatewayFailureLog(this.logger, options.apiKey);
     this.webhooks = EscalationWebhooks.start(this.escalations$, options.notify, {
       tenant: options.mode === 'embedded' ? options.tenantId : options.tenantPolicyId,
       logger: this.logger,
@@ -311,28 +312,9 @@ export class ProvenanceGateway implements SessionGateway {
     return this.closing;
   }
 
-  /**
-   * A damaged or failing audit store makes every call fail: say why in the log
-   * once (the store's message names the file and the position), not per call.
-   * The innermost AuditStoreError is the refusal itself (a failed log wraps it).
-   */
-  private logStoreFailureOnce(error: unknown): void {
-    let refusal: AuditStoreError | null = null;
-    for (let cause = error, depth = 0; cause instanceof Error && depth < 8; depth++) {
-      if (cause instanceof AuditStoreError) refusal = cause;
-      cause = (cause as { cause?: unknown }).cause;
-    }
-    if (refusal === null || this.storeFailuresLogged.has(refusal.message)) return;
-    if (this.storeFailuresLogged.size >= 16) return;
-    this.storeFailuresLogged.add(refusal.message);
-    this.logger.error(
-      `The audit store refuses to record, so every gated call fails (logged once): ${refusal.message}`,
-    );
-  }
-
   /** Only a failure the error marks as eligible (docs/protocol.md, "Fail-open"), and only with onGatewayError 'open'. */
   private failsOpen(error: unknown, action: string): error is GatewayError {
-    this.logStoreFailureOnce(error);
+    this.failures.sayOnce(error);
     if (
       error instanceof GatewayError &&
       error.failOpenEligible &&

@@ -21,6 +21,7 @@ import { countEvents, listEvents, type AuditEventSource, type AuditQuery } from 
 import type { AuditStore } from './audit-store';
 import { checkpointEventsOf, eventsOf, streams } from './audit-store-streams';
 import { missingViolation, verifyStoreNow, type StoreFindings } from './audit-store-verify';
+import { timedAppend } from '../../telemetry/audit-append-telemetry';
 
 // The log's options and query, importable from here as before.
 export type { AuditLogOptions, AuditVerifyOptions } from './audit-log.options';
@@ -119,6 +120,9 @@ export class AuditLog {
     return this.count_;
   }
 
+  /** Why this log refuses every append until reopened (its store failed), or null: for health checks. */
+  readonly refusal = (): unknown => this.failure;
+
   /** The last event, or null for an empty log (once open). */
   get last(): AuditEvent | null {
     return this.lastEvent;
@@ -169,7 +173,7 @@ export class AuditLog {
       return Promise.reject(error);
     }
     return new Promise<AuditEvent>((resolve, reject) => {
-      this.queue.push({ event, resolve, reject });
+      this.queue.push(timedAppend({ event, resolve, reject }, event));
       if (!this.flushing) void this.flush();
     });
   }
