@@ -29,7 +29,13 @@ import {
 import { filter, firstValueFrom } from 'rxjs';
 import { AuditLog } from '../../../lib/engine/audit/audit-log';
 import { GatewayError, PolicyBlockedError, type PolicyDocument } from '../../../lib';
-import { bootToolApp, rejectionOf, type ToolApp } from '../../reliability/reliability.fixture';
+import {
+  bootToolApp,
+  closedPortUrl,
+  rejectionOf,
+  type ToolApp,
+} from '../../reliability/reliability.fixture';
+import { startServer } from '../server/server.helpers';
 
 const SECRET_AMOUNT = 987654;
 const SECRET_MEMO = 'memo-value-zx81-never-exported';
@@ -250,6 +256,44 @@ describe('OpenTelemetry: spans and metrics of gated calls', () => {
       await damaged.app.close();
       quiet.mockRestore();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('remote: the same span over the HTTP transport, and an unreachable gateway counted by kind', async () => {
+    const server = await startServer('express');
+    const remote = await bootToolApp({
+      agentId: 'agent-otel-remote',
+      gatewayUrl: server.url,
+      apiKey: server.apiKey,
+    });
+    const gone = await bootToolApp({
+      agentId: 'agent-otel-gone',
+      gatewayUrl: await closedPortUrl(),
+      apiKey: server.apiKey,
+    });
+    try {
+      const result = await remote.gateway.execute('payments.initiate', { amount: 5 });
+      expect(result.allowed).toBe(true);
+      const [decide] = named('provenance.decide');
+      expect(decide.attributes).toMatchObject({
+        'gen_ai.tool.name': 'payments.initiate',
+        'gen_ai.agent.id': 'agent-otel-remote',
+        'provenance.decision': 'ALLOW',
+      });
+      spans.reset();
+      const before = await counted('provenance.gateway.errors', { 'error.type': 'unreachable' });
+      expect(
+        await rejectionOf(gone.gateway.execute('payments.initiate', { amount: 5 })),
+      ).toBeInstanceOf(GatewayError);
+      const [failed] = named('provenance.decide');
+      expect(failed.status).toEqual({ code: 2, message: 'unreachable' });
+      expect(await counted('provenance.gateway.errors', { 'error.type': 'unreachable' })).toBe(
+        before + 1,
+      );
+    } finally {
+      await remote.app.close();
+      await gone.app.close();
+      await server.close();
     }
   });
 
