@@ -20,11 +20,15 @@ const MAX_CAUSE_DEPTH = 8;
  */
 export class GatewayFailureLog {
   private readonly said = new Set<string>();
+  /** Blanks the key out of a line. A closure, not a field: inspecting the gateway must not print the key. */
+  private readonly scrub: (text: string) => string;
 
   constructor(
     private readonly logger: LoggerService,
-    private readonly apiKey: string | null,
-  ) {}
+    apiKey: string | null,
+  ) {
+    this.scrub = (text) => redact(text, apiKey ?? '');
+  }
 
   /** Logs `error`'s cause if it is a gateway failure not said before. */
   sayOnce(error: unknown): void {
@@ -38,7 +42,7 @@ export class GatewayFailureLog {
       return;
     }
     this.said.add(line.key);
-    this.logger.error(redact(line.text, this.apiKey ?? ''));
+    this.logger.error(this.scrub(line.text));
   }
 
   /**
