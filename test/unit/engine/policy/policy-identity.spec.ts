@@ -16,6 +16,8 @@ import {
   serializeEvent,
 } from '../../../../lib/engine/audit/audit-event';
 import { createEngine, type BuiltEngine } from '../../../../lib/engine/engine.factory';
+import { Decision } from '../../../../lib/protocol/decision';
+import type { GatewayRequest } from '../../../../lib/protocol/gateway.types';
 import { toWireAuditEvent } from '../../../../lib/server/audit-wire';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -33,11 +35,12 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
   return { code, out: lines.join('\n') };
 }
 
-const call = (action: string, extra: Record<string, unknown> = {}) => ({
+const call = (action: string, extra: Partial<GatewayRequest> = {}): GatewayRequest => ({
   sessionId: 'sess_1',
   agentId: 'agent-1',
   action,
   parameters: { n: 1 },
+  decision: Decision.ALLOW,
   ...extra,
 });
 

@@ -7,8 +7,9 @@
 import type { LoggerService } from '@nestjs/common';
 import { ProvenanceGateway } from '../../../../lib/gateway/provenance.gateway';
 import { PolicyBlockedError } from '../../../../lib/protocol/provenance.errors';
+import type { PolicyDocument } from '../../../../lib/engine/policy/policy.types';
 
-const ENFORCED = {
+const ENFORCED: PolicyDocument = {
   name: 'enforced',
   version: 1,
   rules: [
@@ -21,7 +22,7 @@ const ENFORCED = {
     { action: 'files.*', on_match: 'ALLOW' },
   ],
 };
-const CANDIDATE = {
+const CANDIDATE: PolicyDocument = {
   name: 'candidate',
   version: 2,
   rules: [
