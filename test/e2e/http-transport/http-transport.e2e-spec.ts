@@ -561,6 +561,16 @@ describe.each(['axios', 'node'] as const)(
         expect(error).toMatchObject({ kind: 'protocol', failOpenEligible: false });
       });
 
+      it('an answer over 1 MiB is a protocol error, whatever it says', async () => {
+        const padding = 'x'.repeat(2 * 1024 * 1024);
+        gateway.nextResponse({ body: { ...ok, decision: 'ALLOW', padding } });
+        const error = await failure(run(transport()));
+
+        expect(error).toBeInstanceOf(GatewayError);
+        expect(error).toMatchObject({ kind: 'protocol', failOpenEligible: false });
+        expect(error.message).toMatch(/broke off|maxContentLength/);
+      });
+
       it('ESCALATE as a final 200 answer passes through as ESCALATE', async () => {
         gateway.nextResponse({ body: { ...ok, decision: 'ESCALATE', escalation_id: 'esc-1' } });
         const [event] = await run(transport());
