@@ -8,6 +8,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import {
   ApprovalForbiddenError,
+  EscalationLimitError,
   EscalationNotFoundError,
   EscalationTimeoutError,
   GatewayError,
@@ -35,6 +36,7 @@ export interface ProvenanceErrorResponse {
  * - `PolicyBlockedError` (a BLOCK, or a human rejected it): 403 with the decision, reason and event id;
  * - `EscalationTimeoutError` (no human decided in time): 403, decision BLOCK;
  * - `GatewayError` (no decision could be had): 503, without the gateway's address;
+ * - `EscalationLimitError` (too many calls already held for a human): 429, nothing held or run;
  * and a `ProvenanceReviewer`'s errors, when a controller of yours approves or rejects:
  * - `EscalationNotFoundError` (unknown, or already decided or expired): 404;
  * - `GrantNotFoundError` (revokeGrant of a grant that is not active): 404;
@@ -47,6 +49,7 @@ export interface ProvenanceErrorResponse {
 @Catch(
   PolicyBlockedError,
   EscalationTimeoutError,
+  EscalationLimitError,
   GatewayError,
   EscalationNotFoundError,
   GrantNotFoundError,
@@ -91,6 +94,18 @@ export function toResponse(exception: unknown): ProvenanceErrorResponse {
       reason: exception.reason,
       eventId: exception.eventId,
       escalationId: exception.escalationId,
+    };
+  }
+  if (exception instanceof EscalationLimitError) {
+    return {
+      statusCode: HttpStatus.TOO_MANY_REQUESTS,
+      error: 'Too Many Requests',
+      message: ExceptionFilterMessages.escalationLimit(exception.action),
+      decision: null,
+      action: exception.action,
+      reason: null,
+      eventId: null,
+      escalationId: null,
     };
   }
   return {

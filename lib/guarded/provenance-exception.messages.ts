@@ -10,6 +10,8 @@ export const ExceptionFilterMessages = {
     `No active grant with id '${clip(id)}' (unknown, revoked, used up or expired).`,
   badReviewInput: (field: string) =>
     `The review is missing a valid \`${field}\`: nothing was decided.`,
+  escalationLimit: (action: string | null) =>
+    `Too many calls are waiting for a human; '${clip(action ?? 'the call')}' was not held and did not run. Try again later.`,
   approvalForbidden: () =>
     'This approver may not decide this escalation (it is the agent whose call it is, or not the ' +
     'credential’s principal): nothing was decided.',
