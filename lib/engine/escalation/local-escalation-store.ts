@@ -51,20 +51,16 @@ export class LocalEscalationStore implements EscalationStore {
     this.holds.assertRoom(action);
   }
 
-  async hold(call: HeldCall, onHeld: () => void): Promise<GatewayResponse> {
-    const { escalationId } = call.ticket;
+  /**
+   * Not an async function: a suspended one would keep its whole frame (the
+   * call, its ticket, `onHeld` and the announced ticket) for the hold's life.
+   * While the call is held only the request and its parameters are kept here.
+   */
+  hold(call: HeldCall, onHeld: () => void): Promise<GatewayResponse> {
+    const { request, parameters } = call;
     const outcome = this.holds.hold(call.ticket, call.timeoutMs);
     onHeld();
-    try {
-      return await this.endHold(call.request, call.parameters, await outcome);
-    } finally {
-      // Only detached holds are waited on (see detach); nothing is kept per held call.
-      const ending = this.endings.get(escalationId);
-      if (ending !== undefined) {
-        this.endings.delete(escalationId);
-        ending.finish();
-      }
-    }
+    return outcome.then((ended) => this.ended(request, parameters, ended));
   }
 
   async decide(
@@ -129,6 +125,23 @@ export class LocalEscalationStore implements EscalationStore {
 
   async close(): Promise<void> {
     this.holds.close();
+  }
+
+  private async ended(
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    ended: HoldOutcome,
+  ): Promise<GatewayResponse> {
+    try {
+      return await this.endHold(request, parameters, ended);
+    } finally {
+      // Only detached holds are waited on (see detach); nothing is kept per held call.
+      const ending = this.endings.get(ended.escalationId);
+      if (ending !== undefined) {
+        this.endings.delete(ended.escalationId);
+        ending.finish();
+      }
+    }
   }
 
   /** Records a hold's end; an approval with no caller left becomes a single-use grant. */
