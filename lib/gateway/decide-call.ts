@@ -1,8 +1,10 @@
-import { Observable, type Observer, type Subscriber } from 'rxjs';
-import type { GatewayEvent } from '../protocol/gateway.types';
+import { Observable, type Observer, type Subscriber, type Unsubscribable } from 'rxjs';
+import type { GatewayEvent, GatewayRequest } from '../protocol/gateway.types';
 import type { ExecutionResult } from '../protocol/execution-result';
 import { GatewayError } from '../protocol/provenance.errors';
 import type { GatewayTransport } from '../transport/gateway-transport';
+import { EmbeddedTransport } from '../transport/embedded/embedded.transport';
+import type { ProvenanceSession } from '../session/provenance.session';
 import { startCallTelemetry, type CallTelemetry } from '../telemetry/call-telemetry';
 import { claimDecidedCall, rememberDecidedCall } from '../call/decided-call';
 import { prepareCall, type CallDefaults, type GateCall, type PreparedCall } from './call-request';
@@ -50,12 +52,16 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
     const { transport } = context;
     // Null, at the cost of one check, without @opentelemetry/api.
     const telemetry = startCallTelemetry(request);
-    const observer = callObserver(context, prepared, subscriber, telemetry);
-    const inner =
-      telemetry === null
+    const observer = new CallObserver(context, prepared, subscriber, telemetry);
+    // The embedded engine's events straight to the observer: no inner
+    // Observable and Subscriber kept for as long as a human decides.
+    const embedded = EmbeddedTransport.direct(transport);
+    const send = (): Unsubscribable =>
+      embedded === null
         ? transport.execute(request).subscribe(observer)
-        : telemetry.run(() => transport.execute(request).subscribe(observer));
-    if (telemetry === null) return () => inner.unsubscribe();
+        : embedded.executeInto(request, observer);
+    const inner = telemetry === null ? send() : telemetry.run(send);
+    if (telemetry === null) return inner;
     return () => {
       inner.unsubscribe();
       telemetry.abandoned();
@@ -66,65 +72,77 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
 /**
  * What a call does with the transport's events: interim ESCALATE results,
  * then the final answer (recorded in the session), or the error; fail-open
- * where the gateway service allows it. Everything after the first final event is ignored.
+ * where the gateway service allows it. Everything after the first final event
+ * is ignored. One object with methods rather than three closures: it lives as
+ * long as the call is held.
  */
-function callObserver(
-  context: DecisionContext,
-  prepared: PreparedCall,
-  subscriber: Subscriber<ExecutionResult>,
-  telemetry: CallTelemetry | null,
-): Partial<Observer<GatewayEvent>> {
-  const { transport } = context;
-  const { request, session } = prepared;
-  let decided = false;
-  return {
-    next: (event) => {
-      if (decided) return;
-      if (event.type === 'escalated') {
-        telemetry?.escalated(event.escalation);
-        subscriber.next(escalatedResult(request, event.escalation));
-        return;
-      }
-      decided = true;
-      telemetry?.decided(event.response);
-      let result: ExecutionResult;
-      try {
-        result = finalResult(request, event.response, transport.target, (blocked) =>
-          session?.record(blocked),
-        );
-      } catch (error) {
-        subscriber.error(error);
-        return;
-      }
-      session?.record(result);
-      rememberDecidedCall(context, request, result);
-      subscriber.next(result);
-    },
-    error: (error: unknown) => {
-      if (decided) return;
-      if (context.failsOpen(error, request.action)) {
-        decided = true;
-        telemetry?.failedOpen(error);
-        const result = failedOpenResult(request, error);
-        session?.record(result);
-        subscriber.next(result);
-        subscriber.complete();
-        return;
-      }
-      telemetry?.failed(error);
-      subscriber.error(error);
-    },
-    complete: () => {
-      if (decided) {
-        subscriber.complete();
-        return;
-      }
-      const error = new GatewayError(
-        `Gateway at ${transport.target} gave no decision for '${request.action}'`,
-        { url: transport.target, kind: 'protocol' },
+class CallObserver implements Observer<GatewayEvent> {
+  private decided = false;
+  private readonly request: GatewayRequest;
+  private readonly session: ProvenanceSession | undefined;
+
+  constructor(
+    private readonly context: DecisionContext,
+    prepared: PreparedCall,
+    private readonly subscriber: Subscriber<ExecutionResult>,
+    private readonly telemetry: CallTelemetry | null,
+  ) {
+    this.request = prepared.request;
+    this.session = prepared.session;
+  }
+
+  next(event: GatewayEvent): void {
+    if (this.decided) return;
+    const { request, session, subscriber, telemetry } = this;
+    if (event.type === 'escalated') {
+      telemetry?.escalated(event.escalation);
+      subscriber.next(escalatedResult(request, event.escalation));
+      return;
+    }
+    this.decided = true;
+    telemetry?.decided(event.response);
+    let result: ExecutionResult;
+    try {
+      result = finalResult(request, event.response, this.context.transport.target, (blocked) =>
+        session?.record(blocked),
       );
-      telemetry?.failed(error);
+    } catch (error) {
       subscriber.error(error);
-    },
-  };
+      return;
+    }
+    session?.record(result);
+    rememberDecidedCall(this.context, request, result);
+    subscriber.next(result);
+  }
+
+  error(error: unknown): void {
+    if (this.decided) return;
+    const { context, request, session, subscriber, telemetry } = this;
+    if (context.failsOpen(error, request.action)) {
+      this.decided = true;
+      telemetry?.failedOpen(error);
+      const result = failedOpenResult(request, error);
+      session?.record(result);
+      subscriber.next(result);
+      subscriber.complete();
+      return;
+    }
+    telemetry?.failed(error);
+    subscriber.error(error);
+  }
+
+  complete(): void {
+    const { subscriber, telemetry } = this;
+    if (this.decided) {
+      subscriber.complete();
+      return;
+    }
+    const { target } = this.context.transport;
+    const error = new GatewayError(
+      `Gateway at ${target} gave no decision for '${this.request.action}'`,
+      { url: target, kind: 'protocol' },
+    );
+    telemetry?.failed(error);
+    subscriber.error(error);
+  }
 }

@@ -16,6 +16,7 @@ import type { GrantInput, GrantRecord } from '../../protocol/grant.types';
 import { GatewayError, ProvenanceError } from '../../protocol/provenance.errors';
 import { EscalationFeed } from '../escalation-feed';
 import { GatewayTransport, type PendingFilter } from '../gateway-transport';
+import { EmbeddedCall, type CallSink } from './embedded-call';
 
 export const EMBEDDED_TARGET = 'embedded gateway';
 
@@ -55,35 +56,30 @@ export class EmbeddedTransport extends GatewayTransport {
   }
 
   execute(request: GatewayRequest): Observable<GatewayEvent> {
-    return new Observable<GatewayEvent>((subscriber) => {
-      let active = true;
-      let held: string | null = null;
-      this.engine
-        .execute(request, {
-          onEscalated: (escalation) => {
-            held = escalation.escalationId;
-            if (active) subscriber.next({ type: 'escalated', escalation });
-          },
-        })
-        .then(
-          (response) => {
-            held = null;
-            if (!active) return;
-            subscriber.next({ type: 'decided', response });
-            subscriber.complete();
-          },
-          (error: unknown) => {
-            held = null;
-            if (active) subscriber.error(asGatewayError(error));
-          },
-        );
-      return () => {
-        active = false;
-        // The caller gave up on a held call: withdraw it, so that no one
-        // approves a call that will never run.
-        if (held !== null) void this.engine.withdraw(held).catch(warnWithdrawFailed);
-      };
-    });
+    return new Observable<GatewayEvent>((subscriber) => this.executeInto(request, subscriber));
+  }
+
+  /**
+   * The same call without an Observable of its own: its events go to `sink`,
+   * and `unsubscribe()` of the answer stops waiting (a held call is
+   * withdrawn). The gateway service uses it for its calls, since a call held
+   * for a human keeps all of this for as long as the human takes.
+   */
+  executeInto(request: GatewayRequest, sink: CallSink): { unsubscribe(): void } {
+    const call = new EmbeddedCall(this.engine, sink, asGatewayError, warnWithdrawFailed);
+    this.engine.execute(request, call).then(
+      (response) => call.decided(response),
+      (error: unknown) => call.failed(error),
+    );
+    return call;
+  }
+
+  /** This transport when its calls may go through `executeInto` (its `execute` not replaced), else null. */
+  static direct(transport: GatewayTransport): EmbeddedTransport | null {
+    return transport instanceof EmbeddedTransport &&
+      transport.execute === EmbeddedTransport.prototype.execute
+      ? transport
+      : null;
   }
 
   pendingEscalations(): EscalationEvent[] {

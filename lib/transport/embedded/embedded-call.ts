@@ -1,0 +1,54 @@
+import type { ProvenanceEngine } from '../../engine/provenance-engine';
+import type { ExecuteHooks } from '../../engine/provenance-engine.types';
+import type { EscalationTicket, GatewayEvent, GatewayResponse } from '../../protocol/gateway.types';
+
+/** Where the events of one embedded call go: an rxjs Subscriber, or the gateway service's own observer. */
+export interface CallSink {
+  next(event: GatewayEvent): void;
+  error(error: unknown): void;
+  complete(): void;
+}
+
+/**
+ * One call to the in-process engine, while it is decided or held: a single
+ * object that is the engine's hooks (`onEscalated`) and the caller's
+ * subscription (`unsubscribe`), rather than closures, since it lives as long
+ * as a human takes to decide. Its sink sees `escalated` (when held), then one
+ * `decided` and completion, or one error; nothing after `unsubscribe()`.
+ */
+export class EmbeddedCall implements ExecuteHooks {
+  private active = true;
+  /** The escalation id while the call is held. */
+  private held: string | null = null;
+
+  constructor(
+    private readonly engine: ProvenanceEngine,
+    private readonly sink: CallSink,
+    private readonly asError: (error: unknown) => unknown,
+    private readonly onWithdrawFailed: (error: unknown) => void,
+  ) {}
+
+  onEscalated(escalation: EscalationTicket): void {
+    this.held = escalation.escalationId;
+    if (this.active) this.sink.next({ type: 'escalated', escalation });
+  }
+
+  decided(response: GatewayResponse): void {
+    this.held = null;
+    if (!this.active) return;
+    this.sink.next({ type: 'decided', response });
+    this.sink.complete();
+  }
+
+  failed(error: unknown): void {
+    this.held = null;
+    if (this.active) this.sink.error(this.asError(error));
+  }
+
+  /** The caller stopped waiting. A held call is withdrawn, so that no one approves a call that will never run. */
+  unsubscribe(): void {
+    this.active = false;
+    const held = this.held;
+    if (held !== null) void this.engine.withdraw(held).catch(this.onWithdrawFailed);
+  }
+}
