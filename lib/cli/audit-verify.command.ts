@@ -203,7 +203,8 @@ async function* parsedLines(lines: AsyncIterable<string>): AsyncGenerator<Stored
   for await (const line of lines) yield { record: parseStoredLine(line), line };
 }
 
-async function readHead(file: string): Promise<string> {
+/** The first 256 bytes of a file, as text: enough to tell a bundle from a log. */
+export async function readHead(file: string): Promise<string> {
   const handle = await fs.open(file, 'r');
   try {
     const buffer = Buffer.alloc(256);

@@ -7,6 +7,7 @@ import { loadPg } from '../postgres/pg-loader';
 import { PostgresAuditStore } from '../postgres/postgres-audit-store';
 import { PostgresContext } from '../postgres/postgres-context';
 import { quoteSchema } from '../postgres/schema-name';
+import { readHead } from './audit-verify.command';
 import { scrub } from './db.command';
 import { PolicyBacktestMessages as M } from './policy-backtest.messages';
 
@@ -57,17 +58,6 @@ async function bundleSource(file: string): Promise<BacktestSource> {
     yield* records;
   }
   return { description: `${file} (bundle)`, records: each(), close: async () => undefined };
-}
-
-async function readHead(file: string): Promise<string> {
-  const handle = await fs.open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(256);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -1,4 +1,5 @@
 import { compilePolicy } from '../engine/policy/policy.compiler';
+import { isCompiled } from '../engine/policy/policy-in-force';
 import type {
   CompiledPolicy,
   Outcome,
@@ -88,13 +89,4 @@ function answerOf(action: string, answer: TestDecision): PolicyDecision | null {
     reason: reason ?? TestingMessages.decidedByTest(decision as Outcome),
     ruleIndex: -1,
   };
-}
-
-function isCompiled(policy: unknown): policy is CompiledPolicy {
-  return (
-    typeof policy === 'object' &&
-    policy !== null &&
-    typeof (policy as CompiledPolicy).evaluate === 'function' &&
-    typeof (policy as CompiledPolicy).explain === 'function'
-  );
 }

@@ -111,7 +111,8 @@ export class PolicyInForce {
   }
 }
 
-function isCompiled(policy: unknown): policy is CompiledPolicy {
+/** Whether `policy` is already compiled (has evaluate and explain), whatever made it. */
+export function isCompiled(policy: unknown): policy is CompiledPolicy {
   return (
     typeof policy === 'object' &&
     policy !== null &&
