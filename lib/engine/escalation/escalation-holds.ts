@@ -51,6 +51,11 @@ export interface HoldDecisionInput {
   reason?: string | null;
 }
 
+/** Who a hold's outcome goes to (see `EscalationHolds.holdThen`): called once, as a method. */
+export interface HoldWaiter {
+  holdEnded(outcome: HoldOutcome): void;
+}
+
 export type HoldEventType = 'pending' | HoldStatus;
 
 export interface HoldEvent {
@@ -77,12 +82,12 @@ const STATUS_OF: Record<HoldStatus, EscalationStatus> = {
 
 /**
  * One held call. A plain class rather than closures, so a hold costs one
- * object, its record, its promise's resolver and one timer.
+ * object, its record, the function its ending goes to and one timer.
  */
 class Hold {
   constructor(
     readonly record: EscalationRecord,
-    readonly resolve: (outcome: HoldOutcome) => void,
+    readonly waiter: HoldWaiter,
     public timer: NodeJS.Timeout | null,
     public callerWaiting = true,
   ) {}
@@ -115,37 +120,37 @@ export class EscalationHolds {
 
   /** Holds a call until it is decided or `timeoutMs` passes. Never rejects for a valid ticket. */
   hold(ticket: HoldTicket, timeoutMs: number): Promise<HoldOutcome> {
-    try {
-      validateTimeout(timeoutMs);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return new Promise<HoldOutcome>((resolve) =>
+      this.holdThen(ticket, timeoutMs, { holdEnded: resolve }),
+    );
+  }
+
+  /**
+   * `hold` without a promise of its own: `waiter.holdEnded` is called once,
+   * with the outcome, when the hold ends (for a hold that began after
+   * close(), at once). Throws, holding nothing, for a bad timeout, a known id
+   * or no room. `holdEnded` must not throw: the hold's ending event follows it.
+   */
+  holdThen(ticket: HoldTicket, timeoutMs: number, waiter: HoldWaiter): void {
+    validateTimeout(timeoutMs);
     if (this.holds.has(ticket.escalationId) || this.resolved.has(ticket.escalationId)) {
-      return Promise.reject(
-        new EscalationError(EscalationMessages.duplicateId(ticket.escalationId), {
-          action: ticket.action,
-          escalationId: ticket.escalationId,
-        }),
-      );
+      throw new EscalationError(EscalationMessages.duplicateId(ticket.escalationId), {
+        action: ticket.action,
+        escalationId: ticket.escalationId,
+      });
     }
-    try {
-      this.assertRoom(ticket.action);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    this.assertRoom(ticket.action);
     const record = pendingRecordOf(ticket, ticket.createdAt ?? this.now().toISOString());
-    return new Promise<HoldOutcome>((resolve) => {
-      const hold = new Hold(record, resolve, null);
-      this.holds.set(record.id, hold);
-      this.emit({ type: 'pending', record: { ...record } });
-      if (this.closed) {
-        this.end(record.id, 'expired', null, EscalationMessages.closedReason());
-        return;
-      }
-      // `this.expire` with the id as an argument: no closure per hold.
-      hold.timer = setTimeout(this.expire, timeoutMs, record.id);
-      hold.timer.unref();
-    });
+    const hold = new Hold(record, waiter, null);
+    this.holds.set(record.id, hold);
+    this.emit({ type: 'pending', record: { ...record } });
+    if (this.closed) {
+      this.end(record.id, 'expired', null, EscalationMessages.closedReason());
+      return;
+    }
+    // `this.expire` with the id as an argument: no closure per hold.
+    hold.timer = setTimeout(this.expire, timeoutMs, record.id);
+    hold.timer.unref();
   }
 
   /** Throws EscalationLimitError when `maxPending` calls are held already. */
@@ -261,7 +266,7 @@ export class EscalationHolds {
       parametersHash: record.parametersHash as string,
       callerWaiting: hold.callerWaiting,
     };
-    hold.resolve(outcome);
+    hold.waiter.holdEnded(outcome);
     this.emit({ type: status, record: { ...record } });
     return outcome;
   }
