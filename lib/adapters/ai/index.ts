@@ -5,4 +5,5 @@
 export { provenanceTool, provenanceTools, type ProvenanceToolsOptions } from './provenance-tools';
 export { ToolCallRefusedError } from './tool-call-refused.error';
 export { toolDecisionOf } from './tool-decision';
+export { currentToolDecision } from '../tool-gate/tool-decision';
 export type { ToolActions, ToolRefusal } from '../tool-gate/tool-gate.options';

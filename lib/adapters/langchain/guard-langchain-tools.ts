@@ -15,7 +15,7 @@ import {
 } from '../tool-gate';
 import { LangChainMessages } from './langchain.messages';
 import { refusalMessage, refusalText } from './refusal-message';
-import { runWithDecision } from './tool-decision';
+import { runAllowedTool } from '../tool-gate/tool-decision';
 
 /** What the gate needs of a StructuredTool: its (protected) body. */
 interface ToolBody {
@@ -99,7 +99,7 @@ function guard<T extends StructuredTool>(
         options,
       );
       if (!verdict.allowed) return refusalOutput(tool, verdict.refusal, toolCallId);
-      return runWithDecision(verdict.result, () => original._call(input, runManager, config));
+      return runAllowedTool(verdict.result, () => original._call(input, runManager, config));
     },
   });
   return guarded;

@@ -2,5 +2,5 @@
 export { guardLangChainTool, guardLangChainTools } from './guard-langchain-tools';
 export { provenanceMiddleware, type ProvenanceMiddlewareOptions } from './provenance-middleware';
 export { refusalMessage } from './refusal-message';
-export { currentToolDecision } from './tool-decision';
+export { currentToolDecision } from '../tool-gate/tool-decision';
 export type { ToolActions, ToolGateOptions, ToolRefusal } from '../tool-gate';

@@ -6,7 +6,7 @@ import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { decideToolCall, type ToolGateOptions } from '../tool-gate';
 import { LangChainMessages } from './langchain.messages';
 import { refusalMessage } from './refusal-message';
-import { runWithDecision } from './tool-decision';
+import { runAllowedTool } from '../tool-gate/tool-decision';
 
 /** The options of `provenanceMiddleware`: the tool gate's, and the middleware's name. */
 export interface ProvenanceMiddlewareOptions extends ToolGateOptions {
@@ -48,7 +48,7 @@ export function provenanceMiddleware(
         gate,
       );
       if (!verdict.allowed) return refusalMessage(verdict.refusal, toolCall.name, toolCall.id);
-      return runWithDecision(verdict.result, () => handler(request));
+      return runAllowedTool(verdict.result, () => handler(request));
     },
   });
 }

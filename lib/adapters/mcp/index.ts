@@ -7,4 +7,5 @@ export { guardMcpServer } from './guard-mcp-server';
 export { guardMcpClient } from './guard-mcp-client';
 export type { McpGuardOptions, McpToolCall } from './mcp-guard.options';
 export { DECISION_META_KEY, REFUSAL_META_KEY, type McpToolDecision } from './mcp-tool-result';
+export { currentToolDecision } from '../tool-gate/tool-decision';
 export type { ToolActions, ToolRefusal } from '../tool-gate';

@@ -1,6 +1,7 @@
 // nestjs-provenance/openai-agents: gate the function tools of the OpenAI Agents SDK (@openai/agents).
 export { guardAgentTool, guardAgentTools } from './guard-agent-tools';
 export { toolDecisionOf } from './tool-decision';
+export { currentToolDecision } from '../tool-gate/tool-decision';
 export {
   agentToolEscalationId,
   approveAgentToolCall,

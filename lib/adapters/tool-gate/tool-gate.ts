@@ -8,7 +8,7 @@ import {
   ProvenanceError,
 } from '../../protocol/provenance.errors';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
-import { runAsDecidedCall } from '../../call/decided-call';
+import { runAllowedTool } from './tool-decision';
 import { AdapterMessages } from './adapter.messages';
 import type { ToolCall, ToolGateOptions, ToolRefusal } from './tool-gate.options';
 
@@ -107,16 +107,6 @@ export async function runGatedTool<T>(
   const verdict = await decideToolCall(gateway, call, options);
   if (!verdict.allowed) return verdict.refusal;
   return runAllowedTool(verdict.result, body);
-}
-
-/**
- * Runs the body of a tool the gateway ALLOWed, with that ALLOW in scope: a
- * guarded method the body calls with the same action and normalised
- * parameters (same session, same gateway) reuses it once, while the body
- * runs, instead of being decided (and audited, or held) a second time.
- */
-export function runAllowedTool<T>(result: ExecutionResult, body: () => T): T {
-  return runAsDecidedCall(result, body);
 }
 
 async function refused(

@@ -11,6 +11,7 @@ import {
   type ProvenanceModuleOptions,
 } from '../../../../lib';
 import {
+  currentToolDecision,
   provenanceTools,
   toolDecisionOf,
   type ProvenanceToolsOptions,
@@ -59,7 +60,12 @@ export class ShopTools {
         description: 'Pay a recipient',
         inputSchema: z.object({ amount: z.number(), currency: z.string(), recipient: z.string() }),
         execute: async (input, options) => {
-          const approvedBy = toolDecisionOf(options)?.actorHumanId;
+          const decision = toolDecisionOf(options);
+          // The adapter-independent way reads the same ALLOW (a tool error otherwise: the test fails).
+          if (decision === undefined || currentToolDecision() !== decision) {
+            throw new Error('currentToolDecision() is not the ALLOW toolDecisionOf() names');
+          }
+          const approvedBy = decision.actorHumanId;
           const conversation = JSON.stringify(options.messages);
           runs.push({ tool: 'payments_initiate', input, approvedBy, conversation });
           return { paid: input.amount, currency: input.currency, approvedBy: approvedBy ?? null };

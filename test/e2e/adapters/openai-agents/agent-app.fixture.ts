@@ -22,6 +22,7 @@ import {
   approveAgentToolCall,
   guardAgentTools,
   rejectAgentToolCall,
+  currentToolDecision,
   toolDecisionOf,
   type AgentToolGateOptions,
 } from '../../../../lib/adapters/openai-agents';
@@ -87,7 +88,12 @@ export class PaymentsAgent {
       description: 'Send a payment',
       parameters: z.object({ amount: z.number(), currency: z.string() }),
       execute: (input, _context, details) => {
-        const approvedBy = toolDecisionOf(details)?.actorHumanId ?? null;
+        const decision = toolDecisionOf(details);
+        // The adapter-independent way reads the same ALLOW (a tool error otherwise: the test fails).
+        if (decision === undefined || currentToolDecision() !== decision) {
+          throw new Error('currentToolDecision() is not the ALLOW toolDecisionOf() names');
+        }
+        const approvedBy = decision.actorHumanId ?? null;
         this.runs.push({ tool: 'payments_initiate', input, approvedBy });
         return { paid: input.amount, currency: input.currency, approvedBy };
       },
