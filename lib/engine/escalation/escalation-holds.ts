@@ -51,11 +51,6 @@ export interface HoldDecisionInput {
   reason?: string | null;
 }
 
-/** Who a hold's outcome goes to (see `EscalationHolds.holdThen`): called once, as a method. */
-export interface HoldWaiter {
-  holdEnded(outcome: HoldOutcome): void;
-}
-
 export type HoldEventType = 'pending' | HoldStatus;
 
 export interface HoldEvent {
@@ -82,12 +77,12 @@ const STATUS_OF: Record<HoldStatus, EscalationStatus> = {
 
 /**
  * One held call. A plain class rather than closures, so a hold costs one
- * object, its record, the function its ending goes to and one timer.
+ * object, its record, its promise's resolver and one timer.
  */
 class Hold {
   constructor(
     readonly record: EscalationRecord,
-    readonly waiter: HoldWaiter,
+    readonly resolve: (outcome: HoldOutcome) => void,
     public timer: NodeJS.Timeout | null,
     public callerWaiting = true,
   ) {}
@@ -120,37 +115,37 @@ export class EscalationHolds {
 
   /** Holds a call until it is decided or `timeoutMs` passes. Never rejects for a valid ticket. */
   hold(ticket: HoldTicket, timeoutMs: number): Promise<HoldOutcome> {
-    return new Promise<HoldOutcome>((resolve) =>
-      this.holdThen(ticket, timeoutMs, { holdEnded: resolve }),
-    );
-  }
-
-  /**
-   * `hold` without a promise of its own: `waiter.holdEnded` is called once,
-   * with the outcome, when the hold ends (for a hold that began after
-   * close(), at once). Throws, holding nothing, for a bad timeout, a known id
-   * or no room. `holdEnded` must not throw: the hold's ending event follows it.
-   */
-  holdThen(ticket: HoldTicket, timeoutMs: number, waiter: HoldWaiter): void {
-    validateTimeout(timeoutMs);
+    try {
+      validateTimeout(timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.holds.has(ticket.escalationId) || this.resolved.has(ticket.escalationId)) {
-      throw new EscalationError(EscalationMessages.duplicateId(ticket.escalationId), {
-        action: ticket.action,
-        escalationId: ticket.escalationId,
-      });
+      return Promise.reject(
+        new EscalationError(EscalationMessages.duplicateId(ticket.escalationId), {
+          action: ticket.action,
+          escalationId: ticket.escalationId,
+        }),
+      );
     }
-    this.assertRoom(ticket.action);
+    try {
+      this.assertRoom(ticket.action);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const record = pendingRecordOf(ticket, ticket.createdAt ?? this.now().toISOString());
-    const hold = new Hold(record, waiter, null);
-    this.holds.set(record.id, hold);
-    this.emit({ type: 'pending', record: { ...record } });
-    if (this.closed) {
-      this.end(record.id, 'expired', null, EscalationMessages.closedReason());
-      return;
-    }
-    // `this.expire` with the id as an argument: no closure per hold.
-    hold.timer = setTimeout(this.expire, timeoutMs, record.id);
-    hold.timer.unref();
+    return new Promise<HoldOutcome>((resolve) => {
+      const hold = new Hold(record, resolve, null);
+      this.holds.set(record.id, hold);
+      this.emit({ type: 'pending', record: { ...record } });
+      if (this.closed) {
+        this.end(record.id, 'expired', null, EscalationMessages.closedReason());
+        return;
+      }
+      // `this.expire` with the id as an argument: no closure per hold.
+      hold.timer = setTimeout(this.expire, timeoutMs, record.id);
+      hold.timer.unref();
+    });
   }
 
   /** Throws EscalationLimitError when `maxPending` calls are held already. */
@@ -266,7 +261,7 @@ export class EscalationHolds {
       parametersHash: record.parametersHash as string,
       callerWaiting: hold.callerWaiting,
     };
-    hold.waiter.holdEnded(outcome);
+    hold.resolve(outcome);
     this.emit({ type: status, record: { ...record } });
     return outcome;
   }

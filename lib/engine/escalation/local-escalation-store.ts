@@ -13,7 +13,6 @@ import {
   type HoldDecisionInput,
   type HoldListener,
   type HoldOutcome,
-  type HoldWaiter,
 } from './escalation-holds';
 import type { EscalationStore, HeldCall } from './escalation-store';
 
@@ -53,23 +52,15 @@ export class LocalEscalationStore implements EscalationStore {
   }
 
   /**
-   * Not an async function, and no promise of the hold's own: a held call
-   * keeps only the answer's promise and the request and parameters the
-   * ending is recorded with.
+   * Not an async function: a suspended one would keep its whole frame (the
+   * call, its ticket, `onHeld` and the announced ticket) for the hold's life.
+   * While the call is held only the request and its parameters are kept here.
    */
   hold(call: HeldCall, onHeld: () => void): Promise<GatewayResponse> {
-    let waiter!: HeldAnswer;
-    const answer = new Promise<GatewayResponse>((resolve, reject) => {
-      waiter = new HeldAnswer(this, call.request, call.parameters, resolve, reject);
-    });
-    try {
-      this.holds.holdThen(call.ticket, call.timeoutMs, waiter);
-    } catch (error) {
-      // A refused hold (bad timeout, known id, no room) rejects the answer.
-      waiter.reject(error);
-    }
+    const { request, parameters } = call;
+    const outcome = this.holds.hold(call.ticket, call.timeoutMs);
     onHeld();
-    return answer;
+    return outcome.then((ended) => this.ended(request, parameters, ended));
   }
 
   async decide(
@@ -136,8 +127,7 @@ export class LocalEscalationStore implements EscalationStore {
     this.holds.close();
   }
 
-  /** @internal The hold ended: records it (HeldAnswer calls this). */
-  async ended(
+  private async ended(
     request: GatewayRequest,
     parameters: Record<string, unknown> | null,
     ended: HoldOutcome,
@@ -176,24 +166,5 @@ export class LocalEscalationStore implements EscalationStore {
     const response = await this.recorder.outcome(request, parameters, ended, retryGrant);
     this.grantBook.admit(retryGrant);
     return response;
-  }
-}
-
-/**
- * The answer of one held call, while it is held: the request and parameters
- * its ending is recorded with, and the answer's resolvers. One object, not
- * closures, since it lives as long as the human takes.
- */
-class HeldAnswer implements HoldWaiter {
-  constructor(
-    private readonly store: LocalEscalationStore,
-    private readonly request: GatewayRequest,
-    private readonly parameters: Record<string, unknown> | null,
-    private readonly resolve: (response: GatewayResponse) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
-
-  holdEnded(outcome: HoldOutcome): void {
-    this.store.ended(this.request, this.parameters, outcome).then(this.resolve, this.reject);
   }
 }
