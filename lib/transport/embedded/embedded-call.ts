@@ -1,6 +1,10 @@
+import { AuditStoreError } from '../../engine/audit/audit.errors';
 import type { ProvenanceEngine } from '../../engine/provenance-engine';
 import type { ExecuteHooks } from '../../engine/provenance-engine.types';
 import type { EscalationTicket, GatewayEvent, GatewayResponse } from '../../protocol/gateway.types';
+import { GatewayError, ProvenanceError } from '../../protocol/provenance.errors';
+
+export const EMBEDDED_TARGET = 'embedded gateway';
 
 /** Where the events of one embedded call go: an rxjs Subscriber, or the gateway service's own observer. */
 export interface CallSink {
@@ -24,8 +28,6 @@ export class EmbeddedCall implements ExecuteHooks {
   constructor(
     private readonly engine: ProvenanceEngine,
     private readonly sink: CallSink,
-    private readonly asError: (error: unknown) => unknown,
-    private readonly onWithdrawFailed: (error: unknown) => void,
   ) {}
 
   onEscalated(escalation: EscalationTicket): void {
@@ -42,13 +44,33 @@ export class EmbeddedCall implements ExecuteHooks {
 
   failed(error: unknown): void {
     this.held = null;
-    if (this.active) this.sink.error(this.asError(error));
+    if (this.active) this.sink.error(asGatewayError(error));
   }
 
   /** The caller stopped waiting. A held call is withdrawn, so that no one approves a call that will never run. */
   unsubscribe(): void {
     this.active = false;
     const held = this.held;
-    if (held !== null) void this.engine.withdraw(held).catch(this.onWithdrawFailed);
+    if (held !== null) void this.engine.withdraw(held).catch(warnWithdrawFailed);
   }
+}
+
+function warnWithdrawFailed(error: unknown): void {
+  // The hold then ends at its deadline instead (blocked): nothing to answer, only to say.
+  console.warn(
+    `provenance: could not withdraw an abandoned escalation: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+// A ProvenanceError (a refused parameter, an unknown escalation) keeps its own
+// type; anything else means the engine could not decide or record, which is
+// never a reason to let a call through.
+function asGatewayError(error: unknown): unknown {
+  if (error instanceof ProvenanceError && !(error instanceof AuditStoreError)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GatewayError(`The embedded gateway could not decide: ${message}`, {
+    url: EMBEDDED_TARGET,
+    kind: 'internal',
+    cause: error,
+  });
 }

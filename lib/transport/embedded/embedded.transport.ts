@@ -1,6 +1,5 @@
 import { Observable } from 'rxjs';
 import type { AuditLog } from '../../engine/audit/audit-log';
-import { AuditStoreError } from '../../engine/audit/audit.errors';
 import { createEngine, type EngineSetup } from '../../engine/engine.factory';
 import type { ProvenanceEngine } from '../../engine/provenance-engine';
 import { escalationEventFromRecord, type EscalationEvent } from '../../protocol/escalation-event';
@@ -13,12 +12,11 @@ import type {
   ReviewVerdict,
 } from '../../protocol/gateway.types';
 import type { GrantInput, GrantRecord } from '../../protocol/grant.types';
-import { GatewayError, ProvenanceError } from '../../protocol/provenance.errors';
 import { EscalationFeed } from '../escalation-feed';
 import { GatewayTransport, type PendingFilter } from '../gateway-transport';
-import { EmbeddedCall, type CallSink } from './embedded-call';
+import { EMBEDDED_TARGET, EmbeddedCall, type CallSink } from './embedded-call';
 
-export const EMBEDDED_TARGET = 'embedded gateway';
+export { EMBEDDED_TARGET } from './embedded-call';
 
 /**
  * Decisions from the in-process engine: no server, no socket. An escalation
@@ -66,11 +64,9 @@ export class EmbeddedTransport extends GatewayTransport {
    * for a human keeps all of this for as long as the human takes.
    */
   executeInto(request: GatewayRequest, sink: CallSink): { unsubscribe(): void } {
-    const call = new EmbeddedCall(this.engine, sink, asGatewayError, warnWithdrawFailed);
-    this.engine.execute(request, call).then(
-      (response) => call.decided(response),
-      (error: unknown) => call.failed(error),
-    );
+    const call = new EmbeddedCall(this.engine, sink);
+    // Bound methods: smaller than two closures and their context.
+    this.engine.execute(request, call).then(call.decided.bind(call), call.failed.bind(call));
     return call;
   }
 
@@ -140,31 +136,11 @@ export class EmbeddedTransport extends GatewayTransport {
   }
 }
 
-function warnWithdrawFailed(error: unknown): void {
-  // The hold then ends at its deadline instead (blocked): nothing to answer, only to say.
-  console.warn(
-    `provenance: could not withdraw an abandoned escalation: ${error instanceof Error ? error.message : String(error)}`,
-  );
-}
-
 function ofTenant(records: EscalationRecord[], filter: PendingFilter): EscalationRecord[] {
   const { tenantId } = filter;
   return tenantId === undefined
     ? records
     : records.filter((record) => record.tenantId === tenantId);
-}
-
-// A ProvenanceError (a refused parameter, an unknown escalation) keeps its own
-// type; anything else means the engine could not decide or record, which is
-// never a reason to let a call through.
-function asGatewayError(error: unknown): unknown {
-  if (error instanceof ProvenanceError && !(error instanceof AuditStoreError)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new GatewayError(`The embedded gateway could not decide: ${message}`, {
-    url: EMBEDDED_TARGET,
-    kind: 'internal',
-    cause: error,
-  });
 }
 
 /** Builds the engine (through the one engine factory) and the transport over it. */
