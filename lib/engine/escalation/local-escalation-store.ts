@@ -60,7 +60,8 @@ export class LocalEscalationStore implements EscalationStore {
     const { request, parameters } = call;
     const outcome = this.holds.hold(call.ticket, call.timeoutMs);
     onHeld();
-    return outcome.then((ended) => this.ended(request, parameters, ended));
+    // A bound function: smaller than a closure and its context.
+    return outcome.then(this.ended.bind(this, request, parameters));
   }
 
   async decide(
