@@ -9,4 +9,7 @@ module.exports = {
   transform: { '^.+\\.ts$': swc },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 30000,
+  // Each file's AsyncLocalStorage instances are disabled after it (see the file: Node 20 slows every
+  // promise by the number of enabled instances, and jest makes new ones for every file).
+  setupFilesAfterEnv: ['<rootDir>/test/setup/async-local-storage.setup.ts'],
 };
