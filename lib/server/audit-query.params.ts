@@ -1,15 +1,10 @@
 import { AUDIT_EVENT_KINDS, type AuditEventKind } from '../engine/audit/audit-event';
-import type { AuditQuery } from '../engine/audit/audit-query';
+import { AUDIT_QUERY_PARAMS as P, type AuditQuery } from '../engine/audit/audit-query';
 import { isDecision } from '../protocol/decision';
 import { WireHttpError, type ValidationIssue } from './errors';
 
-/** The filters of an audit listing or count, by query parameter (AuditQuery in snake_case). */
-const TEXT_FILTERS: ReadonlyArray<[string, 'sessionId' | 'agentId' | 'action' | 'escalationId']> = [
-  ['session_id', 'sessionId'],
-  ['agent_id', 'agentId'],
-  ['action', 'action'],
-  ['escalation_id', 'escalationId'],
-];
+/** The filters of an audit listing or count that are any text. */
+const TEXT_FILTERS = ['sessionId', 'agentId', 'action', 'escalationId'] as const;
 
 /**
  * `?session_id=&agent_id=&action=&decision=&kind=&escalation_id=&since=&until=`
@@ -34,27 +29,27 @@ export function auditFilterOf(
     });
     return undefined;
   };
-  for (const [param, member] of TEXT_FILTERS) {
-    const value = text(param);
+  for (const member of TEXT_FILTERS) {
+    const value = text(P[member]);
     if (value !== undefined) filter[member] = value;
   }
-  const decision = text('decision');
+  const decision = text(P.decision);
   if (decision !== undefined) {
     if (isDecision(decision)) filter.decision = decision;
-    else issues.push(enumIssue('decision', decision, ['ALLOW', 'BLOCK', 'ESCALATE']));
+    else issues.push(enumIssue(P.decision, decision, ['ALLOW', 'BLOCK', 'ESCALATE']));
   }
-  const kind = text('kind');
+  const kind = text(P.kind);
   if (kind !== undefined) {
     if (AUDIT_EVENT_KINDS.includes(kind as AuditEventKind)) filter.kind = kind as AuditEventKind;
-    else issues.push(enumIssue('kind', kind, AUDIT_EVENT_KINDS));
+    else issues.push(enumIssue(P.kind, kind, AUDIT_EVENT_KINDS));
   }
   for (const name of ['since', 'until'] as const) {
-    const value = text(name);
+    const value = text(P[name]);
     if (value === undefined) continue;
     if (Number.isNaN(Date.parse(value))) {
       issues.push({
         type: 'datetime_from_date_parsing',
-        loc: ['query', name],
+        loc: ['query', P[name]],
         msg: 'Input should be a valid datetime (ISO 8601)',
         input: value,
       });

@@ -12,6 +12,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import type { AuditEvent } from '../engine/audit/audit-event';
+import { AUDIT_QUERY_PARAMS } from '../engine/audit/audit-query';
 import { ServerMessages } from '../protocol/provenance.messages';
 import { ApiKeyGuard, scopeOf } from './auth.guard';
 import { toWireAuditEvent, toWireIntegrity } from './audit-wire';
@@ -113,11 +114,11 @@ export class GatewayAuditController {
     tenantId: string | null,
   ): Promise<void> {
     const filter = auditFilterOf(query);
-    const limit = queryInteger(query, 'limit', 100, 0, MAX_AUDIT_PAGE);
+    const limit = queryInteger(query, AUDIT_QUERY_PARAMS.limit, 100, 0, MAX_AUDIT_PAGE);
     const offset =
-      query.offset === undefined
+      query[AUDIT_QUERY_PARAMS.offset] === undefined
         ? undefined
-        : queryInteger(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+        : queryInteger(query, AUDIT_QUERY_PARAMS.offset, 0, 0, Number.MAX_SAFE_INTEGER);
     const events = await tenant.audit.list({ ...filter, limit, offset });
     this.reply.send(
       res,

@@ -21,6 +21,24 @@ export interface AuditQuery {
   offset?: number;
 }
 
+/**
+ * Each member's name as a query parameter of the gateway server's audit API
+ * (`GET /v1/audit?session_id=...`): what the server reads and what a remote
+ * client writes.
+ */
+export const AUDIT_QUERY_PARAMS: Readonly<Record<keyof AuditQuery, string>> = {
+  sessionId: 'session_id',
+  agentId: 'agent_id',
+  action: 'action',
+  decision: 'decision',
+  kind: 'kind',
+  escalationId: 'escalation_id',
+  since: 'since',
+  until: 'until',
+  limit: 'limit',
+  offset: 'offset',
+};
+
 /** Whether the query filters events at all (else every event matches). */
 export function hasFilter(query: AuditQuery): boolean {
   return (

@@ -5,7 +5,7 @@ import {
   type AuditEventKind,
 } from '../../engine/audit/audit-event';
 import { isAuditEventShape } from '../../engine/audit/audit-event.shape';
-import type { AuditQuery } from '../../engine/audit/audit-query';
+import { AUDIT_QUERY_PARAMS, type AuditQuery } from '../../engine/audit/audit-query';
 import type { CheckpointSummary } from '../../engine/audit/audit-verification';
 import { asObject, preview, WireFormatError } from '../../protocol/wire';
 
@@ -15,27 +15,14 @@ import { asObject, preview, WireFormatError } from '../../protocol/wire';
  * AuditEvent and AuditVerification, checked, never filled with defaults.
  */
 
-/** The query members of `GET /v1/audit`, `GET /v1/audit/count/{tenant}`: AuditQuery in snake_case. */
-const QUERY_PARAMS: ReadonlyArray<[keyof AuditQuery, string]> = [
-  ['sessionId', 'session_id'],
-  ['agentId', 'agent_id'],
-  ['action', 'action'],
-  ['decision', 'decision'],
-  ['kind', 'kind'],
-  ['escalationId', 'escalation_id'],
-  ['since', 'since'],
-  ['until', 'until'],
-  ['limit', 'limit'],
-  ['offset', 'offset'],
-];
-
 /** An AuditQuery as the query string the server reads (dates as ISO text). */
 export function toWireAuditQuery(query: AuditQuery): Record<string, string | number> {
   const params: Record<string, string | number> = {};
-  for (const [member, param] of QUERY_PARAMS) {
+  for (const member of Object.keys(AUDIT_QUERY_PARAMS) as Array<keyof AuditQuery>) {
     const value = query[member];
     if (value === undefined) continue;
-    params[param] = value instanceof Date ? value.toISOString() : (value as string | number);
+    params[AUDIT_QUERY_PARAMS[member]] =
+      value instanceof Date ? value.toISOString() : (value as string | number);
   }
   return params;
 }
