@@ -108,13 +108,14 @@ export class CallTelemetry {
     this.span.end();
   }
 
+  /** Ends the escalation wait, if the call is in one: a call never escalated counts no ending. */
   private endEscalation(ending: EscalationEnding): void {
-    const instruments = instrumentsOf(this.api);
-    const attributes: Attributes = { [N.escalationOutcome]: ending, [N.toolName]: this.action };
-    instruments.escalations.add(1, attributes);
     const { wait } = this;
     if (wait === null) return;
     this.wait = null;
+    const instruments = instrumentsOf(this.api);
+    const attributes: Attributes = { [N.escalationOutcome]: ending, [N.toolName]: this.action };
+    instruments.escalations.add(1, attributes);
     const seconds = (performance.now() - this.escalatedAt) / 1000;
     instruments.escalationWait.record(seconds, attributes);
     this.span.setAttribute(N.escalationWait, seconds);

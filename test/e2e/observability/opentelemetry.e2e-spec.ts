@@ -252,6 +252,8 @@ describe('OpenTelemetry: spans and metrics of gated calls', () => {
           'gen_ai.tool.name': 'tool.run',
         }),
       ).toBe(1);
+      // Never escalated: no escalation ending is counted for it.
+      expect(await counted('provenance.escalations', { 'gen_ai.tool.name': 'tool.run' })).toBe(0);
     } finally {
       await damaged.app.close();
       quiet.mockRestore();
