@@ -58,7 +58,8 @@ export class CallTelemetry {
     if (response.eventId !== null) span.setAttribute(N.eventId, response.eventId);
     if (response.escalationId !== null) {
       span.setAttribute(N.escalationId, response.escalationId);
-      this.endEscalation(escalationEnding(response));
+      // Counted even when no escalated event came first (a gateway that holds the request).
+      this.endEscalation(escalationEnding(response), true);
     }
     instrumentsOf(this.api).decisions.add(1, {
       [N.decision]: response.decision,
@@ -108,14 +109,19 @@ export class CallTelemetry {
     this.span.end();
   }
 
-  /** Ends the escalation wait, if the call is in one: a call never escalated counts no ending. */
-  private endEscalation(ending: EscalationEnding): void {
+  /**
+   * Counts the escalation's ending and ends its wait span. Without a wait
+   * (never escalated) only an answer that names an escalation (`escalated`)
+   * counts one: a gateway error or an abandoned call before it counts none.
+   */
+  private endEscalation(ending: EscalationEnding, escalated = false): void {
     const { wait } = this;
-    if (wait === null) return;
-    this.wait = null;
+    if (wait === null && !escalated) return;
     const instruments = instrumentsOf(this.api);
     const attributes: Attributes = { [N.escalationOutcome]: ending, [N.toolName]: this.action };
     instruments.escalations.add(1, attributes);
+    if (wait === null) return;
+    this.wait = null;
     const seconds = (performance.now() - this.escalatedAt) / 1000;
     instruments.escalationWait.record(seconds, attributes);
     this.span.setAttribute(N.escalationWait, seconds);
