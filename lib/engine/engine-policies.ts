@@ -13,6 +13,12 @@ export interface EnginePoliciesOptions {
   log?: (message: string) => void;
   /** Writes the `policy.loaded` event of a reload (durable before the new policy is in force). */
   record: (previous: CompiledPolicy, next: CompiledPolicy) => Promise<void>;
+  /**
+   * What the file watch calls when the file changed: the engine's own
+   * reloadPolicy, so a reload it starts is refused once the engine closes
+   * and waited for by close(). Default: this object's reload.
+   */
+  reloadFile?: (file: string) => Promise<unknown>;
 }
 
 /**
@@ -27,10 +33,12 @@ export class EnginePolicies {
   private readonly watch: PolicyWatch | null;
   private readonly log: (message: string) => void;
   private readonly record: EnginePoliciesOptions['record'];
+  private readonly reloadFile: (file: string) => Promise<unknown>;
 
   constructor(options: EnginePoliciesOptions) {
     this.log = options.log ?? ((message) => console.warn(message));
     this.record = options.record;
+    this.reloadFile = options.reloadFile ?? ((file) => this.reload(file));
     this.inForce = new PolicyInForce(options.policy, options.allowEmptyPolicy === true);
     this.shadow =
       options.shadowPolicy === undefined || options.shadowPolicy === null
@@ -67,7 +75,7 @@ export class EnginePolicies {
     if (file === null) throw new ProvenanceError(M.watchNeedsFile());
     try {
       return new PolicyWatch(file, () => {
-        this.reload(file).catch((error: unknown) =>
+        this.reloadFile(file).catch((error: unknown) =>
           this.log(M.reloadRefused(error instanceof Error ? error.message : String(error))),
         );
       });

@@ -67,6 +67,7 @@ export class ProvenanceEngine {
     this.policies = new EnginePolicies({
       ...options,
       record: (previous, next) => this.recorder.policyLoaded(previous, next),
+      reloadFile: (file) => this.reloadPolicy(file),
     });
     const stores = options.stores?.({ tenantId: this.tenantId, recorder: this.recorder }) ?? {};
     const grantBook = new GrantBook(this.tenantId);
