@@ -98,20 +98,27 @@ export function toResponse(exception: unknown): ProvenanceErrorResponse {
   }
   if (exception instanceof EscalationLimitError) {
     return {
-      statusCode: HttpStatus.TOO_MANY_REQUESTS,
-      error: 'Too Many Requests',
-      message: ExceptionFilterMessages.escalationLimit(exception.action),
-      decision: null,
+      ...answer(
+        HttpStatus.TOO_MANY_REQUESTS,
+        'Too Many Requests',
+        ExceptionFilterMessages.escalationLimit(exception.action),
+      ),
       action: exception.action,
-      reason: null,
-      eventId: null,
-      escalationId: null,
     };
   }
+  return answer(
+    HttpStatus.SERVICE_UNAVAILABLE,
+    'Service Unavailable',
+    GuardedMessages.gatewayUnavailableResponse(),
+  );
+}
+
+/** An answer that names no decision, call or event (the caller adds what it may know). */
+function answer(statusCode: number, error: string, message: string): ProvenanceErrorResponse {
   return {
-    statusCode: HttpStatus.SERVICE_UNAVAILABLE,
-    error: 'Service Unavailable',
-    message: GuardedMessages.gatewayUnavailableResponse(),
+    statusCode,
+    error,
+    message,
     decision: null,
     action: null,
     reason: null,
@@ -122,16 +129,6 @@ export function toResponse(exception: unknown): ProvenanceErrorResponse {
 
 /** A reviewer's error as its 4xx answer; null for any other error. */
 function reviewResponse(exception: unknown): ProvenanceErrorResponse | null {
-  const answer = (statusCode: number, error: string, message: string) => ({
-    statusCode,
-    error,
-    message,
-    decision: null,
-    action: null,
-    reason: null,
-    eventId: null,
-    escalationId: null,
-  });
   if (exception instanceof EscalationNotFoundError) {
     return {
       ...answer(
