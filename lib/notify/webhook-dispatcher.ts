@@ -91,7 +91,7 @@ export class WebhookDispatcher {
         );
       }
     }
-    this.worker ??= this.run();
+    this.worker ??= this.drain();
   }
 
   stats(): WebhookStats {
@@ -129,6 +129,15 @@ export class WebhookDispatcher {
     }
   }
 
+  /**
+   * The worker, never rejecting: nothing awaits it but close(), so a failure
+   * it did not expect (a logger that throws) must not become an unhandled
+   * rejection in the app that only wanted its escalations posted.
+   */
+  private drain(): Promise<void> {
+    return this.run().catch(() => undefined);
+  }
+
   private async run(): Promise<void> {
     // Leave the caller's stack first: the event's subscriber (the decision path) returns at once.
     await Promise.resolve();
@@ -140,7 +149,7 @@ export class WebhookDispatcher {
       this.worker = null;
     }
     // An enqueue between the last shift and here started no worker: look again.
-    if (this.queue.size > 0 && !this.abort.signal.aborted) this.worker ??= this.run();
+    if (this.queue.size > 0 && !this.abort.signal.aborted) this.worker ??= this.drain();
   }
 
   private async deliver({ event }: Delivery): Promise<void> {
