@@ -3,7 +3,7 @@ import type { ProvenanceEngine } from '../engine/provenance-engine';
 import type { PolicyReload, PolicySource } from '../engine/policy/policy-in-force';
 import { PolicyLifecycleMessages as M } from '../engine/policy/policy-lifecycle.messages';
 import type { ShadowReport } from '../engine/policy/shadow-policy';
-import { ProvenanceConfigError, ProvenanceError } from '../protocol/provenance.errors';
+import { ProvenanceError } from '../protocol/provenance.errors';
 import { EmbeddedTransport } from '../transport/embedded/embedded.transport';
 import type { GatewayTransport } from '../transport/gateway-transport';
 
@@ -42,23 +42,6 @@ export async function reloadPolicyOn(
 /** The embedded gateway's shadow report; null when no shadow policy is set. */
 export function shadowReportOf(transport: GatewayTransport): ShadowReport | null {
   return engineOf(transport, M.shadowRemote).shadowReport();
-}
-
-/**
- * `watchPolicy` and `shadowPolicy` are the embedded gateway's: with
- * `gatewayUrl` the remote gateway decides by its own policy, so setting
- * either is a configuration error rather than silently ignored.
- */
-export function refuseRemotePolicyOptions(options: {
-  watchPolicy: boolean;
-  shadowPolicy: unknown;
-}): void {
-  if (options.watchPolicy) {
-    throw new ProvenanceConfigError('watchPolicy', M.remoteOption('watchPolicy'));
-  }
-  if (options.shadowPolicy !== null && options.shadowPolicy !== undefined) {
-    throw new ProvenanceConfigError('shadowPolicy', M.remoteOption('shadowPolicy'));
-  }
 }
 
 /** The engine's log (the watch, the shadow policy): the configured logger's warn, or console.warn. */

@@ -9,7 +9,7 @@ import { createPostgresEngine } from '../postgres/postgres-engine';
 import { redactConnectionString } from '../postgres/connection-string';
 import { PostgresOptionMessages } from '../postgres/postgres-options.messages';
 import type { ProvenanceClientDeps, ResolvedClientOptions } from './provenance-client.options';
-import { engineLogOf, refuseRemotePolicyOptions } from './policy-control';
+import { engineLogOf } from './policy-control';
 
 /**
  * The transport resolved options ask for: a remote gateway when `gatewayUrl`
@@ -23,7 +23,6 @@ export function createTransport(
   compiled: CompiledPolicy | null = null,
 ): GatewayTransport {
   if (options.mode === 'http') {
-    refuseRemotePolicyOptions(options);
     return new HttpTransport({
       gatewayUrl: options.gatewayUrl as string,
       apiKey: options.apiKey as string,

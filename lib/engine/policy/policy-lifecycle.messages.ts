@@ -26,9 +26,6 @@ export const PolicyLifecycleMessages = {
     'which owns its policy: change it there',
   shadowRemote: (target: string) =>
     `shadowReport() reports the embedded gateway's shadow policy, but decisions here come from the remote gateway ${target}`,
-  remoteOption: (option: string) =>
-    `${option} is an option of the embedded gateway, but gatewayUrl is set: the remote gateway ` +
-    `decides by its own policy. Remove ${option}, or gatewayUrl to decide in this process`,
   shadowDisagrees: (
     shadow: string,
     action: string,

@@ -10,13 +10,16 @@ import type { OptionSource } from './option-spec';
 const API_KEY_PATTERN = /^pk_[A-Za-z0-9]+_[A-Za-z0-9_-]{8,}$/;
 
 export type ClientMode = ResolvedClientOptions['mode'];
-type ModeInputs = Pick<ResolvedClientOptions, 'gatewayUrl' | 'apiKey' | 'policy' | 'postgres'>;
+type ModeInputs = Pick<
+  ResolvedClientOptions,
+  'gatewayUrl' | 'apiKey' | 'policy' | 'postgres' | 'watchPolicy' | 'shadowPolicy'
+>;
 
 /**
  * The rules that tie options together: a given transport decides; else a
  * gatewayUrl means a remote gateway, which needs a well-formed URL and API
- * key, and refuses the embedded gateway's `policy`, `audit` and `postgres`
- * (they would be ignored); else a policy means the embedded gateway; else
+ * key, and refuses the embedded gateway's `policy`, `audit`, `postgres`,
+ * `watchPolicy` and `shadowPolicy` (they would be ignored); else a policy means the embedded gateway; else
  * nothing can decide.
  */
 export function selectClientMode(
@@ -34,7 +37,7 @@ export function selectClientMode(
   throw new ProvenanceConfigError('gatewayUrl', Messages.missingGateway());
 }
 
-/** `policy`, `audit` or `postgres` beside `gatewayUrl`: a configuration error naming both. */
+/** An embedded gateway's option beside `gatewayUrl`: a configuration error naming both. */
 function refuseEmbeddedOptions(
   options: ModeInputs,
   sources: Readonly<Record<string, OptionSource>>,
@@ -43,6 +46,8 @@ function refuseEmbeddedOptions(
     ['policy', options.policy !== null],
     ['audit', sources.audit === 'option'],
     ['postgres', options.postgres !== null],
+    ['watchPolicy', options.watchPolicy === true],
+    ['shadowPolicy', options.shadowPolicy !== null && options.shadowPolicy !== undefined],
   ];
   const conflict = given.find(([, set]) => set);
   if (conflict === undefined) return;
