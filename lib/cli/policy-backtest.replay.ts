@@ -184,21 +184,19 @@ function notePolicy(
   report: BacktestReport,
   policies: Map<string, RecordedPolicy>,
 ): void {
-  const fields = event as unknown as { policyHash?: unknown; policyVersion?: unknown };
-  if (typeof fields.policyHash !== 'string' || fields.policyHash === '') {
+  // The event passed isAuditEventShape: a hash is SHA-256 hex, its version text or null.
+  const { policyHash } = event;
+  if (policyHash === undefined) {
     report.callsWithoutPolicyHash++;
     return;
   }
-  const version =
-    typeof fields.policyVersion === 'string' || typeof fields.policyVersion === 'number'
-      ? String(fields.policyVersion)
-      : null;
-  const key = `${fields.policyHash}\u0000${version ?? ''}`;
+  const version = event.policyVersion ?? null;
+  const key = `${policyHash}\u0000${version ?? ''}`;
   const known = policies.get(key);
   if (known !== undefined) {
     known.calls++;
   } else if (policies.size < MAX_RECORDED_POLICIES) {
-    policies.set(key, { hash: fields.policyHash, version, calls: 1 });
+    policies.set(key, { hash: policyHash, version, calls: 1 });
   } else {
     report.callsWithOtherPolicies++;
   }
