@@ -56,9 +56,15 @@ export class ShadowPolicy {
   private disagreements = 0;
   private errors = 0;
   private readonly counts = new Map<string, number>();
-  private readonly examples = new Map<string, ShadowExample>();
-  /** Per action and change: how many, and the count at which the next log line is due. */
-  private readonly seen = new Map<string, { count: number; logAt: number }>();
+  private examples = 0;
+  /**
+   * Per action and change: how many, the count at which the next log line is
+   * due, and its example for the report (the first MAX_SHADOW_EXAMPLES pairs).
+   */
+  private readonly seen = new Map<
+    string,
+    { count: number; logAt: number; example: ShadowExample | null }
+  >();
 
   constructor(
     readonly policy: CompiledPolicy,
@@ -89,22 +95,22 @@ export class ShadowPolicy {
     let seen = this.seen.get(key);
     if (seen === undefined) {
       if (this.seen.size >= MAX_TRACKED_PAIRS) return; // counted above; no more per-pair lines
-      seen = { count: 0, logAt: 1 };
-      this.seen.set(key, seen);
-      if (this.examples.size < MAX_SHADOW_EXAMPLES) {
-        this.examples.set(key, {
+      let example: ShadowExample | null = null;
+      if (this.examples < MAX_SHADOW_EXAMPLES) {
+        this.examples++;
+        example = {
           action,
           change,
-          count: 0,
+          count: 0, // the pair's count, filled in by report()
           enforced: sideOf(enforced, enforcedPolicy),
           shadow: sideOf(candidate, this.policy),
           firstSeen: new Date().toISOString(),
-        });
+        };
       }
+      seen = { count: 0, logAt: 1, example };
+      this.seen.set(key, seen);
     }
     seen.count++;
-    const example = this.examples.get(key);
-    if (example !== undefined) example.count = seen.count;
     if (seen.count === seen.logAt) {
       seen.logAt *= 10;
       const name = `'${this.policy.document.name}' (${this.policy.hash.slice(0, 12)})`;
@@ -118,13 +124,20 @@ export class ShadowPolicy {
       calls: this.calls,
       disagreements: this.disagreements,
       counts: Object.fromEntries(this.counts),
-      examples: [...this.examples.values()]
-        .sort((a, b) => b.count - a.count)
-        .map((example) => ({
-          ...example,
-          enforced: { ...example.enforced },
-          shadow: { ...example.shadow },
-        })),
+      examples: [...this.seen.values()]
+        .flatMap(({ count, example }) =>
+          example === null
+            ? []
+            : [
+                {
+                  ...example,
+                  count,
+                  enforced: { ...example.enforced },
+                  shadow: { ...example.shadow },
+                },
+              ],
+        )
+        .sort((a, b) => b.count - a.count),
       errors: this.errors,
     };
   }
