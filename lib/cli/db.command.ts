@@ -20,6 +20,21 @@ export const DB_USAGE = [
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * A pool for one CLI command on `url`: `max` connections, a connect timeout,
+ * and a connection that drops while idle does not crash the command.
+ */
+export function openCliPool(url: string, max: number, requirePg?: RequireFunction): Pool {
+  const pg = loadPg(requirePg);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /** `provenance db ...`, given the arguments after `db`: resolves to the exit code. */
 export async function runDbCommand(
   args: string[],
@@ -68,19 +83,12 @@ async function migrateCommand(
   let pool: Pool;
   try {
     quoteSchema(schema);
-    const pg = loadPg(requirePg);
-    pool = new pg.Pool({
-      connectionString: url,
-      max: 1,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    });
+    pool = openCliPool(url, 1, requirePg);
   } catch (error) {
     if (error instanceof ProvenanceConfigError) return usage(io, terminalSafe(error.message));
     io.err(`provenance db migrate: ${scrub(error, url)}`);
     return DB_EXIT.failed;
   }
-  // A connection that drops while idle must not crash the command.
-  pool.on('error', () => undefined);
   try {
     const applied = await migrate(pool, { schema });
     const latest = MIGRATIONS[MIGRATIONS.length - 1];

@@ -3,12 +3,11 @@ import type { Pool } from 'pg';
 import { looksLikeBundle, parseBundle } from '../engine/audit/audit-bundle';
 import { parseStoredLine, streamAuditFile } from '../engine/audit/audit-log.file-store';
 import { redactConnectionString } from '../postgres/connection-string';
-import { loadPg } from '../postgres/pg-loader';
 import { PostgresAuditStore } from '../postgres/postgres-audit-store';
 import { PostgresContext } from '../postgres/postgres-context';
 import { quoteSchema } from '../postgres/schema-name';
 import { readHead } from './audit-verify.command';
-import { scrub } from './db.command';
+import { openCliPool, scrub } from './db.command';
 import { PolicyBacktestMessages as M } from './policy-backtest.messages';
 
 /**
@@ -60,8 +59,6 @@ async function bundleSource(file: string): Promise<BacktestSource> {
   return { description: `${file} (bundle)`, records: each(), close: async () => undefined };
 }
 
-const CONNECT_TIMEOUT_MS = 10_000;
-
 export async function openPostgresSource(
   url: string,
   schema: string,
@@ -69,14 +66,7 @@ export async function openPostgresSource(
 ): Promise<BacktestSource> {
   quoteSchema(schema);
   const shown = `${redactConnectionString(url)} schema ${schema} tenant ${tenant}`;
-  const pg = loadPg();
-  const pool: Pool = new pg.Pool({
-    connectionString: url,
-    max: 2,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-  });
-  // A connection that drops while idle must not crash the command.
-  pool.on('error', () => undefined);
+  const pool = openCliPool(url, 2);
   try {
     await checkSchema(pool, url, schema, shown);
   } catch (error) {
