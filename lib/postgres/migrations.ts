@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { PgPool, PgQueryable } from './pg.types';
 import { DEFAULT_SCHEMA, quoteSchema } from './schema-name';
 import { PostgresMessages } from './postgres.messages';
 
@@ -140,7 +140,7 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** What migrate() needs of a pool: a client to hold for one transaction. */
-export type MigrationPool = Pick<Pool, 'connect'>;
+export type MigrationPool = Pick<PgPool, 'connect'>;
 
 export interface MigrateOptions {
   /** Default `provenance`; must match `^[a-z_][a-z0-9_]{0,62}$`. */
@@ -218,7 +218,7 @@ export async function migrate(
  * store checks the schema is current instead of creating it.
  */
 export async function schemaVersions(
-  pool: Pick<Pool, 'query'>,
+  pool: PgQueryable,
   options: { schema?: string } = {},
 ): Promise<number[]> {
   const schemaName = options.schema ?? DEFAULT_SCHEMA;
@@ -234,7 +234,7 @@ export async function schemaVersions(
 /** The newest version this library knows. */
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
-async function appliedVersions(queryable: Pick<PoolClient, 'query'>, s: string): Promise<number[]> {
+async function appliedVersions(queryable: PgQueryable, s: string): Promise<number[]> {
   const result = await queryable.query<{ version: number }>(
     `SELECT version FROM ${s}.schema_migrations ORDER BY version`,
   );

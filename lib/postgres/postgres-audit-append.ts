@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { PgPoolClient, PgQueryable } from './pg.types';
 import {
   GENESIS_HASH,
   chainEvent,
@@ -28,11 +28,6 @@ export interface AuditChainHead {
 /** The head of a chain without events. */
 export const EMPTY_HEAD: AuditChainHead = { position: -1, hash: GENESIS_HASH };
 
-/** What can run a statement: a pool (one autocommit statement) or a client in a transaction. */
-export interface Queryable {
-  query: PoolClient['query'];
-}
-
 /** 'postgres <schema> (tenant <id>)', the store's description, for messages. */
 export function describeAuditChain(schema: string, tenantId: string): string {
   return `postgres ${schema.replace(/^"|"$/g, '')} (tenant ${tenantId})`;
@@ -51,7 +46,7 @@ export function describeAuditChain(schema: string, tenantId: string): string {
  * string); the caller's transaction must then roll back.
  */
 export async function appendChainedWithin(
-  client: PoolClient,
+  client: PgPoolClient,
   schema: string,
   tenantId: string,
   events: readonly UnchainedAuditEvent[],
@@ -84,7 +79,8 @@ export async function appendChainedWithin(
  * (nothing was stored: chain again under the lock, appendChainedWithin).
  */
 export async function appendAfterHead(
-  queryable: Queryable,
+  /** A pool (one autocommit statement) or a client in a transaction. */
+  queryable: PgQueryable,
   schema: string,
   tenantId: string,
   expected: AuditChainHead,
@@ -120,7 +116,7 @@ export async function appendAfterHead(
 
 /** The head row, locked until the transaction ends; inserted (empty) first when missing. */
 async function lockHead(
-  client: PoolClient,
+  client: PgPoolClient,
   schema: string,
   tenantId: string,
 ): Promise<AuditChainHead> {

@@ -1,8 +1,8 @@
-import type { Pool, PoolClient } from 'pg';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { redactConnectionString } from './connection-string';
 import { migrate } from './migrations';
-import { loadPg, type PgModule } from './pg-loader';
+import { loadPg } from './pg-loader';
+import type { PgPool, PgPoolClient, PgPoolModule } from './pg.types';
 import { PostgresMessages } from './postgres.messages';
 import { DEFAULT_SCHEMA, quoteSchema } from './schema-name';
 
@@ -11,7 +11,7 @@ export interface PostgresOptions {
   /** A `postgres://` URL; the library then owns (creates and ends) its pool. */
   connectionString?: string;
   /** A pool the application owns (and ends); used as it is. */
-  pool?: Pool;
+  pool?: PgPool;
   /** The schema of the tables. Default `provenance`. */
   schema?: string;
   /** Create or upgrade the tables on first use. Default true; false for teams that run `provenance db migrate`. */
@@ -31,17 +31,17 @@ export class PostgresContext {
   readonly schemaName: string;
   /** The schema quoted for SQL (`"provenance"`): the only text ever spliced into a statement. */
   readonly schema: string;
-  readonly pool: Pool;
+  readonly pool: PgPool;
   /** Where the database is, fit for messages (no password). */
   readonly description: string;
   private readonly ownsPool: boolean;
   private readonly migrateOnStart: boolean;
   private readying: Promise<void> | null = null;
-  private readonly pg: () => PgModule;
-  private side: Pool | null = null;
+  private readonly pg: () => PgPoolModule;
+  private side: PgPool | null = null;
   private closing: Promise<void> | null = null;
 
-  constructor(options: PostgresOptions, pg: () => PgModule = () => loadPg()) {
+  constructor(options: PostgresOptions, pg: () => PgPoolModule = () => loadPg()) {
     if (options === null || typeof options !== 'object') {
       throw new ProvenanceConfigError('postgres', PostgresMessages.badOptions());
     }
@@ -81,7 +81,7 @@ export class PostgresContext {
   }
 
   /** Runs `work` in one transaction on one client; rolls back when it throws. */
-  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (client: PgPoolClient) => Promise<T>): Promise<T> {
     await this.ready();
     const client = await this.pool.connect();
     let broken: Error | undefined;
@@ -111,7 +111,7 @@ export class PostgresContext {
    * heartbeat: stuck behind a burst of decisions, it would make a live
    * replica look dead). Made on first use; always ended by `close()`.
    */
-  sidePool(): Pool {
+  sidePool(): PgPool {
     if (this.side !== null) return this.side;
     const settings = (this.pool as unknown as { options?: Record<string, unknown> }).options ?? {};
     const { Pool: PgPool } = this.pg();

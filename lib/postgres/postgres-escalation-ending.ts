@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { PgPoolClient } from './pg.types';
 import { prepareEvent, type AuditEvent, type AuditEventInput } from '../engine/audit/audit-event';
 import { grantChangedInput, outcomeEventInput, outcomeResponse } from '../engine/engine-recorder';
 import { EmbeddedGatewayMessages } from '../engine/engine.messages';
@@ -130,7 +130,7 @@ export function endEscalation(
 
 /** The conditional UPDATE; null when nothing was PENDING to end (after the self-approval check). */
 async function claimPending(
-  client: PoolClient,
+  client: PgPoolClient,
   scope: EndingScope,
   input: EndingInput,
   decidedAt: string,
@@ -170,7 +170,7 @@ async function claimPending(
  * if it was alive after all, answers its waiting caller with the retry.
  */
 async function storeOutcome(
-  client: PoolClient,
+  client: PgPoolClient,
   scope: EndingScope,
   row: EndedRow,
   response: GatewayResponse,

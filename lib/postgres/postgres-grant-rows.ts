@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { PgQueryable } from './pg.types';
 import type { GrantCondition, GrantKind, GrantRecord, GrantStatus } from '../protocol/grant.types';
 
 /** A row of `grants` (lib/postgres/migrations.ts), as node-postgres hands it back. */
@@ -89,7 +89,7 @@ export function grantFromRow(row: GrantRow): GrantRecord {
  * rolls back).
  */
 export async function insertGrantWithin(
-  client: Pick<PoolClient, 'query'>,
+  client: PgQueryable,
   schema: string,
   grant: GrantRecord,
 ): Promise<void> {

@@ -164,14 +164,17 @@ export function checkAi7(check, name, out) {
   );
 }
 
-/** Type packages the user file needs with skipLibCheck off: ai@7's own .d.ts imports 'json-schema'; ours import 'pg'. */
-export const TYPECHECK_DEPS = ['typescript@~5.9', '@types/json-schema', '@types/pg'];
+/** Type packages the user file needs with skipLibCheck off: ai@7's own .d.ts imports 'json-schema' (ours import no optional package: not 'pg'). */
+export const TYPECHECK_DEPS = ['typescript@~5.9', '@types/json-schema'];
 
 /** A TypeScript user of nestjs-provenance/ai on ai@7: strict, nodenext, skipLibCheck off. */
 export const ai7UserTs = `import { tool } from 'ai';
 import { z } from 'zod';
-import type { ProvenanceGateway } from 'nestjs-provenance';
+import type { PostgresOptions, ProvenanceGateway } from 'nestjs-provenance';
 import { provenanceTools, toolDecisionOf } from 'nestjs-provenance/ai';
+
+// The main entry's types need neither pg nor @types/pg, which this project lacks.
+export const postgres: PostgresOptions = { connectionString: 'postgres://localhost/app' };
 
 export function tools(gateway: ProvenanceGateway) {
   const gated = provenanceTools(
