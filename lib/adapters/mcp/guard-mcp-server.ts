@@ -5,6 +5,7 @@ import type { ExecutionResult } from '../../protocol/execution-result';
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
 import { actionOf, decideToolCall, runAllowedTool, type ToolVerdict } from '../tool-gate';
 import { mcpErrorOf } from './mcp-error';
+import { checkMcpServerCoverage } from './mcp-tool-coverage';
 import type { McpGuardOptions, McpToolCall } from './mcp-guard.options';
 import { heldProgress } from './mcp-held-progress';
 import { McpMessages } from './mcp.messages';
@@ -44,7 +45,9 @@ const GUARDED = Symbol.for('nestjs-provenance.mcp.guarded');
  *
  * On an McpServer the policy decides on the arguments the tool's input schema
  * parsed, which is what the tool receives. The hook is the server's stored
- * tools/call handler: any way of registering a tool goes through it.
+ * tools/call handler: any way of registering a tool goes through it. The
+ * McpServer's tools are checked against the policy (`policyCoverage`) now and
+ * as they are registered.
  */
 export function guardMcpServer<S extends McpServer | Server<any, any, any>>(
   gateway: ProvenanceGateway,
@@ -57,6 +60,8 @@ export function guardMcpServer<S extends McpServer | Server<any, any, any>>(
   if (Object.hasOwn(handlers, GUARDED)) {
     throw new ProvenanceConfigError('server', McpMessages.alreadyGuarded('server'));
   }
+  // Before anything is guarded: with policyCoverage 'strict' an uncovered tool refuses it all.
+  if (isMcpServer(server)) checkMcpServerCoverage(gateway, server, options);
   const set = handlers.set;
   const gate = (handler: StoredHandler) => gatedHandler(gateway, handler, registry, options);
   Object.defineProperty(handlers, 'set', {

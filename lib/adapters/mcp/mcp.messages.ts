@@ -1,5 +1,6 @@
 /** The texts of the MCP adapter (`nestjs-provenance/mcp`). What reaches a client never names a URL. */
 export const McpMessages = {
+  toolsForCoverage: () => 'the MCP server tools',
   notAServer: () =>
     'guardMcpServer needs an McpServer or a Server of @modelcontextprotocol/sdk 1.x ' +
     '(its request handlers were not found, so it cannot be gated); nothing was guarded',

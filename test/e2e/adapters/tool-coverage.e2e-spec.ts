@@ -1,11 +1,13 @@
 import { tool as langchainTool } from '@langchain/core/tools';
 import { setTracingDisabled, tool as agentTool } from '@openai/agents';
 import { tool as aiTool } from 'ai';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { LoggerService } from '@nestjs/common';
 import { ProvenanceConfigError, ProvenanceGateway, type PolicyDocument } from '../../../lib';
 import { provenanceTool, provenanceTools } from '../../../lib/adapters/ai';
 import { guardLangChainTools } from '../../../lib/adapters/langchain';
+import { guardMcpServer } from '../../../lib/adapters/mcp';
 import { guardAgentTools } from '../../../lib/adapters/openai-agents';
 
 setTracingDisabled(true);
@@ -114,6 +116,41 @@ describe('policy coverage of adapter tools, when they are wrapped', () => {
         agentTool({ name: 'web_search', description: 'x', parameters: schema, execute: () => 1 }),
       ]),
     ).toThrow(/the OpenAI Agents tools .*web_search/);
+  });
+
+  it('MCP server: the tools registered before guarding as one set, later ones as registered', () => {
+    const { gateway, logger } = gatewayWith();
+    const server = new McpServer({ name: 'coverage', version: '1.0.0' });
+    const input = { inputSchema: { id: z.string() } };
+    const answer = async () => ({ content: [{ type: 'text' as const, text: 'ok' }] });
+    server.registerTool('payments_initiate', input, answer);
+    server.registerTool('data_delete', input, answer);
+    guardMcpServer(gateway, server, { actions });
+    expect(logger.warnings).toHaveLength(1);
+    expect(logger.warnings[0]).toContain('of the MCP server tools');
+    expect(logger.warnings[0]).toContain('data.delete');
+    expect(logger.warnings[0]).not.toContain('payments.initiate');
+    server.registerTool('web_search', input, answer);
+    expect(logger.warnings).toHaveLength(2);
+    expect(logger.warnings[1]).toContain("web_search (catch-all rules[1] '**')");
+
+    const strict = gatewayWith('strict');
+    const guarded = new McpServer({ name: 'coverage-strict', version: '1.0.0' });
+    guarded.registerTool('payments_initiate', input, answer);
+    guardMcpServer(strict.gateway, guarded, { actions });
+    expect(() => guarded.registerTool('data_delete', input, answer)).toThrow(
+      /the MCP server tools .*data\.delete/,
+    );
+    // Refused before the SDK registered it: the server does not list it.
+    const listed = (guarded as unknown as { _registeredTools: Record<string, unknown> })
+      ._registeredTools;
+    expect(Object.keys(listed)).toEqual(['payments_initiate']);
+    const refused = new McpServer({ name: 'coverage-refused', version: '1.0.0' });
+    refused.registerTool('web_search', input, answer);
+    expect(() => guardMcpServer(strict.gateway, refused, { actions })).toThrow(
+      ProvenanceConfigError,
+    );
+    expect(strict.logger.warnings).toEqual([]);
   });
 
   it('checks against the policy in force after a reload', async () => {
