@@ -164,8 +164,8 @@ export function checkAi7(check, name, out) {
   );
 }
 
-/** Type packages the user file needs with skipLibCheck off: ai@7's own .d.ts imports 'json-schema' (ours import no optional package: not 'pg'). */
-export const TYPECHECK_DEPS = ['typescript@~5.9', '@types/json-schema'];
+/** Type packages a strict Node project has (@types/node), and what ai@7's own .d.ts import (json-schema): not @types/pg, which ours do not need. */
+export const TYPECHECK_DEPS = ['typescript@~5.9', '@types/json-schema', '@types/node@22'];
 
 /** A TypeScript user of nestjs-provenance/ai on ai@7: strict, nodenext, skipLibCheck off. */
 export const ai7UserTs = `import { tool } from 'ai';
