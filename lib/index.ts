@@ -54,6 +54,7 @@ export {
 
 // Sessions
 export { ProvenanceSession, type ExecuteOptions } from './session/provenance.session';
+export type { DeferredExecuteOptions } from './gateway/call-request';
 export {
   ProvenanceSessionInterceptor,
   DEFAULT_SESSION_HEADER,
@@ -98,7 +99,11 @@ export * from './server';
 export * from './postgres';
 
 // Transports
-export { GatewayTransport, type PendingFilter } from './transport/gateway-transport';
+export {
+  GatewayTransport,
+  type PendingFilter,
+  type TransportCallOptions,
+} from './transport/gateway-transport';
 export type {
   GrantCondition,
   GrantInput,

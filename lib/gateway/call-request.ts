@@ -13,6 +13,11 @@ export interface GateCall {
   action: string;
   parameters: unknown;
   options?: ExecuteOptions;
+  /**
+   * `executeDeferred`: a held call is detached rather than waited for, and
+   * resolves with its ESCALATE result (GatewayTransport, "A deferred call").
+   */
+  deferred?: boolean;
   /** Record into this session and use its id (a session handle's own calls). */
   session?: ProvenanceSession;
   /**
@@ -21,6 +26,9 @@ export interface GateCall {
    */
   sent?: GatewayRequest;
 }
+
+/** The options of `executeDeferred`: those of `execute` but `idempotencyKey` (refused at runtime too). */
+export type DeferredExecuteOptions = Omit<ExecuteOptions, 'idempotencyKey'>;
 
 /** What a call is sent with: the gateway service's settings. */
 export interface CallDefaults {
@@ -55,6 +63,10 @@ export function prepareCall(call: GateCall, defaults: CallDefaults): PreparedCal
       'decision',
       Messages.badOption('decision', 'ALLOW, BLOCK or ESCALATE', options.decision),
     );
+  }
+  if (call.deferred === true && options.idempotencyKey !== undefined) {
+    // A deferred call is retried by design; a key would answer the retry with the ESCALATE.
+    throw new ProvenanceConfigError('idempotencyKey', Messages.deferredIdempotencyKey());
   }
   if (options.idempotencyKey !== undefined && typeof options.idempotencyKey !== 'string') {
     throw new ProvenanceConfigError(

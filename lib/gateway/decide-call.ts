@@ -2,13 +2,15 @@ import { Observable, type Observer, type Subscriber, type Unsubscribable } from 
 import type { GatewayEvent, GatewayRequest } from '../protocol/gateway.types';
 import type { ExecutionResult } from '../protocol/execution-result';
 import { GatewayError } from '../protocol/provenance.errors';
-import type { GatewayTransport } from '../transport/gateway-transport';
+import type { GatewayTransport, TransportCallOptions } from '../transport/gateway-transport';
 import { EmbeddedTransport } from '../transport/embedded/embedded.transport';
 import type { ProvenanceSession } from '../session/provenance.session';
 import { startCallTelemetry, type CallTelemetry } from '../telemetry/call-telemetry';
 import { claimDecidedCall, rememberDecidedCall } from '../call/decided-call';
 import { prepareCall, type CallDefaults, type GateCall, type PreparedCall } from './call-request';
 import { escalatedResult, failedOpenResult, finalResult } from './call-results';
+
+const DEFERRED: TransportCallOptions = { deferred: true };
 
 /** What deciding a call needs of the gateway service. */
 export interface DecisionContext {
@@ -52,14 +54,15 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
     const { transport } = context;
     // Null, at the cost of one check, without @opentelemetry/api.
     const telemetry = startCallTelemetry(request);
-    const observer = new CallObserver(context, prepared, subscriber, telemetry);
+    const deferred = call.deferred === true;
+    const observer = new CallObserver(context, prepared, subscriber, telemetry, deferred);
     // The embedded engine's events straight to the observer: no inner
     // Observable and Subscriber kept for as long as a human decides.
     const embedded = EmbeddedTransport.direct(transport);
     const send = (): Unsubscribable =>
       embedded === null
-        ? transport.execute(request).subscribe(observer)
-        : embedded.executeInto(request, observer);
+        ? transport.execute(request, deferred ? DEFERRED : undefined).subscribe(observer)
+        : embedded.executeInto(request, observer, deferred);
     const inner = telemetry === null ? send() : telemetry.run(send);
     if (telemetry === null) return inner;
     return () => {
@@ -78,6 +81,8 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
  */
 class CallObserver implements Observer<GatewayEvent> {
   private decided = false;
+  /** A deferred call that was held: completing without a decision means the transport detached it. */
+  private deferredHold = false;
   private readonly request: GatewayRequest;
   private readonly session: ProvenanceSession | undefined;
 
@@ -86,6 +91,7 @@ class CallObserver implements Observer<GatewayEvent> {
     prepared: PreparedCall,
     private readonly subscriber: Subscriber<ExecutionResult>,
     private readonly telemetry: CallTelemetry | null,
+    private readonly deferred: boolean,
   ) {
     this.request = prepared.request;
     this.session = prepared.session;
@@ -96,6 +102,7 @@ class CallObserver implements Observer<GatewayEvent> {
     const { request, session, subscriber, telemetry } = this;
     if (event.type === 'escalated') {
       telemetry?.escalated(event.escalation);
+      this.deferredHold = this.deferred;
       subscriber.next(escalatedResult(request, event.escalation));
       return;
     }
@@ -134,6 +141,12 @@ class CallObserver implements Observer<GatewayEvent> {
   complete(): void {
     const { subscriber, telemetry } = this;
     if (this.decided) {
+      subscriber.complete();
+      return;
+    }
+    if (this.deferredHold) {
+      // Not a decision: the interim ESCALATE (already emitted) is the call's last value.
+      telemetry?.deferred();
       subscriber.complete();
       return;
     }

@@ -21,7 +21,7 @@ import {
 import { SessionContext } from '../session/session.context';
 import type { GatewayTransport } from '../transport/gateway-transport';
 import type { GuardOptions } from '../call/guard.options';
-import type { CallDefaults, GateCall } from './call-request';
+import type { CallDefaults, DeferredExecuteOptions, GateCall } from './call-request';
 import { decideCall, type DecisionContext } from './decide-call';
 import { GatewayFailureLog } from './gateway-failure-log';
 import { GatewayRegistry } from './gateway.registry';
@@ -37,7 +37,7 @@ import { announceStartup } from './startup-banner';
 import type { ProvenanceClientOptions } from './provenance-client.options';
 
 export type { ExecuteOptions } from '../session/provenance.session';
-export type { GateCall } from './call-request';
+export type { DeferredExecuteOptions, GateCall } from './call-request';
 
 /**
  * The gateway service: every gated call, from `execute()`, a session handle
@@ -147,6 +147,19 @@ export class ProvenanceGateway implements SessionGateway {
     options?: ExecuteOptions,
   ): Promise<ExecutionResult> {
     return lastValueFrom(this.decide$({ action, parameters, options }));
+  }
+
+  /**
+   * Gates one call without waiting for a human (docs/escalations.md, "Deferred calls"): as
+   * `execute()`, but an ESCALATE resolves at once with the interim result (`escalationId` set)
+   * once the hold is detached; an approval then allows the identical `execute()` once.
+   */
+  executeDeferred(
+    action: string,
+    parameters?: unknown,
+    options?: DeferredExecuteOptions,
+  ): Promise<ExecutionResult> {
+    return lastValueFrom(this.decide$({ action, parameters, options, deferred: true }));
   }
 
   /**

@@ -39,6 +39,9 @@ export const Messages = {
     `nestjs-provenance: \`${option}\` must be ${IDENTITY_RULE}; got ${describeIdentity(value)}.`,
   badParameters: (action: string, value: unknown) =>
     `nestjs-provenance: parameters of '${action}' must be a plain object (or null/undefined); got ${describe(value)}.`,
+  deferredIdempotencyKey: () =>
+    'nestjs-provenance: `idempotencyKey` cannot be given to executeDeferred(): a deferred call is ' +
+    'retried with execute() after the approval, and a key would answer that retry with the first ESCALATE.',
   finalEscalate: (action: string) =>
     `The gateway answered ESCALATE for '${action}' without a human decision: the escalation is still in progress.`,
   failedOpen: (action: string, target: string, why: string) =>

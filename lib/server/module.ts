@@ -8,6 +8,7 @@ import { GatewayExecuteController } from './execute.controller';
 import { GatewayGrantsController } from './grants.controller';
 import { GatewayHealthController } from './health.controller';
 import { GatewayWithdrawController } from './withdraw.controller';
+import { GatewayDetachController } from './detach.controller';
 import {
   GATEWAY_SERVER_ASYNC_OPTIONS_TYPE,
   GATEWAY_SERVER_OPTIONS,
@@ -25,7 +26,8 @@ import { GatewayServerTenants } from './tenants';
  * TypeScript client, this package's HTTP transport or plain `curl` can use it:
  * `POST /v1/gateway/execute`, `GET /v1/escalations/pending`,
  * `GET /v1/escalations/`, `POST /v1/escalations/{id}/decide`,
- * `GET /v1/escalations/{id}/wait`, `GET /v1/audit/{tenant_id}`,
+ * `GET /v1/escalations/{id}/wait`, `POST /v1/escalations/{id}/withdraw` and
+ * `/detach`, `GET /v1/audit/{tenant_id}`,
  * `GET /v1/audit/integrity/{tenant_id}`, `GET /health`.
  *
  * Import it in any Nest app, or start one with `createGatewayServer()`, which
@@ -37,6 +39,7 @@ import { GatewayServerTenants } from './tenants';
     GatewayExecuteController,
     GatewayEscalationsController,
     GatewayWithdrawController,
+    GatewayDetachController,
     GatewayGrantsController,
     GatewayAuditController,
     GatewayHealthController,

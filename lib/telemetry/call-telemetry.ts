@@ -10,7 +10,7 @@ import { TelemetryNames as N } from './telemetry.names';
 
 /** How an escalation ended, as the `provenance.escalations` counter counts it. */
 export type EscalationEnding =
-  'approved' | 'rejected' | 'expired' | 'withdrawn' | 'abandoned' | 'error';
+  'approved' | 'rejected' | 'expired' | 'withdrawn' | 'abandoned' | 'deferred' | 'error';
 
 const ERROR = 2; // SpanStatusCode.ERROR, without loading the API for a constant
 
@@ -99,6 +99,14 @@ export class CallTelemetry {
     span.setStatus({ code: ERROR, message: type });
     this.endEscalation('error');
     span.end();
+  }
+
+  /** A deferred call whose hold was detached: left for a reviewer, not a decision (none is counted). */
+  deferred(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endEscalation('deferred');
+    this.span.end();
   }
 
   /** The caller unsubscribed before a decision (an escalation it stopped waiting for). */

@@ -17,6 +17,12 @@ export interface PendingFilter {
   tenantId?: string;
 }
 
+/** How one call is sent (see `GatewayTransport`, "A deferred call"). */
+export interface TransportCallOptions {
+  /** Detach a held call instead of waiting for its end: completes after `escalated`. */
+  deferred?: boolean;
+}
+
 /**
  * The seam between the gateway service and whatever decides: the in-process
  * engine (`EmbeddedTransport`) or a remote gateway (`HttpTransport`). The
@@ -30,6 +36,15 @@ export interface PendingFilter {
  * completes; or it errors with a `GatewayError` (or the `ProvenanceError` that
  * refused the call). Unsubscribing after `escalated` and before `decided`
  * withdraws the escalation where the gateway allows it.
+ *
+ * A deferred call (`{ deferred: true }`, `ProvenanceGateway.executeDeferred`):
+ * when the call is held, the transport stops waiting *without* withdrawing.
+ * It detaches the hold (the gateway's `detach`: the escalation stays pending
+ * for a reviewer, and an approval becomes a single-use grant for the
+ * identical call) and only then emits `escalated` and completes, with no
+ * `decided` event. When the hold can no longer be detached (it already
+ * ended), the call goes on as an ordinary one to its `decided` event; a
+ * failure to detach errors with a GatewayError that never fails open.
  *
  * An escalation's life: `escalations$` emits `pending` once for every
  * escalation the transport learns of, then exactly one ending (`approved`,
@@ -54,7 +69,10 @@ export abstract class GatewayTransport {
    */
   abstract readonly audit: AuditReader;
 
-  abstract execute(request: GatewayRequest): Observable<GatewayEvent>;
+  abstract execute(
+    request: GatewayRequest,
+    options?: TransportCallOptions,
+  ): Observable<GatewayEvent>;
 
   /** The escalations of `escalations$` still pending, oldest first, as `pending` events. */
   abstract pendingEscalations(): EscalationEvent[];

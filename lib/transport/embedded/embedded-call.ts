@@ -24,18 +24,36 @@ export class EmbeddedCall implements ExecuteHooks {
   private active = true;
   /** The escalation id while the call is held. */
   private held: string | null = null;
+  /** A deferred call's hold while its detach is under way, and an answer that came meanwhile. */
+  private detaching: EscalationTicket | null = null;
+  private early: GatewayResponse | null = null;
 
   constructor(
     private readonly engine: ProvenanceEngine,
     private readonly sink: CallSink,
+    /** Detach the hold instead of waiting for its end (GatewayTransport, "A deferred call"). */
+    private readonly deferred = false,
   ) {}
 
   onEscalated(escalation: EscalationTicket): void {
     this.held = escalation.escalationId;
-    if (this.active) this.sink.next({ type: 'escalated', escalation });
+    if (!this.active) return;
+    if (!this.deferred) {
+      this.sink.next({ type: 'escalated', escalation });
+      return;
+    }
+    this.detaching = escalation;
+    this.engine
+      .detach(escalation.escalationId)
+      .then(this.detachedOrEnded.bind(this), this.detachFailed.bind(this));
   }
 
   decided(response: GatewayResponse): void {
+    // A deferred call answers once its detach is known: the answer may be a detached approval's.
+    if (this.detaching !== null) {
+      this.early = response;
+      return;
+    }
     this.held = null;
     if (!this.active) return;
     this.sink.next({ type: 'decided', response });
@@ -44,7 +62,10 @@ export class EmbeddedCall implements ExecuteHooks {
 
   failed(error: unknown): void {
     this.held = null;
-    if (this.active) this.sink.error(asGatewayError(error));
+    this.detaching = null;
+    if (!this.active) return;
+    this.active = false;
+    this.sink.error(asGatewayError(error));
   }
 
   /** The caller stopped waiting. A held call is withdrawn, so that no one approves a call that will never run. */
@@ -52,6 +73,33 @@ export class EmbeddedCall implements ExecuteHooks {
     this.active = false;
     const held = this.held;
     if (held !== null) void this.engine.withdraw(held).catch(warnWithdrawFailed);
+  }
+
+  /** Detached: the hold stays for a reviewer, the caller has its ESCALATE. Not: it had ended, its answer is the call's. */
+  private detachedOrEnded(detached: boolean): void {
+    const escalation = this.detaching as EscalationTicket;
+    this.detaching = null;
+    if (!detached) {
+      const early = this.early;
+      this.early = null;
+      if (early !== null) this.decided(early);
+      return;
+    }
+    this.held = null;
+    this.early = null;
+    if (!this.active) return;
+    this.active = false;
+    this.sink.next({ type: 'escalated', escalation });
+    this.sink.complete();
+  }
+
+  /** The hold still counts its caller as waiting: withdraw it (the caller will not run the call), then fail. */
+  private detachFailed(error: unknown): void {
+    this.detaching = null;
+    this.early = null;
+    const held = this.held;
+    if (held !== null) void this.engine.withdraw(held).catch(warnWithdrawFailed);
+    this.failed(error);
   }
 }
 

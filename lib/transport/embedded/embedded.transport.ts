@@ -13,7 +13,11 @@ import type {
 } from '../../protocol/gateway.types';
 import type { GrantInput, GrantRecord } from '../../protocol/grant.types';
 import { EscalationFeed } from '../escalation-feed';
-import { GatewayTransport, type PendingFilter } from '../gateway-transport';
+import {
+  GatewayTransport,
+  type PendingFilter,
+  type TransportCallOptions,
+} from '../gateway-transport';
 import { EMBEDDED_TARGET, EmbeddedCall, type CallSink } from './embedded-call';
 
 export { EMBEDDED_TARGET } from './embedded-call';
@@ -53,18 +57,20 @@ export class EmbeddedTransport extends GatewayTransport {
     return this.engine;
   }
 
-  execute(request: GatewayRequest): Observable<GatewayEvent> {
-    return new Observable<GatewayEvent>((subscriber) => this.executeInto(request, subscriber));
+  execute(request: GatewayRequest, options?: TransportCallOptions): Observable<GatewayEvent> {
+    return new Observable<GatewayEvent>((subscriber) =>
+      this.executeInto(request, subscriber, options?.deferred === true),
+    );
   }
 
   /**
    * The same call without an Observable of its own: its events go to `sink`,
    * and `unsubscribe()` of the answer stops waiting (a held call is
-   * withdrawn). The gateway service uses it for its calls, since a call held
+   * withdrawn; a `deferred` one is detached instead, see GatewayTransport). The gateway service uses it for its calls, since a call held
    * for a human keeps all of this for as long as the human takes.
    */
-  executeInto(request: GatewayRequest, sink: CallSink): { unsubscribe(): void } {
-    const call = new EmbeddedCall(this.engine, sink);
+  executeInto(request: GatewayRequest, sink: CallSink, deferred = false): { unsubscribe(): void } {
+    const call = new EmbeddedCall(this.engine, sink, deferred);
     // Bound methods: smaller than two closures and their context.
     this.engine.execute(request, call).then(call.decided.bind(call), call.failed.bind(call));
     return call;

@@ -28,8 +28,13 @@ import {
   toWireDecideRequest,
 } from '../../protocol/wire';
 import { EscalationFeed } from '../escalation-feed';
-import { GatewayTransport, type PendingFilter } from '../gateway-transport';
+import {
+  GatewayTransport,
+  type PendingFilter,
+  type TransportCallOptions,
+} from '../gateway-transport';
 import { waitForDecision } from './escalation-wait';
+import { detachOrWait } from './escalation-detach';
 import {
   checkTransportOptions,
   displayUrl,
@@ -81,13 +86,17 @@ export class HttpTransport extends GatewayTransport {
     this.escalations$ = this.feed.events$;
   }
 
-  execute(request: GatewayRequest): Observable<GatewayEvent> {
+  execute(request: GatewayRequest, options?: TransportCallOptions): Observable<GatewayEvent> {
+    // A deferred call needs the escalation id at once: it asks for a 202 whatever asyncEscalation says.
+    const deferred = options?.deferred === true;
+    const respondAsync = this.asyncEscalation || deferred;
     // Hand-written rather than an operator chain, and the first exchange by
     // callbacks rather than an Observable of its own: this runs once per gated call.
     return new Observable<GatewayEvent>((subscriber) => {
       let heldId: string | null = null;
       let decided = false;
       let wait: Subscription | null = null;
+      let detached = false;
       const onEvent = (event: GatewayEvent): void => {
         if (event.type === 'escalated') {
           heldId = event.escalation.escalationId;
@@ -102,7 +111,7 @@ export class HttpTransport extends GatewayTransport {
       const onAnswer = (exchanged: Exchanged): void => {
         let ticket: EscalationTicket | null;
         try {
-          ticket = this.firstAnswer(exchanged, request, onEvent);
+          ticket = this.firstAnswer(exchanged, request, respondAsync, onEvent);
         } catch (error) {
           onError(error);
           return;
@@ -111,18 +120,29 @@ export class HttpTransport extends GatewayTransport {
           subscriber.complete();
           return;
         }
-        wait = waitForDecision(
-          this.exchange,
-          ticket.escalationId,
-          this.maxEscalationWait,
-        ).subscribe({ next: onEvent, error: onError, complete: () => subscriber.complete() });
+        const { escalationId } = ticket;
+        const waited = deferred
+          ? detachOrWait(this.exchange, escalationId, this.maxEscalationWait)
+          : waitForDecision(this.exchange, escalationId, this.maxEscalationWait);
+        wait = waited.subscribe({
+          next: onEvent,
+          error: onError,
+          complete: () => {
+            // Detached: the hold stays pending at the gateway; this process will not see its end.
+            if (deferred && !decided) {
+              detached = true;
+              this.feed.forget(escalationId);
+            }
+            subscriber.complete();
+          },
+        });
       };
       const cancel = this.exchange.start(
         'POST',
         '/v1/gateway/execute',
         {
           body: executeBodyText(request),
-          headers: this.asyncEscalation ? RESPOND_ASYNC : undefined,
+          headers: respondAsync ? RESPOND_ASYNC : undefined,
         },
         this.exchange.timeoutMs,
         onAnswer,
@@ -133,7 +153,7 @@ export class HttpTransport extends GatewayTransport {
         wait?.unsubscribe();
         // The caller stopped waiting on a held call: withdraw it at the
         // gateway, so that no one approves a call that will never run.
-        if (!decided && heldId !== null) this.withdraw(heldId);
+        if (!decided && !detached && heldId !== null) this.withdraw(heldId);
       };
     });
   }
@@ -226,13 +246,14 @@ export class HttpTransport extends GatewayTransport {
   private firstAnswer(
     { ctx, response }: Exchanged,
     request: GatewayRequest,
+    respondAsync: boolean,
     emit: (event: GatewayEvent) => void,
   ): EscalationTicket | null {
     if (response.status === 200) {
       emit({ type: 'decided', response: this.exchange.parse(ctx, response, fromWireResponse) });
       return null;
     }
-    if (response.status === 202 && this.asyncEscalation) {
+    if (response.status === 202 && respondAsync) {
       const accepted = this.exchange.parse(ctx, response, fromWireEscalationAccepted);
       const ticket: EscalationTicket = {
         escalationId: accepted.escalation_id,
