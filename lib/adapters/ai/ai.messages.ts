@@ -15,6 +15,15 @@ export const AiAdapterMessages = {
     `tool '${toolName}' is not an AI SDK tool object (tool({ ... })); got ${got === null ? 'null' : typeof got}`,
   notExecutable: (toolName: string) =>
     `actions names tool '${toolName}', which has no execute function: the AI SDK does not run it, so it cannot be gated here (gate it where it runs)`,
+  /** The reason the model reads when a resumed call was not approved (a new escalation, withdrawn at once). */
+  notApproved: () =>
+    'no reviewer approved this call (no approval was recorded for it, or it expired), so it was not held and did not run',
+  badApprovals: (got: unknown) =>
+    `approvals must be 'held' or 'deferred'; got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
+  notAReviewer: (got: unknown) =>
+    `recordToolApprovals() takes the ProvenanceReviewer first (inject it); got ${got === null ? 'null' : typeof got}`,
+  badApproverId: (got: unknown) =>
+    `approverId must be the authenticated user's id (a non-empty string); got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
   unknownTool: (toolName: string) =>
     `actions names tool '${toolName}', which is not one of the tools given (a misspelt name would leave that tool under its own name)`,
 } as const;

@@ -1,11 +1,13 @@
 import type { ToolExecutionOptions } from 'ai';
 import { ExecutionResult } from '../../protocol/execution-result';
 import { ProvenanceError } from '../../protocol/provenance.errors';
-import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { AdapterMessages } from '../tool-gate/adapter.messages';
 import { decideToolCall, refusalOf } from '../tool-gate/tool-gate';
 import { runAllowedTool } from '../tool-gate/tool-decision';
-import type { ToolGateOptions, ToolRefusal } from '../tool-gate/tool-gate.options';
+import type { ToolRefusal } from '../tool-gate/tool-gate.options';
+import { runAllowedGenerator } from './allowed-generator';
+import { deferredVerdict } from './deferred-approval';
+import type { GatedTool } from './gated-tool';
 import { ToolCallRefusedError } from './tool-call-refused.error';
 import { rememberDecision } from './tool-decision';
 
@@ -15,14 +17,6 @@ export type ExecuteFunction = (input: unknown, options: ToolExecutionOptions) =>
 /** What a tool's `toModelOutput` takes and gives. */
 type ModelOutputArgs = { toolCallId: string; input: unknown; output: unknown };
 export type ToModelOutput = (args: ModelOutputArgs) => unknown;
-
-/** One gated tool: which tool, which action, under which options. */
-export interface GatedTool {
-  gateway: ProvenanceGateway;
-  toolName: string;
-  action: string;
-  options: ToolGateOptions;
-}
 
 /**
  * With `onBlock: 'throw'`: the refusal a gated execute returned in place of
@@ -38,7 +32,9 @@ const abortingRefusals = new WeakMap<object, unknown>();
  * idempotency key and the abort signal withdrawing a held call; the tool's
  * own `execute` runs only after an ALLOW. A refusal throws ToolCallRefusedError
  * (the SDK's `tool-error`, which the model reads), or with `onBlock: 'throw'`
- * ends the run. An async generator (preliminary results) stays one.
+ * ends the run. An async generator (preliminary results) stays one. With
+ * `approvals: 'deferred'` the decision is the one `needsApproval` got, or
+ * for a resumed call the identical call, never held (`deferredVerdict`).
  */
 export function gatedExecute(
   gated: GatedTool,
@@ -52,7 +48,11 @@ export function gatedExecute(
         yield verdict;
         return;
       }
-      yield* execute.call(self, input, options) as AsyncIterable<unknown>;
+      // The whole run with the ALLOW in scope, as for a plain execute.
+      yield* runAllowedGenerator(
+        verdict,
+        () => execute.call(self, input, options) as AsyncIterable<unknown>,
+      );
     };
   }
   return async (input: unknown, options: ToolExecutionOptions) => {
@@ -94,11 +94,13 @@ async function gate(
   const { gateway, toolName, action } = gated;
   const signal = options?.abortSignal;
   try {
-    const verdict = await decideToolCall(
-      gateway,
-      { toolName, input, toolCallId: options?.toolCallId, signal },
-      gated.options,
-    );
+    const verdict = await (gated.options.approvals === 'deferred'
+      ? deferredVerdict(gated, input, options)
+      : decideToolCall(
+          gateway,
+          { toolName, input, toolCallId: options?.toolCallId, signal },
+          gated.options,
+        ));
     if (verdict.allowed) {
       rememberDecision(options, verdict.result);
       return verdict.result;

@@ -3,8 +3,14 @@ import { ProvenanceConfigError } from '../../protocol/provenance.errors';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { checkToolCoverage } from '../tool-gate/tool-coverage';
 import { actionOf } from '../tool-gate/tool-gate';
-import type { ToolGateOptions } from '../tool-gate/tool-gate.options';
 import { AiAdapterMessages } from './ai.messages';
+import type { ProvenanceToolsOptions } from './ai-tools.options';
+import {
+  approvalsOf,
+  policyNeedsApproval,
+  rememberDeferredTool,
+  type NeedsApproval,
+} from './deferred-approval';
 import {
   abortingModelOutput,
   gatedExecute,
@@ -12,8 +18,7 @@ import {
   type ToModelOutput,
 } from './gated-execute';
 
-/** The options of `provenanceTools` and `provenanceTool`: the shared tool gate's. */
-export type ProvenanceToolsOptions = ToolGateOptions;
+export type { ProvenanceToolsOptions } from './ai-tools.options';
 
 /**
  * Gates every tool of an AI SDK tool set: each call is decided by the policy
@@ -35,6 +40,8 @@ export type ProvenanceToolsOptions = ToolGateOptions;
  * the library's error). An escalated call is held until a reviewer decides;
  * the SDK's abort signal withdraws it; its tool-call id is the idempotency key.
  * A tool without `execute` (run by your client or the provider) is returned as is.
+ * `approvals: 'deferred'` answers the SDK's `needsApproval` from the policy
+ * instead of holding (docs/integrations/ai.md, "Deferred approvals").
  */
 export function provenanceTools<TOOLS extends ToolSet>(
   gateway: ProvenanceGateway,
@@ -42,6 +49,7 @@ export function provenanceTools<TOOLS extends ToolSet>(
   options: ProvenanceToolsOptions = {},
 ): TOOLS {
   checkGateway(gateway);
+  approvalsOf(options.approvals);
   const { actions } = options;
   if (actions !== undefined && typeof actions !== 'function') {
     for (const name of Object.keys(actions)) {
@@ -72,6 +80,7 @@ export function provenanceTool<T extends Tool>(
   options: ProvenanceToolsOptions = {},
 ): T {
   checkGateway(gateway);
+  approvalsOf(options.approvals);
   const gated = gateTool(gateway, toolName, tool, options);
   if (gated !== tool)
     checkToolCoverage(gateway, [toolName], options, AiAdapterMessages.toolsForCoverage());
@@ -103,6 +112,12 @@ function gateTool<T extends Tool>(
   if (options.onBlock === 'throw') {
     const own = (tool as { toModelOutput?: ToModelOutput }).toModelOutput;
     replace(copy, 'toModelOutput', abortingModelOutput(own, tool));
+  }
+  if (options.approvals === 'deferred') {
+    const own = (tool as { needsApproval?: NeedsApproval }).needsApproval;
+    const bound = typeof own === 'function' ? own.bind(tool) : own;
+    replace(copy, 'needsApproval', policyNeedsApproval(gated, bound));
+    rememberDeferredTool(copy, gated);
   }
   return copy as T;
 }
