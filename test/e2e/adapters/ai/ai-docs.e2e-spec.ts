@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
+import { AiAdapterMessages } from '../../../../lib/adapters/ai/ai.messages';
 import { AdapterMessages } from '../../../../lib/adapters/tool-gate/adapter.messages';
 
 const ROOT = path.resolve(__dirname, '../../../..');
@@ -13,8 +14,9 @@ const PROVIDER_STUB = `import type { LanguageModel } from 'ai';
 export declare function openai(modelId: string): LanguageModel;`;
 
 describe('docs/integrations/ai.md', () => {
-  it('its example typechecks against nestjs-provenance and nestjs-provenance/ai (strict, as the project)', () => {
-    expect(blocks).toHaveLength(1);
+  it('its examples typecheck against nestjs-provenance and nestjs-provenance/ai (strict, as the project)', () => {
+    // The held example, then the deferred one.
+    expect(blocks).toHaveLength(2);
     const parsed = ts.getParsedCommandLineOfConfigFile(
       path.join(ROOT, 'tsconfig.json'),
       {},
@@ -22,7 +24,9 @@ describe('docs/integrations/ai.md', () => {
     );
     if (parsed === undefined) throw new Error('tsconfig.json cannot be read');
     const stub = path.join(ROOT, 'docs/integrations/ai-sdk-openai.stub.ts');
-    const example = path.join(ROOT, 'docs/integrations/ai.md.example.ts');
+    const examples = blocks.map((_, i) =>
+      path.join(ROOT, `docs/integrations/ai.md.example${i}.ts`),
+    );
     const options: ts.CompilerOptions = {
       ...parsed.options,
       noEmit: true,
@@ -37,7 +41,7 @@ describe('docs/integrations/ai.md', () => {
       },
     };
     const virtual = new Map([
-      [example, blocks[0]],
+      ...examples.map((file, i) => [file, blocks[i]] as [string, string]),
       [stub, PROVIDER_STUB],
     ]);
     const host = ts.createCompilerHost(options);
@@ -52,15 +56,17 @@ describe('docs/integrations/ai.md', () => {
         ? getSourceFile(file, language, onError, fresh)
         : ts.createSourceFile(file, source, language, true);
     };
-    const program = ts.createProgram([example], options, host);
-    const source = program.getSourceFile(example)!;
-    const problems = [
-      ...program.getSyntacticDiagnostics(source),
-      ...program.getSemanticDiagnostics(source),
-    ].map((d) => {
-      const line =
-        d.start === undefined ? 0 : source.getLineAndCharacterOfPosition(d.start).line + 1;
-      return `line ${line}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    const program = ts.createProgram(examples, options, host);
+    const problems = examples.flatMap((example, i) => {
+      const source = program.getSourceFile(example)!;
+      return [
+        ...program.getSyntacticDiagnostics(source),
+        ...program.getSemanticDiagnostics(source),
+      ].map((d) => {
+        const line =
+          d.start === undefined ? 0 : source.getLineAndCharacterOfPosition(d.start).line + 1;
+        return `example ${i + 1}, line ${line}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+      });
     });
     expect(problems).toEqual([]);
   }, 60_000);
@@ -68,5 +74,7 @@ describe('docs/integrations/ai.md', () => {
   it('quotes the texts the model reads as the adapter writes them', () => {
     expect(text).toContain(AdapterMessages.gatewayFailed());
     expect(text).toContain("The call of 'data.delete' was refused and the tool did not run: ");
+    const unwrapped = text.replace(/\s+/g, ' ');
+    expect(unwrapped).toContain(AiAdapterMessages.notApproved());
   });
 });
