@@ -1,5 +1,5 @@
 import { generateText, stepCountIs, type ModelMessage, type ToolSet } from 'ai';
-import { ApprovalForbiddenError, ProvenanceConfigError } from '../../../../lib';
+import { ApprovalForbiddenError, PolicyBlockedError, ProvenanceConfigError } from '../../../../lib';
 import {
   provenanceToolApproval,
   provenanceTools,
@@ -171,6 +171,19 @@ describe("nestjs-provenance/ai: approvals: 'deferred' (the SDK's own tool approv
         "The call of 'data.delete' was refused and the tool did not run: " +
         `agents never delete customer data. Audit event ${events[0].id}.`,
     });
+  });
+
+  it("ends the run with PolicyBlockedError on a BLOCK under onBlock: 'throw', as held mode does", async () => {
+    const model = new ScriptedModel([
+      { calls: [{ toolName: 'data_delete', input: { table: 'customers' } }] },
+      { text: 'never asked' },
+    ]);
+    const tools = ai.agent.tools({ approvals: 'deferred', onBlock: 'throw' }) as ToolSet;
+    await expect(
+      request(model, prompt('Delete the customers table'), tools),
+    ).rejects.toBeInstanceOf(PolicyBlockedError);
+    expect(ai.runs).toEqual([]);
+    expect(model.prompts).toHaveLength(1);
   });
 
   it('refuses a resumed call no reviewer approved: not held, the tool never runs, its new escalation withdrawn', async () => {
