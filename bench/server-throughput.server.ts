@@ -4,8 +4,8 @@
  * (`createGatewayServer`, sample policy, in-memory audit store) and, on the
  * same adapter, a bare Nest app whose one route answers a fixed JSON text
  * (the parent sends the gateway's own answer, so both answers are the same
- * size). `argv[2]`: express or fastify. Reports over IPC; stops when the
- * parent disconnects.
+ * size). `argv[2]`: express or fastify. Reports over IPC (ready, and its CPU
+ * time when asked); stops when the parent disconnects.
  */
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
@@ -81,10 +81,15 @@ async function main(): Promise<void> {
   await gateway.listen(0, '127.0.0.1');
   const bare = await bareApp(platform);
   await bare.listen(0, '127.0.0.1');
-  process.on('message', (message: { answer?: string }) => {
+  process.on('message', (message: { answer?: string; cpu?: boolean }) => {
     if (typeof message.answer === 'string') {
       answer = message.answer;
       process.send!({ answerSet: true });
+    }
+    // The process's CPU time so far (user + system, µs): the parent takes the difference over a round.
+    if (message.cpu === true) {
+      const { user, system } = process.cpuUsage();
+      process.send!({ cpuMicros: user + system });
     }
   });
   const ready: ThroughputServersReady = {

@@ -88,6 +88,94 @@ async function load(url: string, headers: Record<string, string>, body: string, 
   return result;
 }
 
+interface Samples {
+  ops: { gateway: number[]; bare: number[] };
+  p50: { gateway: number[]; bare: number[] };
+  cpu: { gateway: number[]; bare: number[] };
+  ratios: number[];
+}
+
+/** One adapter's figures: medians over the rounds. */
+function platformFigures(platform: string, { ops, p50, cpu, ratios }: Samples): Figure[] {
+  return [
+    figure(
+      GROUP,
+      `${platform}.gateway.ops`,
+      `${platform}: POST /v1/gateway/execute, 64 connections`,
+      median(ops.gateway),
+      'ops/s',
+    ),
+    figure(
+      GROUP,
+      `${platform}.bare.ops`,
+      `${platform}: bare Nest route, same answer, 64 connections`,
+      median(ops.bare),
+      'ops/s',
+    ),
+    figure(
+      GROUP,
+      `${platform}.gateway.p50`,
+      `${platform}: gateway latency p50`,
+      median(p50.gateway),
+      'ms',
+    ),
+    figure(
+      GROUP,
+      `${platform}.bare.p50`,
+      `${platform}: bare route latency p50`,
+      median(p50.bare),
+      'ms',
+    ),
+    // CPU per request follows the work more than the load does (the load moves the ops/s).
+    figure(
+      GROUP,
+      `${platform}.gateway.cpuUs`,
+      `${platform}: gateway server CPU per request`,
+      median(cpu.gateway),
+      'µs',
+    ),
+    figure(
+      GROUP,
+      `${platform}.bare.cpuUs`,
+      `${platform}: bare route server CPU per request`,
+      median(cpu.bare),
+      'µs',
+    ),
+    figure(
+      GROUP,
+      `${platform}.ratio`,
+      `${platform}: gateway / bare route throughput`,
+      median(ratios),
+      'ratio',
+      {
+        target: atLeast(0.6, 'ratio'),
+        note: 'median over rounds of the per-round ratio',
+      },
+    ),
+  ];
+}
+
+/** The servers' process CPU time so far (µs, user + system), asked over IPC. */
+function cpuMicros(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (message: { cpuMicros?: number }) => {
+      if (typeof message.cpuMicros !== 'number') return;
+      child.off('message', onMessage);
+      resolve(message.cpuMicros);
+    };
+    child.on('message', onMessage);
+    child.send({ cpu: true });
+  });
+}
+
+/** One measured round against `url`, with the servers' CPU time per request it cost. */
+async function measured(child: ChildProcess, ...args: Parameters<typeof load>) {
+  const before = await cpuMicros(child);
+  const result = await load(...args);
+  const cpuPerRequest = ((await cpuMicros(child)) - before) / result.requests.total;
+  return { result, cpuPerRequest };
+}
+
 export async function run(budget: Budget): Promise<GroupReport> {
   const started = Date.now();
   const figures: Figure[] = [];
@@ -127,57 +215,20 @@ export async function run(budget: Budget): Promise<GroupReport> {
       await load(bareUrl, headers, body, budget.warmupMs * 2);
       const ops = { gateway: [] as number[], bare: [] as number[] };
       const p50 = { gateway: [] as number[], bare: [] as number[] };
+      const cpu = { gateway: [] as number[], bare: [] as number[] };
       const ratios: number[] = [];
       for (let round = 0; round < budget.rounds; round++) {
-        const g = await load(gatewayUrl, headers, body, budget.roundMs * 1.5);
-        const b = await load(bareUrl, headers, body, budget.roundMs * 1.5);
-        ops.gateway.push(g.requests.average);
-        ops.bare.push(b.requests.average);
-        p50.gateway.push(g.latency.p50);
-        p50.bare.push(b.latency.p50);
-        ratios.push(g.requests.average / b.requests.average);
+        const g = await measured(child, gatewayUrl, headers, body, budget.roundMs * 1.5);
+        const b = await measured(child, bareUrl, headers, body, budget.roundMs * 1.5);
+        ops.gateway.push(g.result.requests.average);
+        ops.bare.push(b.result.requests.average);
+        p50.gateway.push(g.result.latency.p50);
+        p50.bare.push(b.result.latency.p50);
+        cpu.gateway.push(g.cpuPerRequest);
+        cpu.bare.push(b.cpuPerRequest);
+        ratios.push(g.result.requests.average / b.result.requests.average);
       }
-      figures.push(
-        figure(
-          GROUP,
-          `${platform}.gateway.ops`,
-          `${platform}: POST /v1/gateway/execute, 64 connections`,
-          median(ops.gateway),
-          'ops/s',
-        ),
-        figure(
-          GROUP,
-          `${platform}.bare.ops`,
-          `${platform}: bare Nest route, same answer, 64 connections`,
-          median(ops.bare),
-          'ops/s',
-        ),
-        figure(
-          GROUP,
-          `${platform}.gateway.p50`,
-          `${platform}: gateway latency p50`,
-          median(p50.gateway),
-          'ms',
-        ),
-        figure(
-          GROUP,
-          `${platform}.bare.p50`,
-          `${platform}: bare route latency p50`,
-          median(p50.bare),
-          'ms',
-        ),
-        figure(
-          GROUP,
-          `${platform}.ratio`,
-          `${platform}: gateway / bare route throughput`,
-          median(ratios),
-          'ratio',
-          {
-            target: atLeast(0.6, 'ratio'),
-            note: 'median over rounds of the per-round ratio',
-          },
-        ),
-      );
+      figures.push(...platformFigures(platform, { ops, p50, cpu, ratios }));
     } finally {
       await servers.stop();
     }

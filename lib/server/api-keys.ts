@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
 import { isValidIdentity } from '../protocol/identity';
 import { ServerMessages } from '../protocol/provenance.messages';
@@ -165,7 +165,8 @@ export class ApiKeyRing {
     if (prefix === null) return null;
     const candidates = this.byPrefix.get(prefix);
     if (candidates === undefined) return null;
-    const digest = createHash('sha256').update(key, 'utf8').digest();
+    // One-shot `crypto.hash` (no Hash object per request); the same SHA-256 of the UTF-8 text.
+    const digest = hash('sha256', key, 'buffer');
     let found: StoredKey | null = null;
     // No early exit: every candidate is compared.
     for (const candidate of candidates) {

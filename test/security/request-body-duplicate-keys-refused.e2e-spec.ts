@@ -123,3 +123,39 @@ describe('findDuplicateKey', () => {
     expect(findDuplicateKey(repeated)).toEqual(['parameters', 'key19999']);
   });
 });
+
+// The server passes what JSON.parse made of the text: a count of keys clears most texts without the scan.
+describe('findDuplicateKey given the parsed value', () => {
+  it.each([
+    ['{"a":1,"a":2}', ['a']],
+    ['{"a":{"b":1,"c":{"d":[1,{"e":1,"e":2}]}}}', ['a', 'c', 'd', 1, 'e']],
+    ['[{"x":1},[{"y":1,"y":1}]]', [1, 0, 'y']],
+    ['{"k\\"q":1,"k\\u0022q":2}', ['k"q']],
+    ['{"a":"x:y,\\"}","a":1}', ['a']],
+    ['{"__proto__":1,"__proto__":2}', ['__proto__']],
+    ['{"a":"\\\\","a":1}', ['a']],
+    ['{"a":"\\\\\\":","b":{"c":1,"c":":"}}', ['b', 'c']],
+  ])('%s → %j', (text, path) => {
+    expect(findDuplicateKey(text, JSON.parse(text))).toEqual(path);
+  });
+
+  it.each([
+    '{"a":1,"b":{"a":1},"c":[{"a":1},{"a":1}]}',
+    '{"a":"a","b":"a:b"}',
+    '[1,2,{"a":[]},"{\\"a\\":1,\\"a\\":2}"]',
+    '{"":1,"x":{"":2}}',
+    '{"__proto__":{"a":1},"a":{"__proto__":null}}',
+    '{"a":"\\\\","b":"\\\\\\":\\\\"}',
+    '{ "a" : 1 , "b" : [ { "a" : null } ] }',
+  ])('%s has none', (text) => {
+    expect(findDuplicateKey(text, JSON.parse(text))).toBeNull();
+  });
+
+  it('any depth JSON.parse takes (no recursion), with the duplicate at the bottom', () => {
+    const depth = 100_000;
+    const clean = `${'{"a":['.repeat(depth)}{"b":1,"c":2}${']}'.repeat(depth)}`;
+    expect(findDuplicateKey(clean, JSON.parse(clean))).toBeNull();
+    const repeated = `${'{"a":['.repeat(3)}{"b":1,"b":2}${']}'.repeat(3)}`;
+    expect(findDuplicateKey(repeated, JSON.parse(repeated))).toEqual(['a', 0, 'a', 0, 'a', 0, 'b']);
+  });
+});
