@@ -1,5 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { lastValueFrom, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { AuditReader } from '../transport/audit-reader';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import type { ExecutionResult } from '../protocol/execution-result';
@@ -22,7 +22,7 @@ import { SessionContext } from '../session/session.context';
 import type { GatewayTransport } from '../transport/gateway-transport';
 import type { GuardOptions } from '../call/guard.options';
 import type { CallDefaults, GateCall } from './call-request';
-import { decideCall, type DecisionContext } from './decide-call';
+import { decideCall, decideCallPromise, type DecisionContext } from './decide-call';
 import { GatewayFailureLog } from './gateway-failure-log';
 import { GatewayRegistry } from './gateway.registry';
 import type { ChangedArguments } from './gate';
@@ -146,7 +146,7 @@ export class ProvenanceGateway implements SessionGateway {
     parameters?: unknown,
     options?: ExecuteOptions,
   ): Promise<ExecutionResult> {
-    return lastValueFrom(this.decide$({ action, parameters, options }));
+    return this.decideCall({ action, parameters, options });
   }
 
   /**
@@ -234,7 +234,7 @@ export class ProvenanceGateway implements SessionGateway {
     parameters: unknown,
     options?: Omit<ExecuteOptions, 'sessionId'>,
   ): Promise<ExecutionResult> {
-    return lastValueFrom(this.decide$({ action, parameters, options, session }));
+    return this.decideCall({ action, parameters, options, session });
   }
 
   /** @internal SessionGateway */
@@ -269,6 +269,16 @@ export class ProvenanceGateway implements SessionGateway {
     // Without the module (which logs it at bootstrap), the start-up banner comes with the first call.
     announceStartup(this.client, this.logger);
     return decideCall(this.decisions, call);
+  }
+
+  /**
+   * The same path as a promise (`execute()`, session handles, `@Guarded`
+   * methods that return a promise): the ALLOW result, or the error. No
+   * Observable per call; interim ESCALATE results are not seen.
+   */
+  decideCall(call: GateCall): Promise<ExecutionResult> {
+    announceStartup(this.client, this.logger);
+    return decideCallPromise(this.decisions, call);
   }
 
   /** @internal GateDecider: the body's arguments changed after the decision. */
