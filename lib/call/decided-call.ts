@@ -30,7 +30,38 @@ interface DecidedScope {
   open: boolean;
 }
 
-const decided = new WeakMap<ExecutionResult, DecidedEntry>();
+/** Returns the object it is given from its constructor, so a subclass can mark it with a private field. */
+class Passthrough {
+  constructor(target: object) {
+    return target;
+  }
+}
+
+/**
+ * The entry a decided ALLOW carries, as a private field on the result: only
+ * this class can add or read it (a result made by hand, or copied, has none),
+ * and it is invisible to Object.keys, JSON and structuredClone. A private
+ * field rather than a WeakMap: no ephemeron for the garbage collector to
+ * trace for every ALLOW (as CanonicalStamp does for canonical texts).
+ */
+class DecidedMark extends Passthrough {
+  #entry: DecidedEntry;
+
+  private constructor(result: ExecutionResult, entry: DecidedEntry) {
+    super(result);
+    this.#entry = entry;
+  }
+
+  static mark(result: ExecutionResult, entry: DecidedEntry): void {
+    if (#entry in result) (result as unknown as DecidedMark).#entry = entry;
+    else new DecidedMark(result, entry);
+  }
+
+  static entryOf(result: ExecutionResult): DecidedEntry | undefined {
+    return #entry in result ? (result as unknown as DecidedMark).#entry : undefined;
+  }
+}
+
 const storage = new AsyncLocalStorage<DecidedScope>();
 
 /** The decision path: this explicit ALLOW was decided for exactly `request`. */
@@ -40,7 +71,7 @@ export function rememberDecidedCall(
   result: ExecutionResult,
 ): void {
   if (!result.allowed || result.failedOpen || result.eventId === null) return;
-  decided.set(result, { owner, request });
+  DecidedMark.mark(result, { owner, request });
 }
 
 /**
@@ -48,7 +79,7 @@ export function rememberDecidedCall(
  * not remember runs the body with no scope (its guarded calls are decided).
  */
 export function runAsDecidedCall<T>(result: ExecutionResult, body: () => T): T {
-  const entry = decided.get(result);
+  const entry = DecidedMark.entryOf(result);
   if (entry === undefined) return storage.exit(body);
   const scope: DecidedScope = { result, entry, open: true };
   const close = () => {

@@ -54,7 +54,13 @@ export class ProvenanceEngine {
   private readonly grantStore: GrantStore;
   private readonly recorder: EngineRecorder;
   private readonly idempotency: IdempotencyStore;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Calls and writes started and not yet settled; close() waits for none to be left. */
+  private inFlight = 0;
+  private readonly idle: Array<() => void> = [];
+  /** One function for every tracked promise: no closure per call. */
+  private readonly settled = (): void => {
+    if (--this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
+  };
   private readonly release: (() => Promise<void>) | undefined;
   private closing: Promise<void> | null = null;
 
@@ -282,7 +288,7 @@ export class ProvenanceEngine {
           EngineMessages.closeFailed(error instanceof Error ? error.message : String(error)),
         );
       });
-      await Promise.allSettled(Array.from(this.inFlight));
+      if (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
       this.idempotency.clear();
       try {
         await this.audit.close();
@@ -294,9 +300,8 @@ export class ProvenanceEngine {
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
-    this.inFlight.add(promise);
-    const done = () => this.inFlight.delete(promise);
-    promise.then(done, done);
+    this.inFlight++;
+    promise.then(this.settled, this.settled);
     return promise;
   }
 

@@ -1,4 +1,4 @@
-import { Observable, type Observer, type Subscriber, type Unsubscribable } from 'rxjs';
+import { EmptyError, Observable, type Observer, type Unsubscribable } from 'rxjs';
 import type { GatewayEvent, GatewayRequest } from '../protocol/gateway.types';
 import type { ExecutionResult } from '../protocol/execution-result';
 import { GatewayError } from '../protocol/provenance.errors';
@@ -32,44 +32,104 @@ export interface DecisionContext {
  * call (and memory for every call held by an escalation).
  */
 export function decideCall(context: DecisionContext, call: GateCall): Observable<ExecutionResult> {
-  return new Observable<ExecutionResult>((subscriber) => {
-    let prepared;
-    try {
-      context.assertOpen();
-      prepared = prepareCall(call, context.defaults);
-    } catch (error) {
-      subscriber.error(error);
-      return;
-    }
-    const { request } = prepared;
-    call.sent = request;
-    // Inside the body of a tool this gateway ALLOWed for this very request
-    // (an adapter's tool calling a guarded method): that ALLOW, not a second decision.
-    const reused = claimDecidedCall(context, request);
-    if (reused !== null) {
-      subscriber.next(reused);
-      subscriber.complete();
-      return;
-    }
-    const { transport } = context;
-    // Null, at the cost of one check, without @opentelemetry/api.
-    const telemetry = startCallTelemetry(request);
-    const deferred = call.deferred === true;
-    const observer = new CallObserver(context, prepared, subscriber, telemetry, deferred);
-    // The embedded engine's events straight to the observer: no inner
-    // Observable and Subscriber kept for as long as a human decides.
-    const embedded = EmbeddedTransport.direct(transport);
-    const send = (): Unsubscribable =>
-      embedded === null
-        ? transport.execute(request, deferred ? DEFERRED : undefined).subscribe(observer)
-        : embedded.executeInto(request, observer, deferred);
-    const inner = telemetry === null ? send() : telemetry.run(send);
-    if (telemetry === null) return inner;
-    return () => {
-      inner.unsubscribe();
-      telemetry.abandoned();
-    };
+  return new Observable<ExecutionResult>((subscriber) => startCall(context, call, subscriber));
+}
+
+/**
+ * The same call as a promise: the ALLOW result, or the error `decideCall`
+ * would end with. Interim ESCALATE results are not kept. The same start and
+ * the same CallObserver as `decideCall`, with no Observable, Subscriber or
+ * `lastValueFrom` per call (kept for as long as a human decides). Nothing
+ * here abandons a call: like `lastValueFrom`, it waits for the end.
+ */
+export function decideCallPromise(
+  context: DecisionContext,
+  call: GateCall,
+): Promise<ExecutionResult> {
+  return new Promise<ExecutionResult>((resolve, reject) => {
+    startCall(context, call, new SettlingSink(resolve, reject, call.deferred === true));
   });
+}
+
+/** Where a call's results go: an rxjs Subscriber, or a promise's settlement. */
+interface ResultSink {
+  next(result: ExecutionResult): void;
+  error(error: unknown): void;
+  complete(): void;
+}
+
+/**
+ * Settles a promise as `lastValueFrom` would: with the last final result at
+ * completion, with the error on error. An interim ESCALATE result is not
+ * kept, so completion without a final result rejects (never an ALLOW); but
+ * a deferred call's is, since its transport completes after it once detached.
+ */
+class SettlingSink implements ResultSink {
+  private last: ExecutionResult | null = null;
+
+  constructor(
+    private readonly resolve: (result: ExecutionResult) => void,
+    private readonly reject: (error: unknown) => void,
+    private readonly keepsInterim: boolean,
+  ) {}
+
+  next(result: ExecutionResult): void {
+    if (this.keepsInterim || !result.escalated) this.last = result;
+  }
+
+  error(error: unknown): void {
+    this.reject(error);
+  }
+
+  complete(): void {
+    const { last } = this;
+    if (last === null) this.reject(new EmptyError());
+    else this.resolve(last);
+  }
+}
+
+/** Starts one call, its results to `sink`; returns how to abandon it (nothing when it ended at once). */
+function startCall(
+  context: DecisionContext,
+  call: GateCall,
+  sink: ResultSink,
+): Unsubscribable | (() => void) | undefined {
+  let prepared;
+  try {
+    context.assertOpen();
+    prepared = prepareCall(call, context.defaults);
+  } catch (error) {
+    sink.error(error);
+    return;
+  }
+  const { request } = prepared;
+  call.sent = request;
+  // Inside the body of a tool this gateway ALLOWed for this very request
+  // (an adapter's tool calling a guarded method): that ALLOW, not a second decision.
+  const reused = claimDecidedCall(context, request);
+  if (reused !== null) {
+    sink.next(reused);
+    sink.complete();
+    return;
+  }
+  const { transport } = context;
+  // Null, at the cost of one check, without @opentelemetry/api.
+  const telemetry = startCallTelemetry(request);
+  const deferred = call.deferred === true;
+  const observer = new CallObserver(context, prepared, sink, telemetry, deferred);
+  // The embedded engine's events straight to the observer: no inner
+  // Observable and Subscriber kept for as long as a human decides.
+  const embedded = EmbeddedTransport.direct(transport);
+  const send = (): Unsubscribable =>
+    embedded === null
+      ? transport.execute(request, deferred ? DEFERRED : undefined).subscribe(observer)
+      : embedded.executeInto(request, observer, deferred);
+  const inner = telemetry === null ? send() : telemetry.run(send);
+  if (telemetry === null) return inner;
+  return () => {
+    inner.unsubscribe();
+    telemetry.abandoned();
+  };
 }
 
 /**
@@ -89,7 +149,7 @@ class CallObserver implements Observer<GatewayEvent> {
   constructor(
     private readonly context: DecisionContext,
     prepared: PreparedCall,
-    private readonly subscriber: Subscriber<ExecutionResult>,
+    private readonly subscriber: ResultSink,
     private readonly telemetry: CallTelemetry | null,
     private readonly deferred: boolean,
   ) {

@@ -5,7 +5,6 @@ import {
   filter,
   from,
   isObservable,
-  lastValueFrom,
   of,
   switchMap,
   tap,
@@ -21,6 +20,8 @@ import { parametersTextOf } from '../protocol/canonical-stamp';
 /** The one thing a guarded call needs of a gateway: its single decision path. */
 export interface GateDecider {
   decide$(call: GateCall): Observable<ExecutionResult>;
+  /** The same decision as a promise of the final result (no interim ESCALATE results). */
+  decideCall(call: GateCall): Promise<ExecutionResult>;
   /**
    * The body's arguments are no longer those that were decided: record the
    * refusal (where the gateway can) and return the error to throw.
@@ -81,7 +82,7 @@ export interface GatedInvocation {
 export async function gatePromise(invocation: GatedInvocation): Promise<unknown> {
   let result: ExecutionResult;
   try {
-    result = await lastValueFrom(invocation.gateway.decide$(invocation.call));
+    result = await invocation.gateway.decideCall(invocation.call);
   } catch (error) {
     if (!invocation.raiseOnBlock && error instanceof PolicyBlockedError) return undefined;
     throw error;

@@ -1,16 +1,13 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { lastValueFrom, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { AuditReader } from '../transport/audit-reader';
 import type { EscalationEvent } from '../protocol/escalation-event';
 import type { ExecutionResult } from '../protocol/execution-result';
 import {
-  ArgumentsChangedError,
   GatewayError,
   ProvenanceConfigError,
   ProvenanceError,
 } from '../protocol/provenance.errors';
-import type { GatewayRequest } from '../protocol/gateway.types';
-import { normalizedPayloadHash } from '../protocol/canonical-json';
 import { Messages } from '../protocol/provenance.messages';
 import { isValidSessionId, newSessionId } from '../protocol/session-id';
 import {
@@ -22,7 +19,8 @@ import { SessionContext } from '../session/session.context';
 import type { GatewayTransport } from '../transport/gateway-transport';
 import type { GuardOptions } from '../call/guard.options';
 import type { CallDefaults, DeferredExecuteOptions, GateCall } from './call-request';
-import { decideCall, type DecisionContext } from './decide-call';
+import { decideCall, decideCallPromise, type DecisionContext } from './decide-call';
+import { refuseChangedArguments } from './changed-arguments-refusal';
 import { GatewayFailureLog } from './gateway-failure-log';
 import { GatewayRegistry } from './gateway.registry';
 import type { ChangedArguments } from './gate';
@@ -80,12 +78,8 @@ export class ProvenanceGateway implements SessionGateway {
       tenant: options.mode === 'embedded' ? options.tenantId : options.tenantPolicyId,
       logger: this.logger,
     });
-    const defaults: CallDefaults = {
-      agentId: options.agentId,
-      defaultSession: options.defaultSession,
-      tenantPolicyId: options.tenantPolicyId,
-      maxParametersBytes: options.maxParametersBytes,
-    };
+    const { agentId, defaultSession, tenantPolicyId, maxParametersBytes } = options;
+    const defaults: CallDefaults = { agentId, defaultSession, tenantPolicyId, maxParametersBytes };
     this.decisions = {
       transport: this.transport,
       defaults,
@@ -146,20 +140,19 @@ export class ProvenanceGateway implements SessionGateway {
     parameters?: unknown,
     options?: ExecuteOptions,
   ): Promise<ExecutionResult> {
-    return lastValueFrom(this.decide$({ action, parameters, options }));
+    return this.decideCall({ action, parameters, options });
   }
 
   /**
-   * Gates one call without waiting for a human (docs/escalations.md, "Deferred calls"): as
-   * `execute()`, but an ESCALATE resolves at once with the interim result (`escalationId` set)
-   * once the hold is detached; an approval then allows the identical `execute()` once.
+   * As `execute()`, but an ESCALATE resolves at once with the interim result once the hold is
+   * detached; an approval then allows the identical `execute()` once (docs/escalations.md).
    */
   executeDeferred(
     action: string,
     parameters?: unknown,
     options?: DeferredExecuteOptions,
   ): Promise<ExecutionResult> {
-    return lastValueFrom(this.decide$({ action, parameters, options, deferred: true }));
+    return this.decideCall({ action, parameters, options, deferred: true });
   }
 
   /**
@@ -247,7 +240,7 @@ export class ProvenanceGateway implements SessionGateway {
     parameters: unknown,
     options?: Omit<ExecuteOptions, 'sessionId'>,
   ): Promise<ExecutionResult> {
-    return lastValueFrom(this.decide$({ action, parameters, options, session }));
+    return this.decideCall({ action, parameters, options, session });
   }
 
   /** @internal SessionGateway */
@@ -262,15 +255,16 @@ export class ProvenanceGateway implements SessionGateway {
 
   /** @internal SessionGateway */
   summarize(session: ProvenanceSession): void {
+    const { id, allowedCount, blockedCount, escalatedCount, results } = session;
     const line = Messages.sessionSummary(
-      session.id,
-      session.allowedCount,
-      session.blockedCount,
-      session.escalatedCount,
-      session.results.length,
+      id,
+      allowedCount,
+      blockedCount,
+      escalatedCount,
+      results.length,
     );
     // Every HTTP request has a session; one that gated nothing is not news.
-    if (session.results.length === 0) this.logger.debug?.(line);
+    if (results.length === 0) this.logger.debug?.(line);
     else this.logger.log(line);
   }
 
@@ -284,31 +278,23 @@ export class ProvenanceGateway implements SessionGateway {
     return decideCall(this.decisions, call);
   }
 
+  /**
+   * The same path as a promise (`execute()`, session handles, `@Guarded`
+   * methods that return a promise): the ALLOW result, or the error. No
+   * Observable per call; interim ESCALATE results are not seen.
+   */
+  decideCall(call: GateCall): Promise<ExecutionResult> {
+    announceStartup(this.client, this.logger);
+    return decideCallPromise(this.decisions, call);
+  }
+
   /** @internal GateDecider: the body's arguments changed after the decision. */
-  async refuseChangedArguments(
+  refuseChangedArguments(
     call: GateCall,
     result: ExecutionResult,
     changed: ChangedArguments,
   ): Promise<Error> {
-    const sent = call.sent as GatewayRequest;
-    const decidedHash = normalizedPayloadHash(sent.parameters);
-    const currentHash =
-      changed.current === undefined ? '(unreadable)' : normalizedPayloadHash(changed.current);
-    const reason = Messages.argumentsChanged(call.action, decidedHash, currentHash);
-    const error = new ArgumentsChangedError(result, decidedHash, currentHash, reason);
-    try {
-      const eventId = await this.transport.recordRefusal(sent, reason);
-      if (eventId === null)
-        this.logger.warn(Messages.refusalNotRecorded(reason, this.transport.target));
-    } catch (recordError) {
-      this.logger.error(
-        Messages.refusalNotRecorded(
-          `${reason} (${recordError instanceof Error ? recordError.message : String(recordError)})`,
-          this.transport.target,
-        ),
-      );
-    }
-    return error;
+    return refuseChangedArguments(this.transport, this.logger, call, result, changed);
   }
 
   /** Closes the gateway: escalation streams complete, sockets and files are released. Idempotent. */

@@ -68,8 +68,13 @@ const SHORT_ESCAPES: Record<number, string> = {
   0x0c: '\\f',
 };
 
+/** Any code unit that quote() escapes: outside space..`~`, a double quote or a backslash. */
+const NEEDS_ESCAPE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+
 /** Python's ensure_ascii quoting: only space..`~` pass through; surrogates are written unit by unit. */
 export function quote(text: string): string {
+  // Most texts (ids, timestamps, names) need no escape: one native scan, not a loop in JS.
+  if (!NEEDS_ESCAPE.test(text)) return `"${text}"`;
   let result = '"';
   let runStart = 0;
   for (let i = 0; i < text.length; i++) {

@@ -6,17 +6,17 @@ import { gateObservable, gatePromise, type GateDecider } from '../../../lib/gate
 // The gateway's decide$ never completes on anything but ALLOW. These deciders
 // break that contract on purpose: the body must still never run.
 function deciderAnswering(decision: 'BLOCK' | 'ESCALATE'): GateDecider {
+  const answer = () =>
+    new ExecutionResult({
+      decision,
+      reason: 'misbehaving decider',
+      action: 'x.y',
+      eventId: null,
+      sessionId: 'sess_test',
+    });
   return {
-    decide$: () =>
-      of(
-        new ExecutionResult({
-          decision,
-          reason: 'misbehaving decider',
-          action: 'x.y',
-          eventId: null,
-          sessionId: 'sess_test',
-        }),
-      ),
+    decide$: () => of(answer()),
+    decideCall: async () => answer(),
     refuseChangedArguments: async () => new Error('not reached: the decision was not an ALLOW'),
   };
 }
