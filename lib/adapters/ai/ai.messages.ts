@@ -1,3 +1,4 @@
+import { AdapterMessages } from '../tool-gate/adapter.messages';
 import type { ToolRefusal } from '../tool-gate/tool-gate.options';
 
 /** The texts of the Vercel AI SDK adapter. What reaches a model never names a URL. */
@@ -16,8 +17,7 @@ export const AiAdapterMessages = {
   notExecutable: (toolName: string) =>
     `actions names tool '${toolName}', which has no execute function: the AI SDK does not run it, so it cannot be gated here (gate it where it runs)`,
   /** The reason the model reads when a resumed call was not approved (a new escalation, withdrawn at once). */
-  notApproved: () =>
-    'no reviewer approved this call (no approval was recorded for it, or it expired), so it was not held and did not run',
+  notApproved: AdapterMessages.notApproved,
   badApprovals: (got: unknown) =>
     `approvals must be 'held' or 'deferred'; got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
   notAReviewer: (got: unknown) =>

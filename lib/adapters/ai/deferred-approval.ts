@@ -1,17 +1,11 @@
 import type { ToolExecutionOptions } from 'ai';
-import { Decision } from '../../protocol/decision';
-import { ExecutionResult } from '../../protocol/execution-result';
-import { PolicyBlockedError, ProvenanceConfigError } from '../../protocol/provenance.errors';
-import { decideToolCall, toolParameters, type ToolVerdict } from '../tool-gate/tool-gate';
+import type { ExecutionResult } from '../../protocol/execution-result';
+import { ProvenanceConfigError } from '../../protocol/provenance.errors';
+import { askDeferred } from '../tool-gate/deferred-tool-call';
+import { deferredVerdict } from '../tool-gate/deferred-verdict';
+import type { ToolVerdict } from '../tool-gate/tool-gate';
 import { AiAdapterMessages } from './ai.messages';
 import type { ToolApprovals } from './ai-tools.options';
-import {
-  DeferredCall,
-  deferredFor,
-  forgetDeferred,
-  inputTextOf,
-  rememberDeferred,
-} from './deferred-calls';
 import type { GatedTool } from './gated-tool';
 import { approvedInMessages } from './tool-approval-responses';
 
@@ -60,7 +54,7 @@ export function policyNeedsApproval(gated: GatedTool, own: NeedsApproval | undef
     if (approvedInMessages(options?.messages, options?.toolCallId)) return true;
     let result: ExecutionResult;
     try {
-      result = await deferredCallOf(gated, input, options?.toolCallId).answer;
+      result = await askDeferred(gated, input, options?.toolCallId).answer;
     } catch {
       return false;
     }
@@ -76,71 +70,14 @@ export function policyNeedsApproval(gated: GatedTool, own: NeedsApproval | undef
  * the identical call through `execute$`, never held: an approval recorded
  * for it is a grant, and an escalation is withdrawn at once and refused.
  */
-export async function deferredVerdict(
+export function deferredToolVerdict(
   gated: GatedTool,
   input: unknown,
   options: ToolExecutionOptions | undefined,
 ): Promise<ToolVerdict> {
-  const toolCallId = options?.toolCallId;
-  const call = deferredFor(gated.gateway, toolCallId, gated.toolName, inputTextOf(input));
-  if (call !== undefined) {
-    forgetDeferred(call);
-    const result = await call.answer;
-    if (result.allowed) return { allowed: true, action: gated.action, result };
-    if (!result.escalated) throw new PolicyBlockedError(result);
-  }
-  return resumedVerdict(gated, input, options);
-}
-
-function deferredCallOf(gated: GatedTool, input: unknown, toolCallId: string): DeferredCall {
-  const { gateway, toolName, action } = gated;
-  const inputText = inputTextOf(input);
-  const known = deferredFor(gateway, toolCallId, toolName, inputText);
-  if (known !== undefined) return known;
-  let answer: Promise<ExecutionResult>;
-  try {
-    const parameters = toolParameters({ toolName, input }, gated.options);
-    answer = gateway.executeDeferred(action, parameters, { sessionId: gated.options.sessionId });
-  } catch (error) {
-    answer = Promise.reject(error);
-  }
-  const call = new DeferredCall(gateway, toolName, toolCallId, inputText, answer);
-  if (typeof toolCallId === 'string' && toolCallId !== '') rememberDeferred(call);
-  return call;
-}
-
-/** The identical call through `execute$`: ALLOW (a grant), a refusal, or an escalation withdrawn at once. */
-function resumedVerdict(
-  gated: GatedTool,
-  input: unknown,
-  options: ToolExecutionOptions | undefined,
-): Promise<ToolVerdict> {
-  const withdraw = new AbortController();
-  const own = options?.abortSignal;
-  const signal = own === undefined ? withdraw.signal : AbortSignal.any([own, withdraw.signal]);
-  return decideToolCall(
-    gated.gateway,
-    {
-      toolName: gated.toolName,
-      input,
-      toolCallId: options?.toolCallId,
-      signal,
-      // Never held here: aborting unsubscribes, which withdraws the new escalation.
-      onEscalated: (interim) => queueMicrotask(() => withdraw.abort(notApproved(gated, interim))),
-    },
-    gated.options,
-  );
-}
-
-function notApproved(gated: GatedTool, interim: ExecutionResult): PolicyBlockedError {
-  const reason = AiAdapterMessages.notApproved();
-  const result = new ExecutionResult({
-    decision: Decision.BLOCK,
-    reason,
-    action: gated.action,
-    eventId: interim.eventId,
-    sessionId: interim.sessionId,
-    escalationId: interim.escalationId,
+  return deferredVerdict(gated, {
+    input,
+    toolCallId: options?.toolCallId,
+    signal: options?.abortSignal,
   });
-  return new PolicyBlockedError(result);
 }

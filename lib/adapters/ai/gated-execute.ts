@@ -6,7 +6,7 @@ import { decideToolCall, refusalOf } from '../tool-gate/tool-gate';
 import { runAllowedTool } from '../tool-gate/tool-decision';
 import type { ToolRefusal } from '../tool-gate/tool-gate.options';
 import { runAllowedGenerator } from './allowed-generator';
-import { deferredVerdict } from './deferred-approval';
+import { deferredToolVerdict } from './deferred-approval';
 import type { GatedTool } from './gated-tool';
 import { ToolCallRefusedError } from './tool-call-refused.error';
 import { rememberDecision } from './tool-decision';
@@ -34,7 +34,7 @@ const abortingRefusals = new WeakMap<object, unknown>();
  * (the SDK's `tool-error`, which the model reads), or with `onBlock: 'throw'`
  * ends the run. An async generator (preliminary results) stays one. With
  * `approvals: 'deferred'` the decision is the one `needsApproval` got, or
- * for a resumed call the identical call, never held (`deferredVerdict`).
+ * for a resumed call the identical call, never held (`deferredToolVerdict`).
  */
 export function gatedExecute(
   gated: GatedTool,
@@ -95,7 +95,7 @@ async function gate(
   const signal = options?.abortSignal;
   try {
     const verdict = await (gated.options.approvals === 'deferred'
-      ? deferredVerdict(gated, input, options)
+      ? deferredToolVerdict(gated, input, options)
       : decideToolCall(
           gateway,
           { toolName, input, toolCallId: options?.toolCallId, signal },

@@ -1,11 +1,10 @@
 import type { ProvenanceReviewer } from '../../escalation/provenance.reviewer';
-import { canonicalJson } from '../../protocol/canonical-json';
 import type { EscalationRecord } from '../../protocol/gateway.types';
 import { EscalationNotFoundError, ProvenanceConfigError } from '../../protocol/provenance.errors';
-import { toolParameters } from '../tool-gate/tool-gate';
+import { deferredById, forgetDeferred } from '../tool-gate/deferred-tool-call';
+import { pendingEscalationOf } from '../tool-gate/pending-escalation';
 import { AiAdapterMessages } from './ai.messages';
 import { deferredToolOf } from './deferred-approval';
-import { deferredById, forgetDeferred, inputTextOf } from './deferred-calls';
 import { approvalResponsesOf, type ToolApprovalResponse } from './tool-approval-responses';
 
 /** Who answers the approval requests, and with which words. */
@@ -84,37 +83,15 @@ export async function recordToolApprovals(
 export const provenanceToolApproval = recordToolApprovals;
 
 /** The escalation of the call a response answers: this process's, else a pending one that is exactly it. */
-async function escalationOf(
+function escalationOf(
   response: ToolApprovalResponse,
   options: RecordToolApprovalsOptions,
   pending: () => Promise<EscalationRecord[]>,
 ): Promise<string | null> {
   const { toolCallId, toolName, input } = response;
-  if (toolCallId === null || toolName === null) return null;
-  const gated = deferredToolOf(options.tools?.[toolName]);
-  const call = deferredById(toolCallId);
-  // This process's call, when it is this tool's (and, given the tools, their gateway's) call of this input.
-  if (
-    call !== undefined &&
-    call.toolName === toolName &&
-    call.inputText === inputTextOf(input) &&
-    (gated === undefined || call.gateway === gated.gateway)
-  ) {
-    await call.answer.catch(() => undefined);
-    if (call.escalationId !== null) return call.escalationId;
-  }
-  if (gated === undefined || gated.toolName !== toolName) return null;
-  const parameters = canonicalJson(toolParameters({ toolName, input }, gated.options));
-  const agentId = gated.gateway.agentId;
-  const match = (await pending()).find(
-    (escalation) =>
-      escalation.status === 'PENDING' &&
-      escalation.action === gated.action &&
-      escalation.agentId === agentId &&
-      escalation.parameters !== undefined &&
-      canonicalJson(escalation.parameters) === parameters,
-  );
-  return match?.id ?? null;
+  if (toolCallId === null || toolName === null) return Promise.resolve(null);
+  const tool = deferredToolOf(options.tools?.[toolName]);
+  return pendingEscalationOf({ toolCallId, toolName, input, tool }, pending);
 }
 
 function checkInput(reviewer: ProvenanceReviewer, options: RecordToolApprovalsOptions): void {

@@ -1,62 +1,74 @@
 import type { RunState, RunToolApprovalItem } from '@openai/agents';
 import type { ProvenanceReviewer } from '../../escalation/provenance.reviewer';
-import type { ExecutionResult } from '../../protocol/execution-result';
-import type { ReviewInput } from '../../protocol/gateway.types';
-import { EscalationNotFoundError, ProvenanceError } from '../../protocol/provenance.errors';
-import { refusalOf, type ToolRefusal, type ToolVerdict } from '../tool-gate';
-import { deferredById, forgetDeferred, type DeferredCall } from './deferred-call';
+import type { EscalationRecord, ReviewInput, ReviewOutcome } from '../../protocol/gateway.types';
+import { ProvenanceError } from '../../protocol/provenance.errors';
+import type { ToolRefusal } from '../tool-gate';
+import {
+  deferredById,
+  forgetDeferred,
+  inputTextOf,
+  type DeferredTool,
+} from '../tool-gate/deferred-tool-call';
+import { pendingEscalationOf } from '../tool-gate/pending-escalation';
 import { OpenAIAgentsMessages } from './openai-agents.messages';
-import { inputTextOf } from './policy-approval';
+import { deferredToolOf } from './policy-approval';
 import { toolCallInput } from './tool-call-input';
 
 type AnyRunState = RunState<any, any>;
 
 /**
- * The escalation the gateway holds for an interruption of a tool guarded
- * with `approvals: 'deferred'` (for a review page: `reviewer.pending()`
- * lists it), or null when the interruption is not one.
+ * The escalation this process asked for an interruption of a tool guarded
+ * with `approvals: 'deferred'` (through the gateway of the interruption's
+ * agent's tool, when it has it; for a review page: `reviewer.pending()` lists it), or null when the interruption is not one this process asked
+ * (another replica's: `approveAgentToolCall` finds it among the pending ones).
  */
 export function agentToolEscalationId(interruption: RunToolApprovalItem): string | null {
-  return heldCallOf(interruption)?.escalationId ?? null;
+  const callId = callIdOf(interruption);
+  if (callId === undefined) return null;
+  const call = deferredById(callId);
+  const inputText = inputTextOf(toolCallInput(interruption.arguments));
+  // The interruption must be of the very call the gateway keeps pending.
+  const toolName = interruption.name ?? '';
+  const gateway = guardedToolOf(interruption, toolName)?.gateway;
+  if (call?.isCallOf(gateway, toolName, inputText) !== true) return null;
+  return call.escalationId;
 }
 
 /**
  * Approves an interrupted tool call: the reviewer approves its escalation
  * as `input.approverId` (take it from the authenticated request, never from
  * the agent; the agent itself may not approve), then the interruption is
- * approved in `state`, and `run(agent, state)` runs the call under that
- * approval. Resolves with the gateway's ALLOW (`actorHumanId` is the approver).
+ * approved in `state`. The escalation is this process's ask for the call,
+ * else the pending one of exactly that call (action, agent, parameters), so
+ * the run may have been interrupted on another replica (`RunState.fromString`).
+ * The approval is a single-use grant for that identical call: the resumed
+ * `run(agent, state)`, on any replica, runs it under that grant (its ALLOW
+ * names the approver). Resolves with the reviewer's outcome.
  *
- * Rejects, leaving `state` as it was, with the reviewer's errors
- * (`EscalationNotFoundError` when the escalation already ended: reject the
- * interruption instead; `ApprovalForbiddenError` for the agent's own id).
- * If the gateway still refuses the call (it could not record the approval),
- * the interruption is rejected with that refusal and the promise rejects with its error.
+ * Rejects, leaving `state` as it was, with a ProvenanceError when no pending
+ * escalation is the call, and with the reviewer's errors
+ * (`EscalationNotFoundError` when it already ended: reject the interruption
+ * instead; `ApprovalForbiddenError` for the agent's own id).
  */
 export async function approveAgentToolCall(
   reviewer: ProvenanceReviewer,
   state: AnyRunState,
   interruption: RunToolApprovalItem,
   input: ReviewInput,
-): Promise<ExecutionResult> {
-  const call = deferredCallOf(interruption);
-  await reviewer.approve(call.escalationId as string, input);
-  const verdict = await call.verdict;
-  if (verdict.allowed) {
-    state.approve(interruption);
-    return verdict.result;
-  }
-  forgetDeferred(call);
-  state.reject(interruption, { message: JSON.stringify(verdict.refusal) });
-  throw verdict.error;
+): Promise<ReviewOutcome> {
+  const { escalationId } = await escalationOf(reviewer, interruption);
+  const outcome = await reviewer.approve(escalationId, input);
+  state.approve(interruption);
+  return outcome;
 }
 
 /**
  * Rejects an interrupted tool call: the reviewer rejects its escalation as
- * `input.approverId` (unless it already ended: expired or withdrawn), and
- * the interruption is rejected in `state` with the refusal as the text the
- * model reads when the run resumes. Resolves with that refusal. Rejects with
- * `EscalationNotFoundError` when the call was approved meanwhile.
+ * `input.approverId`, and the interruption is rejected in `state` with the
+ * refusal as the text the model reads when the run resumes. Resolves with
+ * that refusal. Rejects, leaving `state` as it was, with a ProvenanceError
+ * when no pending escalation is the call, and with the reviewer's errors
+ * (`EscalationNotFoundError` when the call was approved, expired or withdrawn meanwhile).
  */
 export async function rejectAgentToolCall(
   reviewer: ProvenanceReviewer,
@@ -64,43 +76,53 @@ export async function rejectAgentToolCall(
   interruption: RunToolApprovalItem,
   input: ReviewInput,
 ): Promise<ToolRefusal> {
-  const call = deferredCallOf(interruption);
-  const escalationId = call.escalationId as string;
-  if (!call.settled) await reviewer.reject(escalationId, input);
-  const verdict = await refusalOrAllow(call);
-  if (verdict.allowed) throw new EscalationNotFoundError(escalationId);
-  forgetDeferred(call);
-  state.reject(interruption, { message: JSON.stringify(verdict.refusal) });
-  return verdict.refusal;
+  const { escalationId, tool } = await escalationOf(reviewer, interruption);
+  const outcome = await reviewer.reject(escalationId, input);
+  const refusal: ToolRefusal = {
+    blocked: true,
+    reason: OpenAIAgentsMessages.rejected(),
+    eventId: null,
+    action: tool?.action ?? interruption.name ?? '',
+    escalationId,
+  };
+  if (outcome.reason !== null && outcome.reason !== '') refusal.approverReason = outcome.reason;
+  const call = deferredById(callIdOf(interruption) ?? '');
+  if (call?.escalationId === escalationId) forgetDeferred(call);
+  state.reject(interruption, { message: JSON.stringify(refusal) });
+  return refusal;
 }
 
-/** The held call's answer; with `onBlock: 'throw'` its error is a refusal here too. */
-async function refusalOrAllow(call: DeferredCall): Promise<ToolVerdict> {
-  try {
-    return await call.verdict;
-  } catch (error) {
-    if (!(error instanceof ProvenanceError)) throw error;
-    return { allowed: false, action: call.action, refusal: refusalOf(call.action, error), error };
-  }
-}
-
-function deferredCallOf(interruption: RunToolApprovalItem): DeferredCall {
-  const call = heldCallOf(interruption);
-  if (call === undefined) {
-    throw new ProvenanceError(OpenAIAgentsMessages.notDeferred(callIdOf(interruption)));
-  }
-  return call;
-}
-
-function heldCallOf(interruption: RunToolApprovalItem): DeferredCall | undefined {
+/** The pending escalation of the interrupted call, and its guarded tool when this process has it. */
+async function escalationOf(
+  reviewer: ProvenanceReviewer,
+  interruption: RunToolApprovalItem,
+): Promise<{ escalationId: string; tool: DeferredTool | undefined }> {
   const callId = callIdOf(interruption);
-  if (callId === undefined) return undefined;
-  const call = deferredById(callId);
-  if (call === undefined || call.escalationId === null) return undefined;
-  // The interruption must be of the very call the gateway holds.
-  const inputText = inputTextOf(toolCallInput(interruption.arguments));
-  if (interruption.name !== call.toolName || inputText !== call.inputText) return undefined;
-  return call;
+  const toolName = interruption.name;
+  const tool = toolName === undefined ? undefined : guardedToolOf(interruption, toolName);
+  let pending: Promise<EscalationRecord[]> | undefined;
+  const escalationId =
+    callId === undefined || toolName === undefined
+      ? null
+      : await pendingEscalationOf(
+          { toolCallId: callId, toolName, input: toolCallInput(interruption.arguments), tool },
+          () => (pending ??= reviewer.pending()),
+        );
+  if (escalationId === null) {
+    throw new ProvenanceError(OpenAIAgentsMessages.notDeferred(callId));
+  }
+  return { escalationId, tool };
+}
+
+/** The tool of the interruption's agent by that name, when it is guarded with deferred approvals. */
+function guardedToolOf(
+  interruption: RunToolApprovalItem,
+  toolName: string,
+): DeferredTool | undefined {
+  const tools = (interruption.agent as { tools?: unknown } | undefined)?.tools;
+  if (!Array.isArray(tools)) return undefined;
+  const named = tools.find((tool: { name?: unknown } | null) => tool?.name === toolName);
+  return deferredToolOf(named);
 }
 
 function callIdOf(interruption: RunToolApprovalItem): string | undefined {

@@ -14,9 +14,11 @@ export interface AgentToolGateOptions extends ToolGateOptions {
    * until a human decides (or the escalation timeout), and the run waits.
    * `'deferred'`: the tool's `needsApproval` asks the policy: ALLOW runs,
    * a refusal is the tool's output, an escalation interrupts the run
-   * (`result.interruptions`) while the gateway holds the call; decide it
-   * with `approveAgentToolCall` / `rejectAgentToolCall`, then resume with
-   * `run(agent, result.state)`. The policy replaces the tool's own `needsApproval`.
+   * (`result.interruptions`) while the gateway keeps the escalation pending;
+   * decide it with `approveAgentToolCall` / `rejectAgentToolCall`, then
+   * resume with `run(agent, state)` on any replica: the approved call runs
+   * under a single-use grant, any other is refused, never held. The policy
+   * replaces the tool's own `needsApproval`.
    */
   approvals?: AgentToolApprovals;
 }

@@ -7,8 +7,8 @@ import type {
   AgentToolCallDetails,
   AgentToolGateOptions,
 } from './agent-tools.options';
-import { deferredFor, forgetDeferred } from './deferred-call';
-import { inputTextOf, policyApproval } from './policy-approval';
+import { deferredVerdict } from '../tool-gate/deferred-verdict';
+import { policyApproval, rememberDeferredTool } from './policy-approval';
 import { OpenAIAgentsMessages } from './openai-agents.messages';
 import { toolCallInput } from './tool-call-input';
 import { withDecision } from './tool-decision';
@@ -31,9 +31,10 @@ type AnyFunctionTool = FunctionTool<any, any, any>;
  * (who approved it) with `toolDecisionOf(details)`.
  *
  * With `approvals: 'deferred'` an escalated call does not hold the run: the
- * tool's `needsApproval` asks the gateway, the run stops with an interruption
- * while the gateway holds the call, and `approveAgentToolCall` /
- * `rejectAgentToolCall` decide it through the reviewer before `run(agent, state)` resumes.
+ * tool's `needsApproval` asks `gateway.executeDeferred`, the run stops with an
+ * interruption while the escalation stays pending, and `approveAgentToolCall` /
+ * `rejectAgentToolCall` decide it through the reviewer before `run(agent, state)`
+ * resumes (on any replica).
  */
 export function guardAgentTools<T extends readonly Tool[]>(
   gateway: ProvenanceGateway,
@@ -74,13 +75,18 @@ function guard(
   const deferred = approvalsOf(options) === 'deferred';
   const invoke = gatedInvoke(gateway, tool, options, deferred);
   if (!deferred) return copyWith(tool, { invoke });
-  return copyWith(tool, { invoke, needsApproval: policyApproval(gateway, tool.name, options) });
+  const asked = { gateway, toolName: tool.name, action: actionOf(tool.name, options), options };
+  const copy = copyWith(tool, { invoke, needsApproval: policyApproval(asked) });
+  rememberDeferredTool(copy, asked);
+  return copy;
 }
 
 /**
  * The tool's invoke behind the gate: the original runs only after an ALLOW
- * for exactly this call. With deferred approvals, the call `needsApproval`
- * already put to the gateway is answered here (the reviewer's decision).
+ * for exactly this call. With deferred approvals (and a call id) it runs
+ * under the ALLOW `needsApproval` got, or (a resumed run, on any replica)
+ * the identical call is decided again, never held: under the grant a
+ * reviewer's approval left, or refused with its new escalation withdrawn.
  */
 function gatedInvoke(
   gateway: ProvenanceGateway,
@@ -97,12 +103,14 @@ function gatedInvoke(
     const parsed = toolCallInput(input);
     const toolCallId = callIdOf(details);
     const signal = details?.signal;
-    const held = deferred
-      ? deferredFor(gateway, toolCallId, tool.name, inputTextOf(parsed))
-      : undefined;
-    if (held !== undefined) forgetDeferred(held);
-    const verdict = await (held?.answer(signal) ??
-      decideToolCall(gateway, { toolName: tool.name, input: parsed, toolCallId, signal }, options));
+    const asked = { gateway, toolName: tool.name, action: actionOf(tool.name, options), options };
+    const verdict = await (deferred && toolCallId !== undefined
+      ? deferredVerdict(asked, { input: parsed, toolCallId, signal })
+      : decideToolCall(
+          gateway,
+          { toolName: tool.name, input: parsed, toolCallId, signal },
+          options,
+        ));
     if (!verdict.allowed) return verdict.refusal;
     const decided = withDecision(details, verdict.result);
     return runAllowedTool(verdict.result, () => original.call(tool, runContext, input, decided));

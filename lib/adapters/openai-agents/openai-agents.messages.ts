@@ -11,9 +11,11 @@ export const OpenAIAgentsMessages = {
   badApprovals: (got: unknown) =>
     `approvals must be 'held' or 'deferred'; got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
   notDeferred: (callId: unknown) =>
-    `no call held by the gateway for the interruption of tool call ${typeof callId === 'string' ? `'${callId}'` : '(no call id)'} ` +
-    "in this process: it is not from a tool guarded with approvals: 'deferred', " +
-    'it was already decided and resumed, or this process did not run it',
+    `no pending escalation is the interrupted tool call ${typeof callId === 'string' ? `'${callId}'` : '(no call id)'}: ` +
+    "it is not a call of a tool guarded with approvals: 'deferred' (in the interruption's agent), " +
+    'or it was already decided, expired or withdrawn',
+  /** The reason the model reads when a reviewer rejected an interrupted call. */
+  rejected: () => 'a reviewer rejected this call, so it did not run',
 } as const;
 
 function describe(value: unknown): string {

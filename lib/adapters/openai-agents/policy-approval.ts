@@ -1,22 +1,31 @@
 import type { FunctionTool } from '@openai/agents';
-import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
-import type { ToolGateOptions } from '../tool-gate';
-import { DeferredCall, deferredFor, rememberDeferred } from './deferred-call';
+import type { ExecutionResult } from '../../protocol/execution-result';
+import { askDeferred, type DeferredTool } from '../tool-gate/deferred-tool-call';
 import { toolCallInput } from './tool-call-input';
 
+/** The tools guarded with `approvals: 'deferred'` (the guarded copies), to find a call another replica asked. */
+const deferredTools = new WeakMap<object, DeferredTool>();
+
+/** @internal The deferred tool `tool` is, when it was guarded with deferred approvals. */
+export function deferredToolOf(tool: unknown): DeferredTool | undefined {
+  return typeof tool === 'object' && tool !== null ? deferredTools.get(tool) : undefined;
+}
+
+/** @internal `tool` (the guarded copy) is `deferred`. */
+export function rememberDeferredTool(tool: object, deferred: DeferredTool): void {
+  deferredTools.set(tool, deferred);
+}
+
 /**
- * `needsApproval` answered by the policy (deferred approvals): the call is
- * put to the gateway at once. ALLOW and refusals answer false (the tool's
- * invoke then runs it, or answers the model with the refusal); a call the
- * gateway holds for a human answers true, and the run stops with an
- * interruption while the gateway keeps holding it. Asked again for the same
- * call (a resumed run), it answers from that held call: true while it waits.
+ * `needsApproval` answered by the policy (deferred approvals): the call, its
+ * parsed input only, is put to `gateway.executeDeferred` once per call id.
+ * ALLOW and refusals answer false (the tool's invoke then runs it under that
+ * ALLOW, or answers the model with the refusal); ESCALATE answers true, and
+ * the run stops with an interruption while the gateway keeps the escalation
+ * pending for a reviewer (on any replica). The SDK does not ask again for a
+ * call its state already approved or rejected.
  */
-export function policyApproval(
-  gateway: ProvenanceGateway,
-  toolName: string,
-  options: ToolGateOptions,
-): FunctionTool['needsApproval'] {
+export function policyApproval(tool: DeferredTool): FunctionTool['needsApproval'] {
   return async function policyNeedsApproval(
     _runContext: unknown,
     input: unknown,
@@ -24,18 +33,12 @@ export function policyApproval(
   ): Promise<boolean> {
     // Without a call id the call cannot be matched when the run resumes: the invoke holds it instead.
     if (typeof callId !== 'string' || callId === '') return false;
-    const parsed = toolCallInput(input);
-    const inputText = inputTextOf(parsed);
-    let call = deferredFor(gateway, callId, toolName, inputText);
-    if (call === undefined) {
-      call = new DeferredCall(gateway, callId, toolName, inputText, parsed, options);
-      rememberDeferred(call);
+    let result: ExecutionResult;
+    try {
+      result = await askDeferred(tool, toolCallInput(input), callId).answer;
+    } catch {
+      return false;
     }
-    return call.settled ? false : call.held;
+    return result.escalated;
   };
-}
-
-/** The text a deferred call is matched on: its parsed input as JSON. */
-export function inputTextOf(parsed: unknown): string {
-  return String(JSON.stringify(parsed));
 }

@@ -9,4 +9,7 @@ export const AdapterMessages = {
   gatewayFailed: () =>
     'The policy gateway could not decide this call, so the tool did not run. Try again later.',
   refused: () => 'This call was refused before it ran.',
+  /** The reason the model reads when a resumed deferred call was not approved (a new escalation, withdrawn at once). */
+  notApproved: () =>
+    'no reviewer approved this call (no approval was recorded for it, or it expired), so it was not held and did not run',
 } as const;

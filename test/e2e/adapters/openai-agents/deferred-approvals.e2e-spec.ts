@@ -1,8 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { run, RunToolApprovalItem } from '@openai/agents';
+import { Agent, run, RunToolApprovalItem } from '@openai/agents';
 import {
   ApprovalForbiddenError,
-  EscalationNotFoundError,
   ProvenanceError,
   ProvenanceGateway,
   ProvenanceReviewer,
@@ -72,12 +71,15 @@ describe("guardAgentTools with approvals: 'deferred' (the SDK's interruptions)",
     expect(agentToolEscalationId(interruption)).toBe(pending.id);
 
     // Another request: the authenticated user approves.
-    const decision = await gateway.runInSession('sess-review', () =>
+    const outcome = await gateway.runInSession('sess-review', () =>
       payments.approve(first.state, interruption, { id: 'alice' }),
     );
-    expect(decision.allowed).toBe(true);
-    expect(decision.actorHumanId).toBe('alice');
-    expect(decision.escalationId).toBe(pending.id);
+    expect(outcome).toEqual({
+      escalationId: pending.id,
+      decision: 'APPROVE',
+      approverId: 'alice',
+      reason: 'approved in the app by alice',
+    });
     expect(payments.runs).toEqual([]);
 
     // A third request resumes the run.
@@ -90,16 +92,24 @@ describe("guardAgentTools with approvals: 'deferred' (the SDK's interruptions)",
     const read = JSON.parse(toolOutputsIn(model.requests[1]).get('call_d_big')!);
     expect(read).toEqual({ paid: 800, currency: 'GBP', approvedBy: 'alice' });
 
-    // One held call, one approval by alice: nothing decided again, nothing else allowed.
+    // One escalation, one approval by alice, its grant used once by the identical call: nothing else allowed.
     const events = await gateway.audit!.list({});
-    expect(events.map((e) => e.kind)).toEqual(['escalation.pending', 'escalation.approved']);
-    expect(events[1]).toMatchObject({
-      escalationId: pending.id,
+    expect(events.map((e) => e.kind)).toEqual([
+      'escalation.pending',
+      'grant.created',
+      'escalation.approved',
+      'grant.used',
+    ]);
+    expect(events.every((e) => e.escalationId === pending.id)).toBe(true);
+    expect(events[2]).toMatchObject({
       actorHumanId: 'alice',
       approverReason: 'approved in the app by alice',
       sessionId: 'sess-ask',
     });
-    for (const event of events) expect(JSON.stringify(event.parameters)).toBe(BIG);
+    expect(events[3]).toMatchObject({ decision: 'ALLOW', actorHumanId: 'alice' });
+    for (const event of [events[0], events[3]]) {
+      expect(JSON.stringify(event.parameters)).toBe(BIG);
+    }
   });
 
   it('rejects an escalated call through the reviewer; the model reads the refusal when the run resumes', async () => {
@@ -123,8 +133,8 @@ describe("guardAgentTools with approvals: 'deferred' (the SDK's interruptions)",
     expect(events[1]).toMatchObject({ actorHumanId: 'bob', approverReason: 'not this month' });
     expect(refusal).toEqual({
       blocked: true,
-      reason: events[1].reason,
-      eventId: events[1].id,
+      reason: 'a reviewer rejected this call, so it did not run',
+      eventId: null,
       action: 'payments.initiate',
       escalationId: events[0].escalationId,
       // The reviewer's own words reach the model too.
@@ -175,10 +185,10 @@ describe("guardAgentTools with approvals: 'deferred' (the SDK's interruptions)",
     expect(events.map((e) => e.kind)).toEqual(['escalation.pending']);
   });
 
-  it("an approval in the SDK's state alone runs nothing: the call waits for the gateway, and aborting withdraws it", async () => {
+  it("an approval in the SDK's state alone runs nothing: the resumed call is refused, not held, its new escalation withdrawn", async () => {
     const model = payments.model([
       [functionCall('call_d_sdk_only', 'payments_initiate', BIG)],
-      [assistantMessage('never reached')],
+      [assistantMessage('not paid')],
     ]);
     const agent = payments.agent(model, deferred);
     const first = await run(agent, 'Pay 800');
@@ -186,34 +196,24 @@ describe("guardAgentTools with approvals: 'deferred' (the SDK's interruptions)",
     const escalationId = agentToolEscalationId(interruption)!;
     first.state.approve(interruption);
 
-    const controller = new AbortController();
-    // The resumed run starts the tool: its invoke waits on the held call (the
-    // SDK calls it in the same tick), so nothing ran; then the request closes.
-    const started = new Promise<{ ran: number; pending: string[] }>((resolve) => {
-      agent.once('agent_tool_start', () =>
-        setImmediate(() => {
-          const ran = payments.runs.length;
-          const pending = gateway.pendingEscalationEvents().map((e) => e.escalationId);
-          controller.abort(new Error('request closed'));
-          resolve({ ran, pending });
-        }),
-      );
-    });
-    const outcome = await run(agent, first.state, { signal: controller.signal }).then(
-      () => 'finished',
-      (e: unknown) => e,
-    );
-    const { ran, pending } = await started;
+    const resumed = await run(agent, first.state);
 
-    expect(ran).toBe(0);
-    expect(pending).toEqual([escalationId]);
-    expect(outcome).toBeInstanceOf(Error);
+    expect(resumed.finalOutput).toBe('not paid');
     expect(payments.runs).toEqual([]);
-    const events = await gateway.audit!.list({ escalationId });
-    expect(events.map((e) => e.kind)).toEqual(['escalation.pending', 'escalation.withdrawn']);
-    await expect(reviewer.approve(escalationId, { approverId: 'alice' })).rejects.toBeInstanceOf(
-      EscalationNotFoundError,
-    );
+    const withdrawn = await gateway.audit!.list({ kind: 'escalation.withdrawn' });
+    expect(withdrawn).toHaveLength(1);
+    expect(withdrawn[0].escalationId).not.toBe(escalationId);
+    const read = JSON.parse(toolOutputsIn(model.requests[1]).get('call_d_sdk_only')!);
+    expect(read).toMatchObject({
+      blocked: true,
+      action: 'payments.initiate',
+      escalationId: withdrawn[0].escalationId,
+    });
+    expect(read.reason).toContain('no reviewer approved this call');
+    const allowed = (await gateway.audit!.list({})).filter((e) => e.decision === 'ALLOW');
+    expect(allowed).toEqual([]);
+    // The first escalation still waits for a reviewer; the resumed one is gone.
+    expect((await reviewer.pending()).map((p) => p.id)).toEqual([escalationId]);
   });
 
   it('refuses to approve an interruption that is not a held call of a guarded tool', async () => {
@@ -223,21 +223,32 @@ describe("guardAgentTools with approvals: 'deferred' (the SDK's interruptions)",
     ]);
     const first = await run(payments.agent(model, deferred), 'Pay 800');
     const [interruption] = first.interruptions;
+    // Another call's arguments under another id: no pending escalation is that call.
     const stranger = new RunToolApprovalItem(
-      { ...(interruption.rawItem as object), callId: 'call_unknown' } as never,
+      { ...(interruption.rawItem as object), callId: 'call_unknown', arguments: SMALL } as never,
       interruption.agent,
     );
-
     await expect(
       approveAgentToolCall(reviewer, first.state, stranger, { approverId: 'alice' }),
     ).rejects.toThrow(ProvenanceError);
     expect(agentToolEscalationId(stranger)).toBeNull();
-    // Another call's arguments under the held call's id are not that call either.
+    // Another call's arguments under the pending call's id are not that call either.
     const altered = new RunToolApprovalItem(
       { ...(interruption.rawItem as object), arguments: SMALL } as never,
       interruption.agent,
     );
     expect(agentToolEscalationId(altered)).toBeNull();
+    await expect(
+      approveAgentToolCall(reviewer, first.state, altered, { approverId: 'alice' }),
+    ).rejects.toThrow(ProvenanceError);
+    // The identical call of a tool that is not guarded (an agent without the guarded tools).
+    const unguarded = new RunToolApprovalItem(
+      { ...(interruption.rawItem as object), callId: 'call_unknown' } as never,
+      new Agent({ name: 'other', tools: payments.tools() }),
+    );
+    await expect(
+      approveAgentToolCall(reviewer, first.state, unguarded, { approverId: 'alice' }),
+    ).rejects.toThrow(ProvenanceError);
     expect((await reviewer.pending()).map((p) => p.status)).toEqual(['PENDING']);
   });
 });
