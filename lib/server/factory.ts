@@ -35,7 +35,11 @@ export async function createGatewayServer(
     const fastify = adapter.getInstance();
     // Leave every body unread: the server reads it under its own limit and answers its own errors.
     fastify.removeAllContentTypeParsers();
-    fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    // Named as well as caught by '*': Fastify caches the parser of a named type, so the usual
+    // `application/json` is not parsed as a media type on every request.
+    for (const type of ['application/json', '*']) {
+      fastify.addContentTypeParser(type, (_request, _payload, done) => done(null, undefined));
+    }
     app = await NestFactory.create(module, adapter, {
       bodyParser: false,
       logger,
