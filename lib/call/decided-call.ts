@@ -3,6 +3,7 @@ import { canonicalJson, sha256Hex } from '../protocol/canonical-json';
 import { parametersTextOf } from '../protocol/canonical-stamp';
 import type { ExecutionResult } from '../protocol/execution-result';
 import type { GatewayRequest } from '../protocol/gateway.types';
+import { Passthrough } from '../protocol/passthrough';
 
 /**
  * A call the gateway already decided, and ALLOWed, while its body runs: an
@@ -28,13 +29,6 @@ interface DecidedScope {
   readonly entry: DecidedEntry;
   /** False once the body settled or the ALLOW was reused. */
   open: boolean;
-}
-
-/** Returns the object it is given from its constructor, so a subclass can mark it with a private field. */
-class Passthrough {
-  constructor(target: object) {
-    return target;
-  }
 }
 
 /**

@@ -1,9 +1,4 @@
-/** Returns the object it is given from its constructor, so a subclass can stamp a private field on it. */
-class Passthrough {
-  constructor(target: object) {
-    return target;
-  }
-}
+import { Passthrough } from './passthrough';
 
 /**
  * The canonical text of each normalised root this module made: what
