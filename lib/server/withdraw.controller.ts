@@ -1,7 +1,6 @@
 import { Controller, Inject, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
-import { ServerMessages } from '../protocol/provenance.messages';
-import { ApiKeyGuard, scopeOf } from './auth.guard';
-import { WireHttpError } from './errors';
+import { endAgentHold } from './agent-hold';
+import { ApiKeyGuard } from './auth.guard';
 import { WireExceptionFilter } from './exception-filter';
 import { WireReply } from './reply';
 import { RequireRole } from './roles';
@@ -25,16 +24,7 @@ export class GatewayWithdrawController {
   @Post(':id/withdraw')
   @RequireRole('agent')
   async withdraw(@Req() req: unknown, @Param('id') id: string, @Res() res: unknown): Promise<void> {
-    const scope = scopeOf(req);
-    const tenant = this.tenants.of(scope);
-    const record = await tenant.gateway.escalation(id);
-    const foreign =
-      record === undefined ||
-      record.tenantId !== tenant.id ||
-      (scope.agentId !== null && record.agentId !== scope.agentId);
-    if (foreign || record.status !== 'PENDING' || !(await tenant.gateway.withdraw(id))) {
-      throw WireHttpError.message(404, ServerMessages.escalationNotFound(id));
-    }
+    await endAgentHold(this.tenants, req, id, (gateway, held) => gateway.withdraw(held));
     this.reply.send(res, 200, { escalation_id: id, status: 'WITHDRAWN' });
   }
 }
