@@ -1,7 +1,7 @@
+import type { ToolApprovals } from '../tool-gate/tool-approvals';
 import type { ToolGateOptions } from '../tool-gate/tool-gate.options';
 
-/** How a call the policy escalates waits for its human (the name the OpenAI Agents adapter uses too). */
-export type ToolApprovals = 'held' | 'deferred';
+export type { ToolApprovals } from '../tool-gate/tool-approvals';
 
 /** The options of `provenanceTools` and `provenanceTool`: the shared tool gate's, and how escalations wait. */
 export interface ProvenanceToolsOptions extends ToolGateOptions {

@@ -18,8 +18,6 @@ export const AiAdapterMessages = {
     `actions names tool '${toolName}', which has no execute function: the AI SDK does not run it, so it cannot be gated here (gate it where it runs)`,
   /** The reason the model reads when a resumed call was not approved (a new escalation, withdrawn at once). */
   notApproved: AdapterMessages.notApproved,
-  badApprovals: (got: unknown) =>
-    `approvals must be 'held' or 'deferred'; got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
   notAReviewer: (got: unknown) =>
     `recordToolApprovals() takes the ProvenanceReviewer first (inject it); got ${got === null ? 'null' : typeof got}`,
   badApproverId: (got: unknown) =>

@@ -1,11 +1,8 @@
 import type { ToolExecutionOptions } from 'ai';
 import type { ExecutionResult } from '../../protocol/execution-result';
-import { ProvenanceConfigError } from '../../protocol/provenance.errors';
 import { askDeferred } from '../tool-gate/deferred-tool-call';
 import { deferredVerdict } from '../tool-gate/deferred-verdict';
 import type { ToolVerdict } from '../tool-gate/tool-gate';
-import { AiAdapterMessages } from './ai.messages';
-import type { ToolApprovals } from './ai-tools.options';
 import type { GatedTool } from './gated-tool';
 import { approvedInMessages } from './tool-approval-responses';
 
@@ -31,13 +28,6 @@ export function deferredToolOf(tool: unknown): GatedTool | undefined {
 /** @internal `tool` (the gated copy) is `gated`, with deferred approvals. */
 export function rememberDeferredTool(tool: object, gated: GatedTool): void {
   deferredTools.set(tool, gated);
-}
-
-/** The `approvals` option, checked: 'held' unless it says 'deferred'. */
-export function approvalsOf(value: unknown): ToolApprovals {
-  if (value === undefined || value === 'held') return 'held';
-  if (value === 'deferred') return 'deferred';
-  throw new ProvenanceConfigError('approvals', AiAdapterMessages.badApprovals(value));
 }
 
 /**

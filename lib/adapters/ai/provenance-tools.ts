@@ -2,15 +2,11 @@ import type { Tool, ToolSet } from 'ai';
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { checkToolCoverage } from '../tool-gate/tool-coverage';
+import { approvalsOf } from '../tool-gate/tool-approvals';
 import { actionOf } from '../tool-gate/tool-gate';
 import { AiAdapterMessages } from './ai.messages';
 import type { ProvenanceToolsOptions } from './ai-tools.options';
-import {
-  approvalsOf,
-  policyNeedsApproval,
-  rememberDeferredTool,
-  type NeedsApproval,
-} from './deferred-approval';
+import { policyNeedsApproval, rememberDeferredTool, type NeedsApproval } from './deferred-approval';
 import {
   abortingModelOutput,
   gatedExecute,

@@ -1,11 +1,12 @@
 import type { FunctionTool } from '@openai/agents';
 import type { ToolGateOptions } from '../tool-gate';
+import type { ToolApprovals } from '../tool-gate/tool-approvals';
 
 /** What `FunctionTool.invoke` receives third: the tool call, the run's abort signal, ... */
 export type AgentToolCallDetails = Parameters<FunctionTool['invoke']>[2];
 
-/** How a call the policy escalates waits for its human. */
-export type AgentToolApprovals = 'held' | 'deferred';
+/** How a call the policy escalates waits for its human (the AI SDK adapter's `ToolApprovals`). */
+export type AgentToolApprovals = ToolApprovals;
 
 /** The options of `guardAgentTools`: those of every adapter, and how escalations wait. */
 export interface AgentToolGateOptions extends ToolGateOptions {

@@ -2,12 +2,9 @@ import type { FunctionTool, RunContext, Tool } from '@openai/agents';
 import type { ProvenanceGateway } from '../../gateway/provenance.gateway';
 import { ProvenanceConfigError } from '../../protocol/provenance.errors';
 import { actionOf, checkToolCoverage, decideToolCall, runAllowedTool } from '../tool-gate';
-import type {
-  AgentToolApprovals,
-  AgentToolCallDetails,
-  AgentToolGateOptions,
-} from './agent-tools.options';
+import type { AgentToolCallDetails, AgentToolGateOptions } from './agent-tools.options';
 import { deferredVerdict } from '../tool-gate/deferred-verdict';
+import { approvalsOf } from '../tool-gate/tool-approvals';
 import { policyApproval, rememberDeferredTool } from './policy-approval';
 import { OpenAIAgentsMessages } from './openai-agents.messages';
 import { toolCallInput } from './tool-call-input';
@@ -72,7 +69,7 @@ function guard(
   }
   // A bad `actions` entry or `approvals` is a configuration error now, not at the first call.
   actionOf(tool.name, options);
-  const deferred = approvalsOf(options) === 'deferred';
+  const deferred = approvalsOf(options.approvals) === 'deferred';
   const invoke = gatedInvoke(gateway, tool, options, deferred);
   if (!deferred) return copyWith(tool, { invoke });
   const asked = { gateway, toolName: tool.name, action: actionOf(tool.name, options), options };
@@ -137,14 +134,6 @@ function isFunctionTool(tool: unknown): tool is AnyFunctionTool {
     typeof (tool as { invoke?: unknown }).invoke === 'function' &&
     typeof (tool as { name?: unknown }).name === 'string'
   );
-}
-
-function approvalsOf(options: AgentToolGateOptions): AgentToolApprovals {
-  const { approvals } = options;
-  if (approvals === undefined || approvals === 'held' || approvals === 'deferred') {
-    return approvals ?? 'held';
-  }
-  throw new ProvenanceConfigError('approvals', OpenAIAgentsMessages.badApprovals(approvals));
 }
 
 function callIdOf(details: AgentToolCallDetails): string | undefined {

@@ -8,8 +8,6 @@ export const OpenAIAgentsMessages = {
     `${index === null ? 'the tool' : `tools[${index}]`} cannot be gated: only function tools ` +
     `(tool(), agent.asTool()) run in this process; got ${describe(got)}. ` +
     'Hosted, computer, shell and apply-patch tools are not gated: give them to the Agent apart, knowingly',
-  badApprovals: (got: unknown) =>
-    `approvals must be 'held' or 'deferred'; got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
   notDeferred: (callId: unknown) =>
     `no pending escalation is the interrupted tool call ${typeof callId === 'string' ? `'${callId}'` : '(no call id)'}: ` +
     "it is not a call of a tool guarded with approvals: 'deferred' (in the interruption's agent), " +

@@ -8,6 +8,8 @@ export const AdapterMessages = {
     `the gateway gave no final answer for '${action}'; the tool did not run`,
   gatewayFailed: () =>
     'The policy gateway could not decide this call, so the tool did not run. Try again later.',
+  badApprovals: (got: unknown) =>
+    `approvals must be 'held' or 'deferred'; got ${typeof got === 'string' ? `'${got}'` : String(got)}`,
   refused: () => 'This call was refused before it ran.',
   /** The reason the model reads when a resumed deferred call was not approved (a new escalation, withdrawn at once). */
   notApproved: () =>
