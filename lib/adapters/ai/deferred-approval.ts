@@ -17,19 +17,6 @@ export interface ApprovalOptions {
 export type NeedsApproval =
   boolean | ((input: any, options: ApprovalOptions) => boolean | PromiseLike<boolean>);
 
-/** The tools gated with `approvals: 'deferred'`, for `recordToolApprovals` on another replica. */
-const deferredTools = new WeakMap<object, GatedTool>();
-
-/** @internal The gated tool `tool` is, when it was gated with deferred approvals. */
-export function deferredToolOf(tool: unknown): GatedTool | undefined {
-  return typeof tool === 'object' && tool !== null ? deferredTools.get(tool) : undefined;
-}
-
-/** @internal `tool` (the gated copy) is `gated`, with deferred approvals. */
-export function rememberDeferredTool(tool: object, gated: GatedTool): void {
-  deferredTools.set(tool, gated);
-}
-
 /**
  * A gated tool's `needsApproval` (deferred approvals): the call, its input
  * only, is put to `gateway.executeDeferred` once per tool-call id. ESCALATE

@@ -6,7 +6,8 @@ import { approvalsOf } from '../tool-gate/tool-approvals';
 import { actionOf } from '../tool-gate/tool-gate';
 import { AiAdapterMessages } from './ai.messages';
 import type { ProvenanceToolsOptions } from './ai-tools.options';
-import { policyNeedsApproval, rememberDeferredTool, type NeedsApproval } from './deferred-approval';
+import { rememberDeferredTool } from '../tool-gate/deferred-tool-call';
+import { policyNeedsApproval, type NeedsApproval } from './deferred-approval';
 import {
   abortingModelOutput,
   gatedExecute,

@@ -1,10 +1,9 @@
 import type { ProvenanceReviewer } from '../../escalation/provenance.reviewer';
 import type { EscalationRecord } from '../../protocol/gateway.types';
 import { EscalationNotFoundError, ProvenanceConfigError } from '../../protocol/provenance.errors';
-import { deferredById, forgetDeferred } from '../tool-gate/deferred-tool-call';
+import { deferredById, deferredToolOf, forgetDeferred } from '../tool-gate/deferred-tool-call';
 import { pendingEscalationOf } from '../tool-gate/pending-escalation';
 import { AiAdapterMessages } from './ai.messages';
-import { deferredToolOf } from './deferred-approval';
 import { approvalResponsesOf, type ToolApprovalResponse } from './tool-approval-responses';
 
 /** Who answers the approval requests, and with which words. */

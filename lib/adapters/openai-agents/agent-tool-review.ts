@@ -5,13 +5,13 @@ import { ProvenanceError } from '../../protocol/provenance.errors';
 import type { ToolRefusal } from '../tool-gate';
 import {
   deferredById,
+  deferredToolOf,
   forgetDeferred,
   inputTextOf,
   type DeferredTool,
 } from '../tool-gate/deferred-tool-call';
 import { pendingEscalationOf } from '../tool-gate/pending-escalation';
 import { OpenAIAgentsMessages } from './openai-agents.messages';
-import { deferredToolOf } from './policy-approval';
 import { toolCallInput } from './tool-call-input';
 
 type AnyRunState = RunState<any, any>;

@@ -5,7 +5,8 @@ import { actionOf, checkToolCoverage, decideToolCall, runAllowedTool } from '../
 import type { AgentToolCallDetails, AgentToolGateOptions } from './agent-tools.options';
 import { deferredVerdict } from '../tool-gate/deferred-verdict';
 import { approvalsOf } from '../tool-gate/tool-approvals';
-import { policyApproval, rememberDeferredTool } from './policy-approval';
+import { rememberDeferredTool } from '../tool-gate/deferred-tool-call';
+import { policyApproval } from './policy-approval';
 import { OpenAIAgentsMessages } from './openai-agents.messages';
 import { toolCallInput } from './tool-call-input';
 import { withDecision } from './tool-decision';

@@ -3,19 +3,6 @@ import type { ExecutionResult } from '../../protocol/execution-result';
 import { askDeferred, type DeferredTool } from '../tool-gate/deferred-tool-call';
 import { toolCallInput } from './tool-call-input';
 
-/** The tools guarded with `approvals: 'deferred'` (the guarded copies), to find a call another replica asked. */
-const deferredTools = new WeakMap<object, DeferredTool>();
-
-/** @internal The deferred tool `tool` is, when it was guarded with deferred approvals. */
-export function deferredToolOf(tool: unknown): DeferredTool | undefined {
-  return typeof tool === 'object' && tool !== null ? deferredTools.get(tool) : undefined;
-}
-
-/** @internal `tool` (the guarded copy) is `deferred`. */
-export function rememberDeferredTool(tool: object, deferred: DeferredTool): void {
-  deferredTools.set(tool, deferred);
-}
-
 /**
  * `needsApproval` answered by the policy (deferred approvals): the call, its
  * parsed input only, is put to `gateway.executeDeferred` once per call id.

@@ -53,6 +53,19 @@ export class DeferredToolCall {
   }
 }
 
+/** The tools gated with deferred approvals (the gated copies), to find a call another replica asked. */
+const deferredTools = new WeakMap<object, DeferredTool>();
+
+/** The deferred tool `tool` is, when an adapter gated it with deferred approvals. */
+export function deferredToolOf(tool: unknown): DeferredTool | undefined {
+  return typeof tool === 'object' && tool !== null ? deferredTools.get(tool) : undefined;
+}
+
+/** `tool` (an adapter's gated copy) is `deferred`. */
+export function rememberDeferredTool(tool: object, deferred: DeferredTool): void {
+  deferredTools.set(tool, deferred);
+}
+
 /** The deferred calls of this process, by tool-call id, oldest first. */
 const deferredCalls = new Map<string, DeferredToolCall>();
 
