@@ -1,13 +1,16 @@
 /**
- * `node --expose-gc -r ./scripts/swc-register.js bench/gated-ab.ts <before-root> [rounds]`
+ * `node --expose-gc -r ./scripts/swc-register.js bench/gated-ab.ts <before-root> [rounds] [store]`
  *
- * An interleaved before/after of the memory-store gated call in ONE process:
+ * An interleaved before/after of the gated call in ONE process (store
+ * `memory`, the default, or `file` / `durable`: a file store in a temp dir):
  * the tree at `<before-root>` (another worktree with the same node_modules)
  * and this tree are both booted as in the gated group, then rounds alternate
  * between them (c1 latency, then c64 throughput and CPU per call). Both
  * share the process's load, heap and clock, so their ratio (the median of
  * the per-round ratios) is steadier on a shared machine than two group runs.
  */
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchApp } from './bench.app';
 import { closedLoop } from './bench.load';
@@ -20,14 +23,26 @@ interface Series {
   cpu: number[];
 }
 
-async function boot(root: string): Promise<BenchApp> {
+type Store = 'memory' | 'file' | 'durable';
+
+function auditFor(store: Store) {
+  if (store === 'memory') return { store: 'memory' as const };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'provenance-ab-'));
+  return {
+    store: 'file' as const,
+    path: path.join(dir, 'audit.jsonl'),
+    durable: store === 'durable',
+  };
+}
+
+async function boot(root: string, store: Store): Promise<BenchApp> {
   const { bootProvenance } = (await import(path.join(root, 'bench', 'bench.app'))) as {
     bootProvenance: typeof import('./bench.app').bootProvenance;
   };
   return bootProvenance({
     agentId: 'bench-agent',
     policy: samplePolicy().document,
-    audit: { store: 'memory' },
+    audit: auditFor(store),
   });
 }
 
@@ -41,12 +56,16 @@ function measure(app: BenchApp, concurrency: number, ms: number, latencies = fal
 }
 
 async function main(): Promise<void> {
-  const [beforeRoot, roundsText] = process.argv.slice(2);
-  if (beforeRoot === undefined) throw new Error('usage: gated-ab <before-root> [rounds]');
+  const [beforeRoot, roundsText, storeText = 'memory'] = process.argv.slice(2);
+  if (beforeRoot === undefined) throw new Error('usage: gated-ab <before-root> [rounds] [store]');
+  if (!['memory', 'file', 'durable'].includes(storeText)) {
+    throw new Error(`store: 'memory', 'file' or 'durable', not '${storeText}'`);
+  }
+  const store = storeText as Store;
   const rounds = Number(roundsText ?? 10);
   const apps = {
-    before: await boot(path.resolve(beforeRoot)),
-    after: await boot(path.join(__dirname, '..')),
+    before: await boot(path.resolve(beforeRoot), store),
+    after: await boot(path.join(__dirname, '..'), store),
   };
   const series: Record<keyof typeof apps, Series> = {
     before: { p50: [], ops: [], cpu: [] },

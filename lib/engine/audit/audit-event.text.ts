@@ -134,6 +134,19 @@ export function chainedKeysFor(count: number, unchained = false): readonly strin
  * the order canonicalJson sorts them in.
  */
 export function canonicalEventText(event: AuditEvent, withHash: boolean): string | null {
+  if (withHash && typeof event.hash !== 'string') return null;
+  const parts = canonicalEventParts(event);
+  if (parts === null) return null;
+  return parts.head + (withHash ? `,"hash":${quote(event.hash)}` : '') + parts.tail;
+}
+
+/**
+ * canonicalEventText without the hash, in two parts around the place where
+ * `hash` sorts (after `escalationId`, before `id`): the text the hash covers
+ * is `head + tail`, and the stored line puts the hash member between them,
+ * so chainEvent writes each field once for both. Null as canonicalEventText.
+ */
+export function canonicalEventParts(event: AuditEvent): EventTextParts | null {
   const parameters = parametersTextOf(event.parameters);
   if (parameters === undefined) return null;
   const keys = Object.keys(event);
@@ -156,20 +169,57 @@ export function canonicalEventText(event: AuditEvent, withHash: boolean): string
   const policy = policyText(event);
   if (policy === null) return null;
   if (!Number.isSafeInteger(event.position)) return null;
-  if (withHash && typeof event.hash !== 'string') return null;
-  return (
-    `{"action":${quote(event.action)},"actorHumanId":${nullable(event.actorHumanId)}` +
-    `,"agentId":${quote(event.agentId)}` +
-    (approverReason === undefined ? '' : `,"approverReason":${nullable(approverReason)}`) +
-    `,"decision":${quote(event.decision)},"escalationId":${nullable(event.escalationId)}` +
-    (withHash ? `,"hash":${quote(event.hash)}` : '') +
-    `,"id":${quote(event.id)},"kind":${quote(event.kind)},"parameters":${parameters}` +
-    `,"payloadHash":${quote(event.payloadHash)}${policy},"position":${String(event.position)}` +
-    `,"prevHash":${quote(event.prevHash)},"reason":${quote(event.reason)}` +
-    `,"sessionId":${quote(event.sessionId)},"tenantId":${quote(event.tenantId)}` +
-    `,"timestamp":${quote(event.timestamp)}}`
-  );
+  return {
+    head:
+      `{"action":${QUOTED.action.of(event.action)},"actorHumanId":${nullable(event.actorHumanId)}` +
+      `,"agentId":${QUOTED.agentId.of(event.agentId)}` +
+      (approverReason === undefined ? '' : `,"approverReason":${nullable(approverReason)}`) +
+      `,"decision":${QUOTED.decision.of(event.decision)},"escalationId":${nullable(event.escalationId)}`,
+    tail:
+      `,"id":${quote(event.id)},"kind":${QUOTED.kind.of(event.kind)},"parameters":${parameters}` +
+      `,"payloadHash":${quote(event.payloadHash)}${policy},"position":${String(event.position)}` +
+      `,"prevHash":${quote(event.prevHash)},"reason":${QUOTED.reason.of(event.reason)}` +
+      `,"sessionId":${QUOTED.sessionId.of(event.sessionId)},"tenantId":${QUOTED.tenantId.of(event.tenantId)}` +
+      `,"timestamp":${quote(event.timestamp)}}`,
+  };
 }
+
+/** canonicalEventParts' answer: the event's text without `hash` is `head + tail`. */
+export interface EventTextParts {
+  readonly head: string;
+  readonly tail: string;
+}
+
+/**
+ * quote() of the text one field had last: consecutive events mostly repeat
+ * their agent, session, tenant, action, decision, kind, reason and policy, so
+ * the scan and the new string are skipped for a repeat. Pure (the same text
+ * always quotes the same), and it keeps one string per field.
+ */
+class QuotedField {
+  private text: string | undefined = undefined;
+  private quoted = '';
+
+  of(text: string): string {
+    if (text !== this.text) {
+      this.quoted = quote(text);
+      this.text = text;
+    }
+    return this.quoted;
+  }
+}
+
+const QUOTED = {
+  action: new QuotedField(),
+  agentId: new QuotedField(),
+  decision: new QuotedField(),
+  kind: new QuotedField(),
+  reason: new QuotedField(),
+  sessionId: new QuotedField(),
+  tenantId: new QuotedField(),
+  policyHash: new QuotedField(),
+  policyVersion: new QuotedField(),
+};
 
 const STRING_FIELDS = [
   'action',
@@ -196,7 +246,7 @@ function policyText(event: AuditEvent): string | null {
   if (policyHash === undefined && policyVersion === undefined) return '';
   if (typeof policyHash !== 'string') return null;
   if (policyVersion !== null && typeof policyVersion !== 'string') return null;
-  return `,"policyHash":${quote(policyHash)},"policyVersion":${nullable(policyVersion)}`;
+  return `,"policyHash":${QUOTED.policyHash.of(policyHash)},"policyVersion":${policyVersion === null ? 'null' : QUOTED.policyVersion.of(policyVersion)}`;
 }
 
 function nullable(value: string | null | undefined): string {

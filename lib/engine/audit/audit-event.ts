@@ -6,7 +6,12 @@ import {
   parseCanonical,
 } from '../../protocol/canonical-stamp';
 import { ParameterMessages } from '../../protocol/provenance.messages';
-import { canonicalEventText, chainedKeysFor, recordText } from './audit-event.text';
+import {
+  canonicalEventParts,
+  chainedKeysFor,
+  recordText,
+  serializeEvent,
+} from './audit-event.text';
 import type { AuditEvent, AuditEventInput, UnchainedAuditEvent } from './audit-event.types';
 
 export { AUDIT_EVENT_KINDS } from './audit-event.types';
@@ -70,19 +75,28 @@ function parametersText(input: AuditEventInput): string {
   );
 }
 
-/** Gives a prepared event its position and links it after `prevHash`. */
+/**
+ * Gives a prepared event its position and links it after `prevHash`. With
+ * `lines`, also pushes the line it is stored as (serializeEvent's text),
+ * written from the same text its hash was taken of.
+ */
 export function chainEvent(
   event: UnchainedAuditEvent,
   position: number,
   prevHash: string,
+  lines?: string[],
 ): AuditEvent {
   const chained = copyPrepared(event, position, prevHash);
-  const text = chained === null ? null : canonicalEventText(chained, false);
-  if (chained === null || text === null) {
+  const parts = chained === null ? null : canonicalEventParts(chained);
+  if (chained === null || parts === null) {
     const body = { ...event, position, prevHash };
-    return { ...body, hash: hashEventBody(body) };
+    const whole: AuditEvent = { ...body, hash: hashEventBody(body) };
+    lines?.push(serializeEvent(whole));
+    return whole;
   }
-  chained.hash = sha256Hex(text);
+  chained.hash = sha256Hex(parts.head + parts.tail);
+  // The hash is sha256Hex's lowercase hex: quote() would write it as it is.
+  lines?.push(`${parts.head},"hash":"${chained.hash}"${parts.tail}\n`);
   return chained;
 }
 

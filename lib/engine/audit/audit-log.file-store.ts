@@ -170,11 +170,13 @@ export class FileAuditStore implements AuditStore {
     }
   }
 
-  async append(events: readonly AuditEvent[]): Promise<void> {
+  /** Writes the log's `lines` when it gave one per event, else serializes the events. */
+  async append(events: readonly AuditEvent[], lines?: readonly string[]): Promise<void> {
     const handle = this.handle;
     if (handle === null) throw new AuditStoreError(this.description, AuditMessages.storeClosed());
     if (events.length === 0) return;
-    const buffer = Buffer.from(events.map(serializeEvent).join(''), 'utf8');
+    const text = lines?.length === events.length ? lines : events.map(serializeEvent);
+    const buffer = Buffer.from(text.join(''), 'utf8');
     try {
       let offset = 0;
       while (offset < buffer.length) {

@@ -303,9 +303,10 @@ export class AuditLog {
     if (this.store.appendUnchained !== undefined) {
       return this.store.appendUnchained(batch.map((item) => item.event));
     }
-    const chained = chainBatch(batch, this.count_, this.last?.hash ?? GENESIS_HASH);
+    const lines: string[] = [];
+    const chained = chainBatch(batch, this.count_, this.last?.hash ?? GENESIS_HASH, lines);
     this.inflight = chained;
-    await this.store.append(chained);
+    await this.store.append(chained, lines);
     return chained;
   }
 

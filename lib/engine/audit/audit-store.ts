@@ -56,8 +56,13 @@ export interface AuditStore {
    * continued (damaged, or shorter than its anchor).
    */
   open(): Promise<AuditEvent[]>;
-  /** Stores a batch, in order; resolves only once the whole batch is durable. */
-  append(events: readonly AuditEvent[]): Promise<void>;
+  /**
+   * Stores a batch, in order; resolves only once the whole batch is durable.
+   * AuditLog also hands over `lines`: each event's stored line (serializeEvent's
+   * text, canonical JSON and '\n'), written as it was chained, so a store that
+   * keeps text need not serialize the events again. A store may ignore it.
+   */
+  append(events: readonly AuditEvent[], lines?: readonly string[]): Promise<void>;
   /** Reads back what is stored now (from the medium, not from a cache). */
   read(): Promise<AuditStoreContents>;
   /**

@@ -50,6 +50,48 @@ describe('audit event text', () => {
     expect(serializeEvent(event)).toBe(`${head},"hash":"${hash}",${tail}\n`);
   });
 
+  it('pushes the stored line it hashed, with the hash in its sorted place', () => {
+    const event = prepareEvent(input, new Date('2024-01-02T03:04:05.678Z'));
+    event.id = 'id-1';
+    const lines: string[] = [];
+    const linked = chainEvent(event, 3, PREV, lines);
+    const hash = sha256(`${head},${tail}`);
+    expect(linked.hash).toBe(hash);
+    expect(lines).toEqual([`${head},"hash":"${hash}",${tail}\n`]);
+  });
+
+  it('pushes the line serializeEvent writes for every other shape, and for an event it copies by spread', () => {
+    const shapes: AuditEventInput[] = [
+      { ...input, approverReason: 'fine', actorHumanId: 'bob', escalationId: 'e' },
+      { ...input, policyHash: 'p'.repeat(64), policyVersion: null },
+      { ...input, approverReason: null, policyHash: 'p'.repeat(64), policyVersion: '7' },
+    ];
+    for (const shape of shapes) {
+      const lines: string[] = [];
+      const event = chainEvent(prepareEvent(shape), 0, PREV, lines);
+      expect(lines).toEqual([serializeEvent(event)]);
+      expect(lines[0]).toContain(`,"hash":"${event.hash}","id":`);
+    }
+    // A key chainEvent does not know: no written-out text, the spread and recordText instead.
+    const odd = { ...prepareEvent(input), extra: 'x' };
+    const lines: string[] = [];
+    const event = chainEvent(odd, 0, PREV, lines);
+    expect(lines).toEqual([serializeEvent(event)]);
+    expect(lines[0]).toContain(',"extra":"x",');
+    expect(computeEventHash(event)).toBe(event.hash);
+  });
+
+  it('quotes each event its own fields when consecutive events differ', () => {
+    const reasons = ['ok', 'caf\u00e9 "x"', 'ok', 'tab\there'];
+    const written = ['"ok"', '"caf\\u00e9 \\"x\\""', '"ok"', '"tab\\there"'];
+    reasons.forEach((reason, i) => {
+      const agentId = i % 2 === 0 ? 'a' : 'b\n';
+      const line = serializeEvent(chainEvent(prepareEvent({ ...input, reason, agentId }), i, PREV));
+      expect(line).toContain(`,"reason":${written[i]},`);
+      expect(line).toContain(i % 2 === 0 ? ',"agentId":"a",' : ',"agentId":"b\\n",');
+    });
+  });
+
   it('writes approverReason in its sorted place', () => {
     const event = chainEvent(
       prepareEvent({ ...input, approverReason: 'fine', actorHumanId: 'bob', escalationId: 'e' }),
