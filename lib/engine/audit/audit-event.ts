@@ -6,6 +6,7 @@ import {
   parseCanonical,
 } from '../../protocol/canonical-stamp';
 import { ParameterMessages } from '../../protocol/provenance.messages';
+import { isoTimestamp } from './audit-timestamp';
 import {
   canonicalEventParts,
   chainedKeysFor,
@@ -39,12 +40,15 @@ export const GENESIS_HASH = sha256Hex('PROVENANCE:GENESIS');
  * same rules and limit. Throws `InvalidParametersError` for parameters that
  * cannot be hashed.
  */
-export function prepareEvent(input: AuditEventInput, now: Date = new Date()): UnchainedAuditEvent {
+export function prepareEvent(
+  input: AuditEventInput,
+  now: Date | number = Date.now(),
+): UnchainedAuditEvent {
   const canonicalParameters = parametersText(input);
   const parameters = parseCanonical(canonicalParameters) as Record<string, unknown> | null;
   const event: UnchainedAuditEvent = {
     id: randomUUID(),
-    timestamp: now.toISOString(),
+    timestamp: typeof now === 'number' ? isoTimestamp(now) : now.toISOString(),
     tenantId: input.tenantId,
     sessionId: input.sessionId,
     agentId: input.agentId,
@@ -94,9 +98,13 @@ export function chainEvent(
     lines?.push(serializeEvent(whole));
     return whole;
   }
-  chained.hash = sha256Hex(parts.head + parts.tail);
-  // The hash is sha256Hex's lowercase hex: quote() would write it as it is.
-  lines?.push(`${parts.head},"hash":"${chained.hash}"${parts.tail}\n`);
+  const body = parts.head + parts.tail;
+  chained.hash = sha256Hex(body);
+  // Cut from the body, which hashing made one flat string: the line is copied
+  // from two pieces of it, not from the many its parts were written in. The
+  // hash is sha256Hex's lowercase hex: quote() would write it as it is.
+  const cut = parts.head.length;
+  lines?.push(`${body.slice(0, cut)},"hash":"${chained.hash}"${body.slice(cut)}\n`);
   return chained;
 }
 

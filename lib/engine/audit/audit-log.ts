@@ -168,7 +168,7 @@ export class AuditLog {
     if (this.closed) return Promise.reject(new AuditStoreError(null, AuditMessages.storeClosed()));
     let event: UnchainedAuditEvent;
     try {
-      event = prepareEvent(input, new Date());
+      event = prepareEvent(input, Date.now());
     } catch (error) {
       return Promise.reject(error);
     }
