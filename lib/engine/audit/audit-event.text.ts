@@ -145,14 +145,13 @@ export function canonicalEventText(event: AuditEvent, withHash: boolean): string
  * `hash` sorts (after `escalationId`, before `id`): the text the hash covers
  * is `head + tail`, and the stored line puts the hash member between them,
  * so chainEvent writes each field once for both. Null as canonicalEventText.
+ * `keysKnown`: the caller built the event with exactly chainEvent's keys
+ * (copyPrepared), so only the fields' types are checked.
  */
-export function canonicalEventParts(event: AuditEvent): EventTextParts | null {
+export function canonicalEventParts(event: AuditEvent, keysKnown = false): EventTextParts | null {
   const parameters = parametersTextOf(event.parameters);
   if (parameters === undefined) return null;
-  const keys = Object.keys(event);
-  const expected = chainedKeysFor(keys.length);
-  if (expected === null) return null;
-  for (let i = 0; i < keys.length; i++) if (keys[i] !== expected[i]) return null;
+  if (!keysKnown && !hasChainedKeys(event)) return null;
   const fields = event as unknown as Record<string, unknown>;
   for (const name of STRING_FIELDS) if (typeof fields[name] !== 'string') return null;
   for (const name of NULLABLE_FIELDS) {
@@ -182,6 +181,15 @@ export function canonicalEventParts(event: AuditEvent): EventTextParts | null {
       `,"sessionId":${QUOTED.sessionId.of(event.sessionId)},"tenantId":${QUOTED.tenantId.of(event.tenantId)}` +
       `,"timestamp":${quote(event.timestamp)}}`,
   };
+}
+
+/** Whether the event has exactly the keys, in the order, that chainEvent gives one. */
+function hasChainedKeys(event: AuditEvent): boolean {
+  const keys = Object.keys(event);
+  const expected = chainedKeysFor(keys.length);
+  if (expected === null) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== expected[i]) return false;
+  return true;
 }
 
 /** canonicalEventParts' answer: the event's text without `hash` is `head + tail`. */

@@ -91,7 +91,8 @@ export function chainEvent(
   lines?: string[],
 ): AuditEvent {
   const chained = copyPrepared(event, position, prevHash);
-  const parts = chained === null ? null : canonicalEventParts(chained);
+  // copyPrepared gave it exactly chainEvent's keys: only the fields' types are checked.
+  const parts = chained === null ? null : canonicalEventParts(chained, true);
   if (chained === null || parts === null) {
     const body = { ...event, position, prevHash };
     const whole: AuditEvent = { ...body, hash: hashEventBody(body) };
