@@ -30,6 +30,11 @@ export class MemoryAuditStore implements AuditStore {
   }
 
   async append(events: readonly AuditEvent[]): Promise<void> {
+    this.appendNow(events);
+  }
+
+  /** append, done before it returns: AuditLog stores an event in the call that appends it. */
+  appendNow(events: readonly AuditEvent[]): void {
     if (this.closed) throw new AuditStoreError(null, AuditMessages.storeClosed());
     if (events.length === 0) return;
     this.events.push(...events);

@@ -13,13 +13,14 @@ import {
 import { chainBatch, type QueuedAppend } from './audit-append-queue';
 import { compareWithLive } from './audit-live-head';
 import { AuditStoreError } from './audit.errors';
-import { AuditFindingMessages } from './audit.messages';
 import { FileAuditStore } from './audit-log.file-store';
+import { AuditLogRefusal } from './audit-log-refusal';
 import { MemoryAuditStore } from './audit-log.memory-store';
 import type { AuditLogOptions, AuditVerifyOptions } from './audit-log.options';
 import { countEvents, listEvents, type AuditEventSource, type AuditQuery } from './audit-query';
 import type { AuditStore } from './audit-store';
-import { checkpointEventsOf, eventsOf, streams } from './audit-store-streams';
+import { eventsOf } from './audit-store-streams';
+import { openLogHead } from './audit-log-head';
 import { missingViolation, verifyStoreNow, type StoreFindings } from './audit-store-verify';
 import { timedAppend } from '../../telemetry/audit-append-telemetry';
 
@@ -32,7 +33,9 @@ export type { AuditQuery } from './audit-query';
  * positions and hashes follow call order and the chain never forks however
  * many callers append at once; appends that arrive while a batch is being
  * written are grouped into the next batch (one write, one fsync), and each
- * caller's promise resolves only once its batch is durable.
+ * caller's promise resolves only once its batch is durable. A store in this
+ * process's memory (`appendNow`: the memory store) takes an event in the
+ * call that appends it when nothing is queued before it, without a batch.
  *
  * Memory: by default the log keeps only its head (the count, the last event,
  * the batch being written) and `list`/`count` read the store (`readEvents`:
@@ -54,6 +57,8 @@ export class AuditLog {
   /** The store chains its own batches (several writers share it): see AuditStore.appendUnchained. */
   private readonly shared: boolean;
   private readonly checkpoints: CheckpointWriter | null;
+  /** Why every append is refused (the store failed), said once per log. */
+  private readonly refused: AuditLogRefusal;
   /** Every event, when retained (`retainEvents: true`) or the store cannot stream. */
   private legacy: AuditEvent[] | null = null;
   private count_ = 0;
@@ -66,12 +71,9 @@ export class AuditLog {
   private isOpen = false;
   private queue: QueuedAppend[] = [];
   private flushing = false;
-  private failure: unknown = null;
   private closed = false;
   private closing: Promise<void> | null = null;
   private idle: Array<() => void> = [];
-  /** Whether the store's refusal was said in the log (once per log). */
-  private refusalSaid = false;
 
   /** The events at indexes `from` to `end` (exclusive), from the store (or the legacy copy). */
   private readonly source: AuditEventSource = (from, end) =>
@@ -79,6 +81,7 @@ export class AuditLog {
 
   constructor(options: AuditLogOptions = {}) {
     this.store = options.store ?? new MemoryAuditStore();
+    this.refused = new AuditLogRefusal(this.store);
     this.maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.retainEvents = options.retainEvents ?? false;
     this.shared = typeof this.store.appendUnchained === 'function';
@@ -111,7 +114,7 @@ export class AuditLog {
       }
       this.isOpen = true;
     });
-    this.opening.catch((error: unknown) => this.sayRefusedOnce(error));
+    this.opening.catch((error: unknown) => this.refused.sayOnce(error));
     return this.opening;
   }
 
@@ -121,32 +124,20 @@ export class AuditLog {
   }
 
   /** Why this log refuses every append until reopened (its store failed), or null: for health checks. */
-  readonly refusal = (): unknown => this.failure;
+  readonly refusal = (): unknown => this.refused.reason;
 
   /** The last event, or null for an empty log (once open). */
   get last(): AuditEvent | null {
     return this.lastEvent;
   }
 
-  /**
-   * Opens the store and takes its head. Returns how the checkpoint writer
-   * reads the opened log: the events, or (streamed) only those at the
-   * checkpoints' positions.
-   */
+  /** Opens the store and takes its head (audit-log-head.ts); returns how checkpoints read it. */
   private async openStore(): Promise<() => Promise<AuditEventLookup>> {
-    const store = this.store;
-    if ((this.shared || !this.retainEvents) && streams(store)) {
-      const head = await store.openHead();
-      this.legacy = null;
-      this.count_ = head.count;
-      this.lastEvent = head.last;
-      return () => checkpointEventsOf(store, head.count);
-    }
-    const events = await store.open();
-    this.legacy = events;
-    this.count_ = events.length;
-    this.lastEvent = events[events.length - 1] ?? null;
-    return async () => events;
+    const opened = await openLogHead(this.store, this.retainEvents && !this.shared);
+    this.legacy = opened.events;
+    this.count_ = opened.count;
+    this.lastEvent = opened.last;
+    return opened.lookup;
   }
 
   /**
@@ -173,9 +164,35 @@ export class AuditLog {
       return Promise.reject(error);
     }
     return new Promise<AuditEvent>((resolve, reject) => {
-      this.queue.push(timedAppend({ event, resolve, reject }, event));
+      const item = timedAppend({ event, resolve, reject }, event);
+      if (this.appendsNow()) return this.storeNow(item);
+      this.queue.push(item);
       if (!this.flushing) void this.flush();
     });
+  }
+
+  /**
+   * A store in this process's memory (`appendNow`) takes an event in the call
+   * that appends it, when the log is open and unfailed and nothing is queued
+   * before it: no batch, so no promise hops to wait for.
+   */
+  private appendsNow(): boolean {
+    if (this.store.appendNow === undefined || this.shared || !this.isOpen) return false;
+    return !this.flushing && this.refused.check(this.checkpoints?.failure) === null;
+  }
+
+  private storeNow(item: QueuedAppend): void {
+    const lines: string[] = [];
+    const chained = chainBatch([item], this.count_, this.last?.hash ?? GENESIS_HASH, lines);
+    try {
+      this.store.appendNow?.(chained, lines);
+    } catch (error) {
+      this.refused.refuse(error);
+      return item.reject(error);
+    } finally {
+      releaseCanonicalText(chained);
+    }
+    this.stored([item], chained);
   }
 
   /**
@@ -241,7 +258,7 @@ export class AuditLog {
       // Release the store only if it was taken: an unopened log has nothing to release.
       if (this.opening !== null) {
         await this.opening.catch(() => undefined);
-        await this.checkpoints?.close(this.isOpen && this.failure === null);
+        await this.checkpoints?.close(this.isOpen && this.refused.reason === null);
         await this.store.close();
       }
     })();
@@ -261,13 +278,8 @@ export class AuditLog {
     }
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      // A checkpoint that could not be written: the store is failing, fail closed.
-      if (this.failure === null && this.checkpoints?.failure != null) {
-        this.failure = this.checkpoints.failure;
-        this.sayRefusedOnce(this.failure);
-      }
-      if (this.failure !== null) {
-        for (const item of batch) item.reject(this.failedError());
+      if (this.refused.check(this.checkpoints?.failure) !== null) {
+        for (const item of batch) item.reject(this.refused.error());
         continue;
       }
       let chained: AuditEvent[] = [];
@@ -278,24 +290,28 @@ export class AuditLog {
         // is stored and its head is where it was, so the next batch may try
         // (calls succeed again once the database is back). Any other store may
         // hold part of the batch: refuse every later append until reopened.
-        if (!this.shared) this.failure = error;
-        if (!this.shared) this.sayRefusedOnce(error);
+        if (!this.shared) this.refused.refuse(error);
         for (const item of batch) item.reject(error);
         continue;
       } finally {
         this.inflight = [];
         releaseCanonicalText(chained);
       }
-      this.legacy?.push(...chained);
-      this.lastEvent = chained[chained.length - 1];
-      // A shared store's positions move with the other writers: take them from the store's answer.
-      this.count_ = this.shared ? this.lastEvent.position + 1 : this.count_ + chained.length;
-      for (const watcher of this.watchers) watcher.push(...chained);
-      batch.forEach((item, index) => item.resolve(chained[index]));
-      // Signed behind the answers just given, written without holding up the next batch.
-      this.checkpoints?.afterBatch(chained.length);
+      this.stored(batch, chained);
     }
     this.finishFlush();
+  }
+
+  /** A batch the store now holds: counted, shown to running verifies, answered, then signed. */
+  private stored(batch: readonly QueuedAppend[], chained: AuditEvent[]): void {
+    this.legacy?.push(...chained);
+    this.lastEvent = chained[chained.length - 1];
+    // A shared store's positions move with the other writers: take them from the store's answer.
+    this.count_ = this.shared ? this.lastEvent.position + 1 : this.count_ + chained.length;
+    for (const watcher of this.watchers) watcher.push(...chained);
+    batch.forEach((item, index) => item.resolve(chained[index]));
+    // Signed behind the answers just given, written without holding up the next batch.
+    this.checkpoints?.afterBatch(chained.length);
   }
 
   /** Chains and stores one batch (or lets a shared store chain it); resolves once it is durable. */
@@ -315,27 +331,8 @@ export class AuditLog {
     for (const wake of this.idle.splice(0)) wake();
   }
 
-  /**
-   * A store that refuses (damaged, held by another writer, failing) makes
-   * every append fail: say so in the process's log once per log, not per
-   * call, with the position of the damage and how to inspect it.
-   */
-  private sayRefusedOnce(error: unknown): void {
-    if (this.refusalSaid) return;
-    this.refusalSaid = true;
-    const why = error instanceof Error ? error.message : String(error);
-    const position = error instanceof AuditStoreError ? error.position : null;
-    const file = this.store instanceof FileAuditStore ? this.store.file : null;
-    console.error(AuditFindingMessages.storeRefuses(this.store.description, why, position, file));
-  }
-
   private failAll(error: unknown): void {
     for (const item of this.queue.splice(0)) item.reject(error);
-  }
-
-  private failedError(): AuditStoreError {
-    const why = this.failure instanceof Error ? this.failure.message : String(this.failure);
-    return new AuditStoreError(null, AuditMessages.logFailed(why), { cause: this.failure });
   }
 
   /** The last durable event's position and hash, or null for an empty log. */

@@ -63,6 +63,13 @@ export interface AuditStore {
    * keeps text need not serialize the events again. A store may ignore it.
    */
   append(events: readonly AuditEvent[], lines?: readonly string[]): Promise<void>;
+  /**
+   * Optional, for a store that keeps events in this process (nothing to wait
+   * for): `append`, done before it returns; throws as `append` rejects.
+   * AuditLog then stores an event in the call that appends it when nothing
+   * is queued before it, instead of in a batch.
+   */
+  appendNow?(events: readonly AuditEvent[], lines?: readonly string[]): void;
   /** Reads back what is stored now (from the medium, not from a cache). */
   read(): Promise<AuditStoreContents>;
   /**
