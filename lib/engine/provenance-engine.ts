@@ -328,7 +328,8 @@ export class ProvenanceEngine {
 
     // Full: refused before anything is recorded or announced (never allowed).
     await this.escalations.assertRoom(request.action);
-    const escalationId = randomUUID();
+    // Flat: randomUUID() concatenates, and V8 would keep a 32-byte cons string per hold.
+    const escalationId = randomUUID().toLowerCase();
     const pendingEvent = await this.recorder.pending(
       request,
       parameters,
