@@ -1,3 +1,4 @@
+import { flattenCanonicalText } from '../protocol/canonical-stamp';
 import type { EscalationTicket, GatewayRequest } from '../protocol/gateway.types';
 import type { AuditEvent } from './audit/audit-event';
 import { EscalationMessages } from './engine.messages';
@@ -17,6 +18,8 @@ export function heldCallOf(
   timeoutMs: number,
   hooks: ExecuteHooks,
 ): { call: HeldCall; onHeld: () => void } {
+  // Kept (with the request) until the hold ends.
+  flattenCanonicalText(parameters);
   const createdAt = pendingEvent.timestamp;
   const { escalationId, reason } = pendingEvent as AuditEvent & { escalationId: string };
   const ticket: EscalationTicket = {

@@ -3,6 +3,7 @@ import { Decision } from '../protocol/decision';
 import { GatewayClosedError, ProvenanceError } from '../protocol/provenance.errors';
 import type { GrantInput, GrantRecord } from '../protocol/grant.types';
 import { normalizedPayloadHash } from '../protocol/canonical-json';
+import { flatString } from '../protocol/flat-string';
 import type {
   EscalationRecord,
   GatewayRequest,
@@ -328,7 +329,7 @@ export class ProvenanceEngine {
 
     // Full: refused before anything is recorded or announced (never allowed).
     await this.escalations.assertRoom(request.action);
-    const escalationId = randomUUID();
+    const escalationId = flatString(randomUUID());
     const pendingEvent = await this.recorder.pending(
       request,
       parameters,

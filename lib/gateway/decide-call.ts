@@ -1,26 +1,16 @@
-import { EmptyError, Observable, type Observer, type Unsubscribable } from 'rxjs';
-import type { GatewayEvent, GatewayRequest } from '../protocol/gateway.types';
+import { EmptyError, Observable, type Unsubscribable } from 'rxjs';
 import type { ExecutionResult } from '../protocol/execution-result';
-import { GatewayError } from '../protocol/provenance.errors';
-import type { GatewayTransport, TransportCallOptions } from '../transport/gateway-transport';
+import type { TransportCallOptions } from '../transport/gateway-transport';
 import { EmbeddedTransport } from '../transport/embedded/embedded.transport';
-import type { ProvenanceSession } from '../session/provenance.session';
-import { startCallTelemetry, type CallTelemetry } from '../telemetry/call-telemetry';
-import { claimDecidedCall, rememberDecidedCall } from '../call/decided-call';
-import { prepareCall, type CallDefaults, type GateCall, type PreparedCall } from './call-request';
-import { escalatedResult, failedOpenResult, finalResult } from './call-results';
+import { startCallTelemetry } from '../telemetry/call-telemetry';
+import { claimDecidedCall } from '../call/decided-call';
+import { prepareCall, type GateCall, type PreparedCall } from './call-request';
+import { ForwardingObserver, type DecisionContext, type ResultSink } from './call-observer';
+import { SettledObserver } from './settled-observer';
+
+export type { DecisionContext } from './call-observer';
 
 const DEFERRED: TransportCallOptions = { deferred: true };
-
-/** What deciding a call needs of the gateway service. */
-export interface DecisionContext {
-  readonly transport: GatewayTransport;
-  readonly defaults: CallDefaults;
-  /** Throws when no call may be gated any more (the gateway closed). */
-  assertOpen(): void;
-  /** Whether this failure lets the call through (`onGatewayError: 'open'`); logs when it does. */
-  failsOpen(error: unknown, action: string): error is GatewayError;
-}
 
 /**
  * The one code path of every gated call. Cold; emits interim ESCALATE
@@ -39,23 +29,43 @@ export function decideCall(context: DecisionContext, call: GateCall): Observable
  * The same call as a promise: the ALLOW result, or the error `decideCall`
  * would end with. Interim ESCALATE results are not kept. The same start and
  * the same CallObserver as `decideCall`, with no Observable, Subscriber or
- * `lastValueFrom` per call (kept for as long as a human decides). Nothing
- * here abandons a call: like `lastValueFrom`, it waits for the end.
+ * `lastValueFrom` per call (kept for as long as a human decides); on the
+ * embedded transport, no promise or resolvers of its own either (the
+ * engine's answer chained to a SettledObserver is the caller's promise).
+ * Nothing here abandons a call: like `lastValueFrom`, it waits for the end.
  */
 export function decideCallPromise(
   context: DecisionContext,
   call: GateCall,
 ): Promise<ExecutionResult> {
-  return new Promise<ExecutionResult>((resolve, reject) => {
-    startCall(context, call, new SettlingSink(resolve, reject, call.deferred === true));
-  });
+  const embedded = call.deferred === true ? null : EmbeddedTransport.direct(context.transport);
+  if (embedded === null) {
+    return new Promise<ExecutionResult>((resolve, reject) => {
+      startCall(context, call, new SettlingSink(resolve, reject, call.deferred === true));
+    });
+  }
+  let prepared: PreparedCall;
+  try {
+    prepared = prepareSent(context, call);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { request } = prepared;
+  const reused = claimDecidedCall(context, request);
+  if (reused !== null) return Promise.resolve(reused);
+  const telemetry = startCallTelemetry(request);
+  const observer = new SettledObserver(context, prepared, telemetry, false);
+  return telemetry === null
+    ? embedded.executeSettled(request, observer)
+    : telemetry.run(() => embedded.executeSettled(request, observer));
 }
 
-/** Where a call's results go: an rxjs Subscriber, or a promise's settlement. */
-interface ResultSink {
-  next(result: ExecutionResult): void;
-  error(error: unknown): void;
-  complete(): void;
+/** The call's request, prepared and noted as the one sent; throws when it cannot be gated. */
+function prepareSent(context: DecisionContext, call: GateCall): PreparedCall {
+  context.assertOpen();
+  const prepared = prepareCall(call, context.defaults);
+  call.sent = prepared.request;
+  return prepared;
 }
 
 /**
@@ -96,14 +106,12 @@ function startCall(
 ): Unsubscribable | (() => void) | undefined {
   let prepared;
   try {
-    context.assertOpen();
-    prepared = prepareCall(call, context.defaults);
+    prepared = prepareSent(context, call);
   } catch (error) {
     sink.error(error);
     return;
   }
   const { request } = prepared;
-  call.sent = request;
   // Inside the body of a tool this gateway ALLOWed for this very request
   // (an adapter's tool calling a guarded method): that ALLOW, not a second decision.
   const reused = claimDecidedCall(context, request);
@@ -116,7 +124,7 @@ function startCall(
   // Null, at the cost of one check, without @opentelemetry/api.
   const telemetry = startCallTelemetry(request);
   const deferred = call.deferred === true;
-  const observer = new CallObserver(context, prepared, sink, telemetry, deferred);
+  const observer = new ForwardingObserver(context, prepared, telemetry, deferred, sink);
   // The embedded engine's events straight to the observer: no inner
   // Observable and Subscriber kept for as long as a human decides.
   const embedded = EmbeddedTransport.direct(transport);
@@ -130,92 +138,4 @@ function startCall(
     inner.unsubscribe();
     telemetry.abandoned();
   };
-}
-
-/**
- * What a call does with the transport's events: interim ESCALATE results,
- * then the final answer (recorded in the session), or the error; fail-open
- * where the gateway service allows it. Everything after the first final event
- * is ignored. One object with methods rather than three closures: it lives as
- * long as the call is held.
- */
-class CallObserver implements Observer<GatewayEvent> {
-  private decided = false;
-  /** A deferred call that was held: completing without a decision means the transport detached it. */
-  private deferredHold = false;
-  private readonly request: GatewayRequest;
-  private readonly session: ProvenanceSession | undefined;
-
-  constructor(
-    private readonly context: DecisionContext,
-    prepared: PreparedCall,
-    private readonly subscriber: ResultSink,
-    private readonly telemetry: CallTelemetry | null,
-    private readonly deferred: boolean,
-  ) {
-    this.request = prepared.request;
-    this.session = prepared.session;
-  }
-
-  next(event: GatewayEvent): void {
-    if (this.decided) return;
-    const { request, session, subscriber, telemetry } = this;
-    if (event.type === 'escalated') {
-      telemetry?.escalated(event.escalation);
-      this.deferredHold = this.deferred;
-      subscriber.next(escalatedResult(request, event.escalation));
-      return;
-    }
-    this.decided = true;
-    telemetry?.decided(event.response);
-    let result: ExecutionResult;
-    try {
-      result = finalResult(request, event.response, this.context.transport.target, (blocked) =>
-        session?.record(blocked),
-      );
-    } catch (error) {
-      subscriber.error(error);
-      return;
-    }
-    session?.record(result);
-    rememberDecidedCall(this.context, request, result);
-    subscriber.next(result);
-  }
-
-  error(error: unknown): void {
-    if (this.decided) return;
-    const { context, request, session, subscriber, telemetry } = this;
-    if (context.failsOpen(error, request.action)) {
-      this.decided = true;
-      telemetry?.failedOpen(error);
-      const result = failedOpenResult(request, error);
-      session?.record(result);
-      subscriber.next(result);
-      subscriber.complete();
-      return;
-    }
-    telemetry?.failed(error);
-    subscriber.error(error);
-  }
-
-  complete(): void {
-    const { subscriber, telemetry } = this;
-    if (this.decided) {
-      subscriber.complete();
-      return;
-    }
-    if (this.deferredHold) {
-      // Not a decision: the interim ESCALATE (already emitted) is the call's last value.
-      telemetry?.deferred();
-      subscriber.complete();
-      return;
-    }
-    const { target } = this.context.transport;
-    const error = new GatewayError(
-      `Gateway at ${target} gave no decision for '${this.request.action}'`,
-      { url: target, kind: 'protocol' },
-    );
-    telemetry?.failed(error);
-    subscriber.error(error);
-  }
 }

@@ -1,3 +1,4 @@
+import { flatString } from './flat-string';
 import { Passthrough } from './passthrough';
 
 /**
@@ -34,6 +35,12 @@ export class CanonicalStamp extends Passthrough {
   static forget(value: object): void {
     if (#text in value) (value as CanonicalStamp).#text = undefined;
   }
+
+  static flatten(value: object): void {
+    if (!(#text in value)) return;
+    const text = (value as CanonicalStamp).#text;
+    if (text !== undefined) (value as CanonicalStamp).#text = flatString(text);
+  }
 }
 
 /** The canonical text of a value this module normalised (see CanonicalStamp), or undefined. */
@@ -55,6 +62,15 @@ export function parseCanonical(text: string): unknown {
 /** Lets go of a value's remembered text (the audit log, once the event is stored). */
 export function forgetCanonicalText(value: unknown): void {
   if (typeof value === 'object' && value !== null) CanonicalStamp.forget(value);
+}
+
+/**
+ * Keeps a value's remembered text as one flat string (flatString): for the
+ * parameters of a call held for a human, kept as long as the human takes. Not
+ * on every call: it costs a copy and a scan.
+ */
+export function flattenCanonicalText(value: unknown): void {
+  if (typeof value === 'object' && value !== null) CanonicalStamp.flatten(value);
 }
 
 /**

@@ -13,6 +13,11 @@ export interface CallSink {
   complete(): void;
 }
 
+/** A CallSink that keeps what the call's events settled as: its value, or it throws the call's error. */
+export interface SettledSink<T> extends CallSink {
+  settlement(): T;
+}
+
 /**
  * One call to the in-process engine, while it is decided or held: a single
  * object that is the engine's hooks (`onEscalated`) and the caller's
@@ -30,7 +35,7 @@ export class EmbeddedCall implements ExecuteHooks {
 
   constructor(
     private readonly engine: ProvenanceEngine,
-    private readonly sink: CallSink,
+    protected readonly sink: CallSink,
     /** Detach the hold instead of waiting for its end (GatewayTransport, "A deferred call"). */
     private readonly deferred = false,
   ) {}
@@ -100,6 +105,28 @@ export class EmbeddedCall implements ExecuteHooks {
     const held = this.held;
     if (held !== null) void this.engine.withdraw(held).catch(warnWithdrawFailed);
     this.failed(error);
+  }
+}
+
+/**
+ * An EmbeddedCall (never deferred, never unsubscribed) whose answer is what
+ * its sink settled as: the engine's promise `.then(answered, answerFailed)`
+ * is the caller's promise (EmbeddedTransport.executeSettled), so a held call
+ * keeps no promise or resolvers of its own besides.
+ */
+export class SettledEmbeddedCall<T> extends EmbeddedCall {
+  constructor(engine: ProvenanceEngine, sink: SettledSink<T>) {
+    super(engine, sink);
+  }
+
+  answered(response: GatewayResponse): T {
+    this.decided(response);
+    return (this.sink as SettledSink<T>).settlement();
+  }
+
+  answerFailed(error: unknown): T {
+    this.failed(error);
+    return (this.sink as SettledSink<T>).settlement();
   }
 }
 

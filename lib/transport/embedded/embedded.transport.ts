@@ -18,7 +18,13 @@ import {
   type PendingFilter,
   type TransportCallOptions,
 } from '../gateway-transport';
-import { EMBEDDED_TARGET, EmbeddedCall, type CallSink } from './embedded-call';
+import {
+  EMBEDDED_TARGET,
+  EmbeddedCall,
+  SettledEmbeddedCall,
+  type CallSink,
+  type SettledSink,
+} from './embedded-call';
 
 export { EMBEDDED_TARGET } from './embedded-call';
 
@@ -74,6 +80,19 @@ export class EmbeddedTransport extends GatewayTransport {
     // Bound methods: smaller than two closures and their context.
     this.engine.execute(request, call).then(call.decided.bind(call), call.failed.bind(call));
     return call;
+  }
+
+  /**
+   * A call that is not deferred, answered by a promise of what `sink` settled
+   * as once the engine answered (its `settlement()`): the promise the engine's
+   * answer is chained to is the caller's, so a held call keeps no promise,
+   * resolvers or sink besides. It cannot be abandoned.
+   */
+  executeSettled<T>(request: GatewayRequest, sink: SettledSink<T>): Promise<T> {
+    const call = new SettledEmbeddedCall(this.engine, sink);
+    return this.engine
+      .execute(request, call)
+      .then(call.answered.bind(call), call.answerFailed.bind(call));
   }
 
   /** This transport when its calls may go through `executeInto` (its `execute` not replaced), else null. */

@@ -80,4 +80,37 @@ describe('EmbeddedTransport.executeInto (the gateway service path, no Observable
     expect(sink.error).not.toHaveBeenCalled();
     expect(sink.complete).not.toHaveBeenCalled();
   });
+
+  it('executeSettled: the promise is what the sink settled as, once the engine answered', async () => {
+    const events: GatewayEvent[] = [];
+    const sink = {
+      next: (event: GatewayEvent) => events.push(event),
+      error: (error: unknown) => events.push({ type: 'failed', error } as never),
+      complete: jest.fn(),
+      settlement: () => events.map((event) => event.type),
+    };
+    const answer = transport.executeSettled(request(902), sink);
+    while (transport.engine.pending().length === 0) await new Promise((r) => setImmediate(r));
+    const [held] = transport.engine.pending();
+    await transport.decide(held.id, 'REJECT', { approverId: 'alice' });
+    await expect(answer).resolves.toEqual(['escalated', 'decided']);
+    expect(sink.complete).toHaveBeenCalledTimes(1);
+  });
+
+  it('executeSettled: an engine that cannot decide reaches the sink, whose settlement throws', async () => {
+    jest.spyOn(transport.engine, 'execute').mockRejectedValue(new Error('disk full'));
+    let failure: unknown;
+    const sink = {
+      next: jest.fn(),
+      error: (error: unknown) => (failure = error),
+      complete: jest.fn(),
+      settlement: (): never => {
+        throw failure;
+      },
+    };
+    await expect(transport.executeSettled(request(903), sink)).rejects.toThrow(
+      'The embedded gateway could not decide: disk full',
+    );
+    expect(sink.next).not.toHaveBeenCalled();
+  });
 });
