@@ -1,5 +1,5 @@
 import { EmptyError, Observable, type Unsubscribable } from 'rxjs';
-import type { ExecutionResult } from '../protocol/execution-result';
+import { ExecutionResult } from '../protocol/execution-result';
 import type { TransportCallOptions } from '../transport/gateway-transport';
 import { EmbeddedTransport } from '../transport/embedded/embedded.transport';
 import { startCallTelemetry } from '../telemetry/call-telemetry';
@@ -44,28 +44,32 @@ export function decideCallPromise(
       startCall(context, call, new SettlingSink(resolve, reject, call.deferred === true));
     });
   }
-  let prepared: PreparedCall;
+  let opened: PreparedCall | ExecutionResult;
   try {
-    prepared = prepareSent(context, call);
+    opened = openCall(context, call);
   } catch (error) {
     return Promise.reject(error);
   }
-  const { request } = prepared;
-  const reused = claimDecidedCall(context, request);
-  if (reused !== null) return Promise.resolve(reused);
+  if (opened instanceof ExecutionResult) return Promise.resolve(opened);
+  const { request } = opened;
   const telemetry = startCallTelemetry(request);
-  const observer = new SettledObserver(context, prepared, telemetry, false);
+  const observer = new SettledObserver(context, opened, telemetry, false);
   return telemetry === null
     ? embedded.executeSettled(request, observer)
     : telemetry.run(() => embedded.executeSettled(request, observer));
 }
 
-/** The call's request, prepared and noted as the one sent; throws when it cannot be gated. */
-function prepareSent(context: DecisionContext, call: GateCall): PreparedCall {
+/**
+ * The start every call shares: checked, and its request noted as the one
+ * sent; or, inside the body of a tool this gateway ALLOWed for this very
+ * request (an adapter's tool calling a guarded method), that ALLOW rather
+ * than a second decision. Throws when the call cannot be gated.
+ */
+function openCall(context: DecisionContext, call: GateCall): PreparedCall | ExecutionResult {
   context.assertOpen();
   const prepared = prepareCall(call, context.defaults);
   call.sent = prepared.request;
-  return prepared;
+  return claimDecidedCall(context, prepared.request) ?? prepared;
 }
 
 /**
@@ -104,22 +108,20 @@ function startCall(
   call: GateCall,
   sink: ResultSink,
 ): Unsubscribable | (() => void) | undefined {
-  let prepared;
+  let opened: PreparedCall | ExecutionResult;
   try {
-    prepared = prepareSent(context, call);
+    opened = openCall(context, call);
   } catch (error) {
     sink.error(error);
     return;
   }
-  const { request } = prepared;
-  // Inside the body of a tool this gateway ALLOWed for this very request
-  // (an adapter's tool calling a guarded method): that ALLOW, not a second decision.
-  const reused = claimDecidedCall(context, request);
-  if (reused !== null) {
-    sink.next(reused);
+  if (opened instanceof ExecutionResult) {
+    sink.next(opened);
     sink.complete();
     return;
   }
+  const prepared = opened;
+  const { request } = prepared;
   const { transport } = context;
   // Null, at the cost of one check, without @opentelemetry/api.
   const telemetry = startCallTelemetry(request);
