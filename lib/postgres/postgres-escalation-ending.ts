@@ -109,7 +109,7 @@ export function endEscalation(
       client,
       scope.context.schema,
       scope.tenantId,
-      inputs.map((event) => prepareEvent(event, new Date(now))),
+      inputs.map((event) => prepareEvent(event, now)),
     );
     const response = outcomeResponse(events[events.length - 1].id, outcome, retryGrant);
     await storeOutcome(client, scope, row, response, callerWaiting);
