@@ -44,6 +44,25 @@ export class EngineRecorder {
     return { eventId: event.id, decision, reason, escalationId: null, actorHumanId: null };
   }
 
+  /**
+   * `decision`, recorded in this call when the audit log can store the event
+   * at once (AuditLog.appendNow); null when it cannot (nothing was recorded:
+   * `decision` is the way then). Throws what `decision` would reject with.
+   */
+  decisionNow(
+    request: GatewayRequest,
+    decision: Decision,
+    reason: string,
+    parameters: Record<string, unknown> | null,
+    policy: PolicyIdentity,
+  ): GatewayResponse | null {
+    if (!this.audit.storesNow()) return null;
+    const input = this.input(request, parameters, { decision, reason, kind: 'decision' }, policy);
+    const event = this.audit.appendNow(input);
+    if (event === null) return null;
+    return { eventId: event.id, decision, reason, escalationId: null, actorHumanId: null };
+  }
+
   /** The end of a hold; `retryGrant` when an approval came after the caller stopped waiting. */
   async outcome(
     request: GatewayRequest,

@@ -85,6 +85,7 @@ export const AuditMessages = {
     `the log does not match its head anchor (${detail}): events were removed or rewritten. ` +
     'Run `provenance audit verify <file>`; appends are refused',
   storeClosed: () => 'the audit log is closed',
+  notStoredNow: () => 'the audit store gave no answer to an event it was to store at once',
   logFailed: (why: string) =>
     `an earlier write to the audit log failed (${why}); no further event is accepted until the ` +
     'log is reopened',

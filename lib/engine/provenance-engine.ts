@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Decision } from '../protocol/decision';
 import { GatewayClosedError, ProvenanceError } from '../protocol/provenance.errors';
 import type { GrantInput, GrantRecord } from '../protocol/grant.types';
-import { normalizedPayloadHash } from '../protocol/canonical-json';
-import { flatString } from '../protocol/flat-string';
 import type {
   EscalationRecord,
   GatewayRequest,
@@ -31,10 +28,11 @@ import type {
   ExecuteHooks,
 } from './provenance-engine.types';
 import { EnginePolicies } from './engine-policies';
-import { heldCallOf } from './engine-hold';
+import { escalateCall, type EscalationPath } from './engine-hold';
+import { InFlight } from './engine-in-flight';
 import type { PolicyReload, PolicySource } from './policy/policy-in-force';
 import type { ShadowReport } from './policy/shadow-policy';
-import type { CompiledPolicy } from './policy/policy.types';
+import type { CompiledPolicy, PolicyDecision } from './policy/policy.types';
 
 /**
  * The gateway of docs/protocol.md, in this process: evaluates the policy, records
@@ -55,13 +53,9 @@ export class ProvenanceEngine {
   private readonly grantStore: GrantStore;
   private readonly recorder: EngineRecorder;
   private readonly idempotency: IdempotencyStore;
-  /** Calls and writes started and not yet settled; close() waits for none to be left. */
-  private inFlight = 0;
-  private readonly idle: Array<() => void> = [];
-  /** One function for every tracked promise: no closure per call. */
-  private readonly settled = (): void => {
-    if (--this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
-  };
+  private readonly inFlight = new InFlight();
+  /** What an escalated call goes through (engine-hold.ts). */
+  private readonly escalating: EscalationPath;
   private readonly release: (() => Promise<void>) | undefined;
   private closing: Promise<void> | null = null;
 
@@ -91,6 +85,8 @@ export class ProvenanceEngine {
         maxPending: options.maxPendingEscalations,
       });
     this.release = stores.release;
+    const { tenantId, timeoutMs, recorder, grantStore: grants, escalations } = this;
+    this.escalating = { tenantId, timeoutMs, recorder, grants, escalations };
     this.idempotency =
       stores.idempotency ??
       new IdempotencyCache(Math.max(0, options.idempotencyCacheSize ?? 10_000));
@@ -103,6 +99,19 @@ export class ProvenanceEngine {
    * with a different call is BLOCKed and recorded.
    */
   execute(request: GatewayRequest, hooks: ExecuteHooks = {}): Promise<GatewayResponse> {
+    const answer = this.executeNowOrLater(request, hooks);
+    return answer instanceof Promise ? answer : Promise.resolve(answer);
+  }
+
+  /**
+   * @internal `execute`, with the answer itself when the call was decided and
+   * recorded in this call (see decideUnkeyed), else its promise: for the
+   * embedded transport, which then settles its caller without a promise hop.
+   */
+  executeNowOrLater(
+    request: GatewayRequest,
+    hooks: ExecuteHooks = {},
+  ): GatewayResponse | Promise<GatewayResponse> {
     if (this.closing !== null) {
       return Promise.reject(new GatewayClosedError(EmbeddedGatewayMessages.closed()));
     }
@@ -116,7 +125,7 @@ export class ProvenanceEngine {
     }
     const key = request.idempotencyKey;
     if (key === undefined || key === null || !this.idempotency.enabled) {
-      return this.track(this.decideCall(request, parameters, hooks));
+      return this.decideUnkeyed(request, parameters, hooks);
     }
     const seen = this.idempotency.lookup(key, request, parameters);
     if (seen instanceof Promise) {
@@ -289,7 +298,7 @@ export class ProvenanceEngine {
           EngineMessages.closeFailed(error instanceof Error ? error.message : String(error)),
         );
       });
-      if (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+      await this.inFlight.whenIdle();
       this.idempotency.clear();
       try {
         await this.audit.close();
@@ -301,9 +310,44 @@ export class ProvenanceEngine {
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
-    this.inFlight++;
-    promise.then(this.settled, this.settled);
-    return promise;
+    return this.inFlight.track(promise);
+  }
+
+  /**
+   * A call without an idempotency key. A final verdict is recorded in this
+   * call when the audit log can store its event at once (a memory store,
+   * AuditLog.appendNow): answered at once, without a promise chain or anything
+   * left in flight. Anything else goes through decideCall.
+   */
+  private decideUnkeyed(
+    request: GatewayRequest,
+    parameters: Record<string, unknown> | null,
+    hooks: ExecuteHooks,
+  ): GatewayResponse | Promise<GatewayResponse> {
+    const policy = this.policies.current;
+    let verdict: PolicyDecision;
+    let response: GatewayResponse | null = null;
+    try {
+      verdict = this.verdictOf(policy, request.action, parameters);
+      if (verdict.decision !== Decision.ESCALATE) {
+        const { decision, reason } = verdict;
+        response = this.recorder.decisionNow(request, decision, reason, parameters, policy);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return response ?? this.track(this.decideCall(request, parameters, hooks, policy, verdict));
+  }
+
+  /** The policy's verdict, compared with the shadow policy's (if any). */
+  private verdictOf(
+    policy: CompiledPolicy,
+    action: string,
+    parameters: Record<string, unknown> | null,
+  ): PolicyDecision {
+    const verdict = policy.evaluate(action, parameters);
+    this.policies.shadow?.compare(action, parameters, verdict, policy);
+    return verdict;
   }
 
   /** `parameters`: the call's, normalised (see validate); no event walks them again. */
@@ -311,40 +355,12 @@ export class ProvenanceEngine {
     request: GatewayRequest,
     parameters: Record<string, unknown> | null,
     hooks: ExecuteHooks,
+    policy = this.policies.current,
+    verdict = this.verdictOf(policy, request.action, parameters),
   ): Promise<GatewayResponse> {
-    const policy = this.policies.current;
-    const verdict = policy.evaluate(request.action, parameters);
-    const shadow = this.policies.shadow;
-    if (shadow !== null) shadow.compare(request.action, parameters, verdict, policy);
     if (verdict.decision !== Decision.ESCALATE) {
       return this.recorder.decision(request, verdict.decision, verdict.reason, parameters, policy);
     }
-    // A grant only ever stands in for a human: it never overrides a BLOCK.
-    const grant = await this.grantStore.use({
-      request,
-      parameters,
-      parametersHash: () => normalizedPayloadHash(parameters),
-    });
-    if (grant !== null) return this.recorder.grantUsed(request, parameters, grant, policy);
-
-    // Full: refused before anything is recorded or announced (never allowed).
-    await this.escalations.assertRoom(request.action);
-    const escalationId = flatString(randomUUID());
-    const pendingEvent = await this.recorder.pending(
-      request,
-      parameters,
-      verdict.reason,
-      escalationId,
-      policy,
-    );
-    const { call, onHeld } = heldCallOf(
-      this.tenantId,
-      request,
-      parameters,
-      pendingEvent,
-      this.timeoutMs,
-      hooks,
-    );
-    return this.escalations.hold(call, onHeld);
+    return escalateCall(this.escalating, request, parameters, verdict.reason, policy, hooks);
   }
 }

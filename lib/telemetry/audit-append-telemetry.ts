@@ -43,16 +43,16 @@ export function timedAppend<T extends SettlingAppend>(
     if (outcome === 'error') span.setStatus({ code: 2, message: 'audit store refused' });
     span.end();
   };
-  const { resolve, reject } = item;
+  // Answered through the item itself: its methods may read their object.
   return {
     ...item,
     resolve: (value: never) => {
       done('ok');
-      resolve(value);
+      item.resolve(value);
     },
     reject: (error: unknown) => {
       done('error');
-      reject(error);
+      item.reject(error);
     },
   } as T;
 }

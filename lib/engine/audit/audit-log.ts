@@ -10,7 +10,7 @@ import {
   type AuditEventInput,
   type UnchainedAuditEvent,
 } from './audit-event';
-import { chainBatch, type QueuedAppend } from './audit-append-queue';
+import { AppendedNow, chainBatch, type QueuedAppend } from './audit-append-queue';
 import { compareWithLive } from './audit-live-head';
 import { AuditStoreError } from './audit.errors';
 import { FileAuditStore } from './audit-log.file-store';
@@ -171,6 +171,24 @@ export class AuditLog {
     });
   }
 
+  /** Whether `appendNow` would store an event in this call (a subclass's own `append` is never bypassed). */
+  storesNow(): boolean {
+    return !this.closed && this.append === AuditLog.prototype.append && this.appendsNow();
+  }
+
+  /**
+   * `append`, done in this call when the store takes events at once (see
+   * appendsNow): the event, chained and stored; null when it must go through
+   * `append` (nothing was done). Throws what `append` rejects with.
+   */
+  appendNow(input: AuditEventInput): AuditEvent | null {
+    if (!this.storesNow()) return null;
+    const event = prepareEvent(input, Date.now());
+    const now = new AppendedNow(event);
+    this.storeNow(timedAppend(now, event));
+    return now.result();
+  }
+
   /**
    * A store in this process's memory (`appendNow`) takes an event in the call
    * that appends it, when the log is open and unfailed and nothing is queued
@@ -182,10 +200,9 @@ export class AuditLog {
   }
 
   private storeNow(item: QueuedAppend): void {
-    const lines: string[] = [];
-    const chained = chainBatch([item], this.count_, this.last?.hash ?? GENESIS_HASH, lines);
+    const chained = chainBatch([item], this.count_, this.last?.hash ?? GENESIS_HASH);
     try {
-      this.store.appendNow?.(chained, lines);
+      this.store.appendNow?.(chained);
     } catch (error) {
       this.refused.refuse(error);
       return item.reject(error);

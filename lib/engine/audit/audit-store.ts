@@ -67,9 +67,9 @@ export interface AuditStore {
    * Optional, for a store that keeps events in this process (nothing to wait
    * for): `append`, done before it returns; throws as `append` rejects.
    * AuditLog then stores an event in the call that appends it when nothing
-   * is queued before it, instead of in a batch.
+   * is queued before it, instead of in a batch. No lines are made for it.
    */
-  appendNow?(events: readonly AuditEvent[], lines?: readonly string[]): void;
+  appendNow?(events: readonly AuditEvent[]): void;
   /** Reads back what is stored now (from the medium, not from a cache). */
   read(): Promise<AuditStoreContents>;
   /**

@@ -90,9 +90,16 @@ export class EmbeddedTransport extends GatewayTransport {
    */
   executeSettled<T>(request: GatewayRequest, sink: SettledSink<T>): Promise<T> {
     const call = new SettledEmbeddedCall(this.engine, sink);
-    return this.engine
-      .execute(request, call)
-      .then(call.answered.bind(call), call.answerFailed.bind(call));
+    const answer = this.engine.executeNowOrLater(request, call);
+    if (answer instanceof Promise) {
+      return answer.then(call.answered.bind(call), call.answerFailed.bind(call));
+    }
+    // Decided in this call (a memory audit store): settled now, answered by one promise.
+    try {
+      return Promise.resolve(call.answered(answer));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** This transport when its calls may go through `executeInto` (its `execute` not replaced), else null. */

@@ -3,11 +3,15 @@
  * the call that appends it, when nothing is queued before it: no batch. The
  * chain, the order and the refusals are those of the batched path.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { verifyChain } from '../../../../lib/engine/audit/audit-chain';
 import type { AuditEvent, AuditEventInput } from '../../../../lib/engine/audit/audit-event';
 import { AuditLog } from '../../../../lib/engine/audit/audit-log';
 import { MemoryAuditStore } from '../../../../lib/engine/audit/audit-log.memory-store';
 import { AuditStoreError } from '../../../../lib/engine/audit/audit.errors';
+import { InvalidParametersError } from '../../../../lib/protocol/provenance.errors';
 
 const input = (action: string): AuditEventInput => ({
   tenantId: 'local',
@@ -88,6 +92,79 @@ describe('AuditLog over a store that appends now', () => {
       expect(log.refusal()).toBeInstanceOf(AuditStoreError);
       await expect(log.append(input('after'))).rejects.toThrow(/refus|fail/i);
       expect(said).toHaveBeenCalledTimes(1);
+    } finally {
+      said.mockRestore();
+    }
+    expect(log.size).toBe(1);
+  });
+
+  it('appendNow: returns the event stored and chained in the call, one chain with append', async () => {
+    const store = new CountingMemoryStore();
+    const log = new AuditLog({ store });
+    await log.open();
+    const first = await log.append(input('appended'));
+    const now = log.appendNow(input('now'));
+    expect(now).toMatchObject({ position: 1, action: 'now', prevHash: first.hash });
+    expect(log.size).toBe(2);
+    expect(log.last).toBe(now);
+    const after = await log.append(input('after'));
+    expect(after.prevHash).toBe(now?.hash);
+    const stored = (await store.read()).records as AuditEvent[];
+    expect(stored.map((event) => event.action)).toEqual(['appended', 'now', 'after']);
+    expect(verifyChain(stored).valid).toBe(true);
+  });
+
+  it('appendNow: null, with nothing stored, where an event must wait for append', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'append-now-'));
+    const onFile = await AuditLog.openFile(path.join(dir, 'audit.jsonl'), { durable: false });
+    const unopened = new AuditLog({ store: new MemoryAuditStore() });
+    /** A log whose own append (a spy, a subclass) must see every event. */
+    class WatchedLog extends AuditLog {
+      seen = 0;
+      override append(event: AuditEventInput): Promise<AuditEvent> {
+        this.seen++;
+        return super.append(event);
+      }
+    }
+    const watched = new WatchedLog({ store: new MemoryAuditStore() });
+    await watched.open();
+    const closing = new AuditLog({ store: new MemoryAuditStore() });
+    await closing.open();
+    await closing.close();
+    try {
+      for (const log of [onFile, unopened, watched, closing]) {
+        expect(log.storesNow()).toBe(false);
+        expect(log.appendNow(input('waits'))).toBeNull();
+      }
+      expect(onFile.size).toBe(0);
+      expect(watched.size).toBe(0);
+      // Still refused once the file log has a batch in flight: nothing jumps the queue.
+      const queued = onFile.append(input('first'));
+      expect(onFile.appendNow(input('second'))).toBeNull();
+      await queued;
+      expect((await onFile.list()).map((event) => event.action)).toEqual(['first']);
+    } finally {
+      await onFile.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('appendNow: throws for parameters that cannot be hashed and for a failed store, as append rejects', async () => {
+    const store = new MemoryAuditStore();
+    const log = new AuditLog({ store });
+    await log.open();
+    expect(() => log.appendNow({ ...input('bad'), parameters: { n: 10n } })).toThrow(
+      InvalidParametersError,
+    );
+    expect(log.size).toBe(0);
+    expect(log.appendNow(input('fine'))?.position).toBe(0);
+    const said = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await store.close();
+      expect(() => log.appendNow(input('lost'))).toThrow(AuditStoreError);
+      // Refused from now on: not stored at once, and append rejects.
+      expect(log.storesNow()).toBe(false);
+      await expect(log.append(input('after'))).rejects.toThrow(/refus|fail/i);
     } finally {
       said.mockRestore();
     }

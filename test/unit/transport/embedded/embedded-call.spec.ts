@@ -98,7 +98,7 @@ describe('EmbeddedTransport.executeInto (the gateway service path, no Observable
   });
 
   it('executeSettled: an engine that cannot decide reaches the sink, whose settlement throws', async () => {
-    jest.spyOn(transport.engine, 'execute').mockRejectedValue(new Error('disk full'));
+    jest.spyOn(transport.engine, 'executeNowOrLater').mockRejectedValue(new Error('disk full'));
     let failure: unknown;
     const sink = {
       next: jest.fn(),
