@@ -21,6 +21,12 @@ export async function readJsonBody(request: unknown, limit: number): Promise<unk
   const declared = Number(raw.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   if (raw.readableEnded || raw.complete) return parseJson('');
+  // The usual small call has arrived whole with its headers and waits in the
+  // stream's buffer: taken at once, with no listeners or promise to wait on.
+  if (raw.readableFlowing === null && declared > 0 && raw.readableLength === declared) {
+    const whole = raw.read(declared) as Buffer | null;
+    if (whole !== null) return parseJson(whole.toString('utf8'));
+  }
   const text = await new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
