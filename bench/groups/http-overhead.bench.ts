@@ -3,13 +3,14 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { bootProvenance } from '../bench.app';
 import type { Budget } from '../bench.budget';
-import { atMost, figure, type Figure, type GroupReport } from '../bench.figures';
+import { atLeast, atMost, figure, type Figure, type GroupReport } from '../bench.figures';
 import { closedLoop } from '../bench.load';
 import { median, percentile } from '../bench.stats';
 import type { ServerReady } from '../http-gateway.server';
 import { ALLOWED_PAYMENT } from '../sample.workload';
 import { HttpService } from '@nestjs/axios';
 import axios from 'axios';
+import { referenceSdkClient } from '../reference-sdk.client';
 import { AxiosHttpClient } from '../../lib/transport/http/axios-http.client';
 import { RequestAbort } from '../../lib/transport/http/http-client';
 
@@ -113,17 +114,28 @@ function bareAxiosClient(
   return { post, close: () => client.close() };
 }
 
-type Variant = 'module' | 'node' | 'axios' | 'raw';
+type Variant = 'module' | 'node' | 'axios' | 'sdk' | 'raw';
 
 const LABELS: Record<Variant, string> = {
   module: 'through the module (httpClient axios, the default)',
   node: "through the module, httpClient: 'node'",
   axios: "bare axios, the transport's config (no transport, no module)",
+  sdk: 'reference SDK stand-in (a thin axios client with its defaults)',
   raw: 'raw keep-alive POST',
 };
 
 /** Figure ids of each variant; `module` and `raw` keep the names of the first wave. */
-const IDS: Record<Variant, string> = { module: 'module', node: 'node', axios: 'axios', raw: 'raw' };
+const IDS: Record<Variant, string> = {
+  module: 'module',
+  node: 'node',
+  axios: 'axios',
+  sdk: 'sdk',
+  raw: 'raw',
+};
+
+/** The issue's comparison with the reference SDK is at concurrency 32. */
+const SDK_CONCURRENCY = 32;
+const AGAINST_SDK = ['module', 'node', 'sdk'] as const;
 
 export async function run(budget: Budget): Promise<GroupReport> {
   const started = Date.now();
@@ -141,11 +153,13 @@ export async function run(budget: Budget): Promise<GroupReport> {
   const nodeApp = await boot('node');
   const raw = rawClient(ready);
   const bare = bareAxiosClient(ready, raw.body);
+  const sdk = referenceSdkClient(ready, JSON.parse(raw.body) as Record<string, unknown>);
   const { action, parameters } = ALLOWED_PAYMENT;
   const calls: Record<Variant, () => Promise<unknown>> = {
     module: () => app.gateway.execute(action, parameters),
     node: () => nodeApp.gateway.execute(action, parameters),
     axios: bare.post,
+    sdk: sdk.post,
     raw: raw.post,
   };
   const variants = Object.keys(calls) as Variant[];
@@ -159,7 +173,11 @@ export async function run(budget: Budget): Promise<GroupReport> {
     const tput = {} as Record<Variant, number[]>;
     const p50s = {} as Record<Variant, number[]>;
     const cpu = {} as Record<Variant, number[]>;
-    for (const name of variants) [lat[name], tput[name], p50s[name], cpu[name]] = [[], [], [], []];
+    const c32 = {} as Record<Variant, { ops: number[]; cpu: number[] }>;
+    for (const name of variants) {
+      [lat[name], tput[name], p50s[name], cpu[name]] = [[], [], [], []];
+      c32[name] = { ops: [], cpu: [] };
+    }
     // Rounds interleave the variants, so drift of the machine hits all alike.
     for (let round = 0; round < budget.rounds; round++) {
       for (const name of variants) {
@@ -170,7 +188,13 @@ export async function run(budget: Budget): Promise<GroupReport> {
         const many = await closedLoop(64, budget.roundMs / 2, calls[name]);
         tput[name].push(many.opsPerSecond);
       }
+      for (const name of AGAINST_SDK) {
+        const run = await closedLoop(SDK_CONCURRENCY, budget.roundMs / 2, calls[name]);
+        c32[name].ops.push(run.opsPerSecond);
+        c32[name].cpu.push(run.cpuUsPerCall);
+      }
     }
+    figures.push(...againstSdk(c32));
     const us = (ns: number) => ns / 1000;
     // The ratio of medians over rounds: each round's runs sat next to each other.
     const ratioToRaw = (name: Variant) => median(p50s[name].map((m, i) => m / p50s.raw[i]));
@@ -262,6 +286,7 @@ export async function run(budget: Budget): Promise<GroupReport> {
   } finally {
     raw.close();
     bare.close();
+    sdk.close();
     await app.close();
     await nodeApp.close();
     await server.stop();
@@ -272,4 +297,52 @@ export async function run(budget: Budget): Promise<GroupReport> {
     context: { server: ready.server, serverProcess: 'separate child process' },
     seconds: (Date.now() - started) / 1000,
   };
+}
+
+/**
+ * The module on each client against the reference SDK stand-in at
+ * concurrency 32: throughput (the ratio is the median over rounds of the
+ * per-round ratio: the runs of a round sat next to each other) and client CPU per call.
+ */
+function againstSdk(c32: Record<Variant, { ops: number[]; cpu: number[] }>): Figure[] {
+  const figures: Figure[] = [];
+  for (const name of AGAINST_SDK) {
+    figures.push(
+      figure(
+        GROUP,
+        `${IDS[name]}.c${SDK_CONCURRENCY}.ops`,
+        `${LABELS[name]}, concurrency ${SDK_CONCURRENCY}`,
+        median(c32[name].ops),
+        'ops/s',
+      ),
+      figure(
+        GROUP,
+        `${IDS[name]}.c${SDK_CONCURRENCY}.cpu`,
+        `${LABELS[name]}, concurrency ${SDK_CONCURRENCY}: client CPU per call`,
+        median(c32[name].cpu),
+        'µs',
+      ),
+    );
+  }
+  for (const [name, id] of [
+    ['module', 'sdkRatio.c32'],
+    ['node', 'node.sdkRatio.c32'],
+  ] as const) {
+    const ratio = median(c32[name].ops.map((ops, i) => ops / c32.sdk.ops[i]));
+    const client = name === 'module' ? 'axios, the default' : "'node'";
+    figures.push(
+      figure(
+        GROUP,
+        id,
+        `module (httpClient ${client}) / reference SDK stand-in, throughput at concurrency ${SDK_CONCURRENCY}`,
+        ratio,
+        'ratio',
+        {
+          target: atLeast(1.2, 'ratio'),
+          note: 'median over rounds of the per-round ratio',
+        },
+      ),
+    );
+  }
+  return figures;
 }
