@@ -9,31 +9,11 @@ import {
 import { AuditLog } from '../../../lib/engine/audit/audit-log';
 import { ProvenanceEngine } from '../../../lib/engine/provenance-engine';
 import type { EscalationLifecycleEvent } from '../../../lib/engine/provenance-engine.types';
-import { compilePolicy } from '../../../lib/engine/policy';
-import type { EscalationTicket, GatewayRequest } from '../../../lib/protocol/gateway.types';
+import type { EscalationTicket } from '../../../lib/protocol/gateway.types';
+import { ENGINE_POLICY, engineRequest } from './engine.fixtures';
 
-const policy = compilePolicy({
-  name: 'test',
-  rules: [
-    { action: 'files.delete', on_match: 'BLOCK', reason: 'deleting files is not allowed' },
-    {
-      action: 'payments.initiate',
-      conditions: [{ field: 'amount', operator: '<', value: 1000 }],
-      on_match: 'ALLOW',
-      on_violation: 'ESCALATE',
-      reason: 'payments of 1000 or more need a human',
-    },
-  ],
-});
-
-const request = (over: Partial<GatewayRequest> = {}): GatewayRequest => ({
-  sessionId: 'sess_0123456789abcdef',
-  agentId: 'agent-1',
-  action: 'files.read',
-  parameters: { path: '/tmp/a' },
-  decision: 'BLOCK',
-  ...over,
-});
+const policy = ENGINE_POLICY;
+const request = engineRequest;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -9,36 +9,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditLog } from '../../../lib/engine/audit/audit-log';
 import { MemoryAuditStore } from '../../../lib/engine/audit/audit-log.memory-store';
-import { compilePolicy } from '../../../lib/engine/policy';
 import { ProvenanceEngine } from '../../../lib/engine/provenance-engine';
-import type { GatewayRequest, GatewayResponse } from '../../../lib/protocol/gateway.types';
+import type { GatewayResponse } from '../../../lib/protocol/gateway.types';
 import {
   GatewayClosedError,
   InvalidParametersError,
 } from '../../../lib/protocol/provenance.errors';
+import { ENGINE_POLICY, engineRequest } from './engine.fixtures';
 
-const policy = compilePolicy({
-  name: 'now',
-  rules: [
-    { action: 'files.delete', on_match: 'BLOCK', reason: 'no deleting' },
-    {
-      action: 'payments.initiate',
-      conditions: [{ field: 'amount', operator: '<', value: 1000 }],
-      on_match: 'ALLOW',
-      on_violation: 'ESCALATE',
-      reason: 'large payments need a human',
-    },
-  ],
-});
-
-const request = (over: Partial<GatewayRequest> = {}): GatewayRequest => ({
-  sessionId: 'sess_0123456789abcdef',
-  agentId: 'agent-1',
-  action: 'files.read',
-  parameters: { path: '/tmp/a' },
-  decision: 'BLOCK',
-  ...over,
-});
+const policy = ENGINE_POLICY;
+const request = engineRequest;
 
 async function memoryEngine(): Promise<{ engine: ProvenanceEngine; audit: AuditLog }> {
   const audit = new AuditLog({ store: new MemoryAuditStore() });
@@ -68,7 +48,11 @@ describe('ProvenanceEngine: a final verdict decided in the call', () => {
         actorHumanId: null,
       });
       expect((blocked as GatewayResponse).eventId).toBe(second.id);
-      expect(second).toMatchObject({ decision: 'BLOCK', reason: 'no deleting', position: 1 });
+      expect(second).toMatchObject({
+        decision: 'BLOCK',
+        reason: 'deleting files is not allowed',
+        position: 1,
+      });
       await expect(audit.verify({ live: true })).resolves.toMatchObject({ valid: true });
       // execute() answers with a promise of the same, whatever path it took.
       await expect(engine.execute(request())).resolves.toMatchObject({ decision: 'ALLOW' });
