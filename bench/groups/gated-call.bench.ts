@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { AuditLog, type AuditOptions } from '../../lib';
 import { bootProvenance, type BenchApp } from '../bench.app';
 import { GATED_CONCURRENCIES, type Budget } from '../bench.budget';
-import { atLeast, figure, type Figure, type GroupReport } from '../bench.figures';
+import { atLeast, atMost, figure, type Figure, type GroupReport } from '../bench.figures';
 import { closedLoop } from '../bench.load';
 import { median, percentile } from '../bench.stats';
 import { ALLOWED_PAYMENT, samplePolicy } from '../sample.workload';
@@ -25,10 +25,18 @@ interface Store {
   label: string;
   audit: (dir: string) => AuditOptions;
   target64?: number;
+  /** The issue's bound on the concurrency-1 latency p50, in µs. */
+  targetP50?: number;
 }
 
 const STORES: Store[] = [
-  { key: 'memory', label: 'memory store', audit: () => ({ store: 'memory' }), target64: 100_000 },
+  {
+    key: 'memory',
+    label: 'memory store',
+    audit: () => ({ store: 'memory' }),
+    target64: 100_000,
+    targetP50: 8,
+  },
   {
     key: 'file',
     label: 'file store',
@@ -38,7 +46,8 @@ const STORES: Store[] = [
     key: 'durable',
     label: 'file store, durable (fdatasync)',
     audit: (dir) => ({ store: 'file', path: path.join(dir, 'audit.jsonl'), durable: true }),
-    target64: 20_000,
+    // Issue 16: at least 25 k/s in every run (it was 20 k before).
+    target64: 25_000,
   },
 ];
 
@@ -107,6 +116,7 @@ export async function run(budget: Budget): Promise<GroupReport> {
           `${store.label}, concurrency 1: latency p50`,
           percentile(lat, 50) / 1000,
           'µs',
+          store.targetP50 === undefined ? {} : { target: atMost(store.targetP50, 'µs') },
         ),
         figure(
           GROUP,
