@@ -1,5 +1,5 @@
 import { AuditMessages } from '../engine.messages';
-import { withViolations, type AuditVerification, type AuditViolation } from './audit-chain';
+import type { AuditVerification } from './audit-chain';
 import { CheckpointWriter, type AuditEventLookup } from './audit-checkpoint-writer';
 import type { AuditHead } from './audit-checkpoints';
 import {
@@ -11,7 +11,6 @@ import {
   type UnchainedAuditEvent,
 } from './audit-event';
 import { AppendedNow, chainBatch, type QueuedAppend } from './audit-append-queue';
-import { compareWithLive } from './audit-live-head';
 import { AuditStoreError } from './audit.errors';
 import { FileAuditStore } from './audit-log.file-store';
 import { AuditLogRefusal } from './audit-log-refusal';
@@ -21,7 +20,7 @@ import { countEvents, listEvents, type AuditEventSource, type AuditQuery } from 
 import type { AuditStore } from './audit-store';
 import { eventsOf } from './audit-store-streams';
 import { openLogHead } from './audit-log-head';
-import { missingViolation, verifyStoreNow, type StoreFindings } from './audit-store-verify';
+import { verifyLogStore } from './audit-store-verify';
 import { timedAppend } from '../../telemetry/audit-append-telemetry';
 
 // The log's options and query, importable from here as before.
@@ -245,26 +244,11 @@ export class AuditLog {
   async verify(options: AuditVerifyOptions = {}): Promise<AuditVerification> {
     await this.whenIdle();
     // A shared store's head moves with every writer: the store is the only truth to check.
-    const compareLive = options.live === true && this.isOpen && !this.shared;
-    const live = compareLive ? this.head() : null;
-    const liveCount = this.count_;
-    // Events appended from here on: the store read below may hold them.
-    const recent: AuditEvent[] = [];
-    this.watchers.add(recent);
-    let found: StoreFindings;
-    try {
-      found = await verifyStoreNow(this.store, this.checkpoints, live, liveCount);
-    } finally {
-      this.watchers.delete(recent);
-    }
-    const { read, verification, signed } = found;
-    const extra: AuditViolation[] = [];
-    if (read.missing) extra.push(missingViolation());
-    if (compareLive) {
-      extra.push(...compareWithLive(read.records, liveCount, live, recent, this.inflight));
-    }
-    extra.push(...signed);
-    return withViolations(verification, extra);
+    const live =
+      options.live === true && this.isOpen && !this.shared
+        ? { head: this.head(), count: this.count_, inflight: () => this.inflight }
+        : null;
+    return verifyLogStore(this.store, this.checkpoints, live, this.watchers);
   }
 
   /** Waits for queued appends to be written, then closes the store. Idempotent. */

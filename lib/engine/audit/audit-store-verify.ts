@@ -1,9 +1,12 @@
 import {
   verifyChain,
+  withViolations,
   type AuditAnchor,
   type AuditVerification,
   type AuditViolation,
 } from './audit-chain';
+import type { AuditEvent } from './audit-event';
+import { compareWithLive } from './audit-live-head';
 import type { CheckpointWriter } from './audit-checkpoint-writer';
 import {
   checkpointPositions,
@@ -103,4 +106,43 @@ export async function verifyStoreNow(
     verification: { ...verification, checkpoints: result.summary },
     signed: [...result.violations, ...writer.missingWritten(checkpoints)],
   };
+}
+
+/** A log's own view of itself, which `verify({ live: true })` compares the store with. */
+export interface LiveLog {
+  /** The last durable event's position and hash; null for an empty log. */
+  head: AuditHead | null;
+  count: number;
+  /** The batch being written when the store has been read: in the store perhaps, not yet counted. */
+  inflight(): readonly AuditEvent[];
+}
+
+/**
+ * AuditLog.verify: the store as it is now (verifyStoreNow), and with `live`
+ * the store compared with the log's own head. Events appended while the
+ * store is read are collected through `watchers` (the log pushes every
+ * stored event to each list there): the read may hold them.
+ */
+export async function verifyLogStore(
+  store: AuditStore,
+  writer: CheckpointWriter | null,
+  live: LiveLog | null,
+  watchers: Set<AuditEvent[]>,
+): Promise<AuditVerification> {
+  const recent: AuditEvent[] = [];
+  watchers.add(recent);
+  let found: StoreFindings;
+  try {
+    found = await verifyStoreNow(store, writer, live?.head ?? null, live?.count ?? 0);
+  } finally {
+    watchers.delete(recent);
+  }
+  const { read, verification, signed } = found;
+  const extra: AuditViolation[] = [];
+  if (read.missing) extra.push(missingViolation());
+  if (live !== null) {
+    extra.push(...compareWithLive(read.records, live.count, live.head, recent, live.inflight()));
+  }
+  extra.push(...signed);
+  return withViolations(verification, extra);
 }
