@@ -28,11 +28,11 @@ import type {
   ExecuteHooks,
 } from './provenance-engine.types';
 import { EnginePolicies } from './engine-policies';
-import { escalateCall, type EscalationPath } from './engine-hold';
+import { EngineDecisions } from './engine-decisions';
 import { InFlight } from './engine-in-flight';
 import type { PolicyReload, PolicySource } from './policy/policy-in-force';
 import type { ShadowReport } from './policy/shadow-policy';
-import type { CompiledPolicy, PolicyDecision } from './policy/policy.types';
+import type { CompiledPolicy } from './policy/policy.types';
 
 /**
  * The gateway of docs/protocol.md, in this process: evaluates the policy, records
@@ -54,8 +54,7 @@ export class ProvenanceEngine {
   private readonly recorder: EngineRecorder;
   private readonly idempotency: IdempotencyStore;
   private readonly inFlight = new InFlight();
-  /** What an escalated call goes through (engine-hold.ts). */
-  private readonly escalating: EscalationPath;
+  private readonly decisions: EngineDecisions;
   private readonly release: (() => Promise<void>) | undefined;
   private closing: Promise<void> | null = null;
 
@@ -86,7 +85,8 @@ export class ProvenanceEngine {
       });
     this.release = stores.release;
     const { tenantId, timeoutMs, recorder, grantStore: grants, escalations } = this;
-    this.escalating = { tenantId, timeoutMs, recorder, grants, escalations };
+    const escalating = { tenantId, timeoutMs, recorder, grants, escalations };
+    this.decisions = new EngineDecisions(this.policies, escalating, this.inFlight);
     this.idempotency =
       stores.idempotency ??
       new IdempotencyCache(Math.max(0, options.idempotencyCacheSize ?? 10_000));
@@ -105,7 +105,7 @@ export class ProvenanceEngine {
 
   /**
    * @internal `execute`, with the answer itself when the call was decided and
-   * recorded in this call (see decideUnkeyed), else its promise: for the
+   * recorded in this call (EngineDecisions.now), else its promise: for the
    * embedded transport, which then settles its caller without a promise hop.
    */
   executeNowOrLater(
@@ -125,7 +125,7 @@ export class ProvenanceEngine {
     }
     const key = request.idempotencyKey;
     if (key === undefined || key === null || !this.idempotency.enabled) {
-      return this.decideUnkeyed(request, parameters, hooks);
+      return this.decisions.now(request, parameters, hooks);
     }
     const seen = this.idempotency.lookup(key, request, parameters);
     if (seen instanceof Promise) {
@@ -157,7 +157,7 @@ export class ProvenanceEngine {
       const reason = EmbeddedGatewayMessages.idempotencyConflict();
       return this.track(this.recorder.decision(request, Decision.BLOCK, reason, parameters));
     }
-    const response = this.track(this.decideCall(request, parameters, hooks));
+    const response = this.track(this.decisions.decide(request, parameters, hooks));
     this.idempotency.remember(key, seen.fingerprint, response);
     return response;
   }
@@ -311,56 +311,5 @@ export class ProvenanceEngine {
 
   private track<T>(promise: Promise<T>): Promise<T> {
     return this.inFlight.track(promise);
-  }
-
-  /**
-   * A call without an idempotency key. A final verdict is recorded in this
-   * call when the audit log can store its event at once (a memory store,
-   * AuditLog.appendNow): answered at once, without a promise chain or anything
-   * left in flight. Anything else goes through decideCall.
-   */
-  private decideUnkeyed(
-    request: GatewayRequest,
-    parameters: Record<string, unknown> | null,
-    hooks: ExecuteHooks,
-  ): GatewayResponse | Promise<GatewayResponse> {
-    const policy = this.policies.current;
-    let verdict: PolicyDecision;
-    let response: GatewayResponse | null = null;
-    try {
-      verdict = this.verdictOf(policy, request.action, parameters);
-      if (verdict.decision !== Decision.ESCALATE) {
-        const { decision, reason } = verdict;
-        response = this.recorder.decisionNow(request, decision, reason, parameters, policy);
-      }
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return response ?? this.track(this.decideCall(request, parameters, hooks, policy, verdict));
-  }
-
-  /** The policy's verdict, compared with the shadow policy's (if any). */
-  private verdictOf(
-    policy: CompiledPolicy,
-    action: string,
-    parameters: Record<string, unknown> | null,
-  ): PolicyDecision {
-    const verdict = policy.evaluate(action, parameters);
-    this.policies.shadow?.compare(action, parameters, verdict, policy);
-    return verdict;
-  }
-
-  /** `parameters`: the call's, normalised (see validate); no event walks them again. */
-  private async decideCall(
-    request: GatewayRequest,
-    parameters: Record<string, unknown> | null,
-    hooks: ExecuteHooks,
-    policy = this.policies.current,
-    verdict = this.verdictOf(policy, request.action, parameters),
-  ): Promise<GatewayResponse> {
-    if (verdict.decision !== Decision.ESCALATE) {
-      return this.recorder.decision(request, verdict.decision, verdict.reason, parameters, policy);
-    }
-    return escalateCall(this.escalating, request, parameters, verdict.reason, policy, hooks);
   }
 }
