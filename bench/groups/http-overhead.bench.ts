@@ -114,6 +114,7 @@ function bareAxiosClient(
   return { post, close: () => client.close() };
 }
 
+/** The variants, also their figure ids (`module` and `raw` are the names of the first wave). */
 type Variant = 'module' | 'node' | 'axios' | 'sdk' | 'raw';
 
 const LABELS: Record<Variant, string> = {
@@ -122,15 +123,6 @@ const LABELS: Record<Variant, string> = {
   axios: "bare axios, the transport's config (no transport, no module)",
   sdk: 'reference SDK stand-in (a thin axios client with its defaults)',
   raw: 'raw keep-alive POST',
-};
-
-/** Figure ids of each variant; `module` and `raw` keep the names of the first wave. */
-const IDS: Record<Variant, string> = {
-  module: 'module',
-  node: 'node',
-  axios: 'axios',
-  sdk: 'sdk',
-  raw: 'raw',
 };
 
 /** The issue's comparison with the reference SDK is at concurrency 32. */
@@ -199,7 +191,7 @@ export async function run(budget: Budget): Promise<GroupReport> {
     // The ratio of medians over rounds: each round's runs sat next to each other.
     const ratioToRaw = (name: Variant) => median(p50s[name].map((m, i) => m / p50s.raw[i]));
     for (const name of variants) {
-      const id = IDS[name];
+      const id = name;
       figures.push(
         figure(
           GROUP,
@@ -310,14 +302,14 @@ function againstSdk(c32: Record<Variant, { ops: number[]; cpu: number[] }>): Fig
     figures.push(
       figure(
         GROUP,
-        `${IDS[name]}.c${SDK_CONCURRENCY}.ops`,
+        `${name}.c${SDK_CONCURRENCY}.ops`,
         `${LABELS[name]}, concurrency ${SDK_CONCURRENCY}`,
         median(c32[name].ops),
         'ops/s',
       ),
       figure(
         GROUP,
-        `${IDS[name]}.c${SDK_CONCURRENCY}.cpu`,
+        `${name}.c${SDK_CONCURRENCY}.cpu`,
         `${LABELS[name]}, concurrency ${SDK_CONCURRENCY}: client CPU per call`,
         median(c32[name].cpu),
         'µs',
