@@ -1,7 +1,8 @@
 import type * as http from 'node:http';
 import type * as https from 'node:https';
-import type { AxiosRequestConfig, AxiosResponse } from 'axios';
+import axios, { type AxiosAdapter, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { HttpService } from '@nestjs/axios';
+import { directAdapter } from './axios-direct.adapter';
 import {
   keepAliveAgents,
   MAX_BODY_BYTES,
@@ -10,6 +11,9 @@ import {
   type RawResponse,
   type RequestAbort,
 } from './http-client';
+import { nodeTarget, type NodeTarget } from './node-request';
+
+const UNSET = Symbol('unset');
 
 /** The variables axios' proxy lookup (proxy-from-env) reads. */
 const PROXY_VARIABLE = /^(npm_config_)?(https?_|all_)?proxy$/i;
@@ -20,6 +24,11 @@ const PROXY_VARIABLE = /^(npm_config_)?(https?_|all_)?proxy$/i;
  * through `HttpService.get/post`: those make a CancelToken per request and
  * cancel it on every teardown, also after the answer arrived, which builds a
  * CanceledError (stack trace included) per call.
+ *
+ * When the instance sends with axios' http adapter (the default in Node),
+ * the request goes out through `directAdapter` (axios-direct.adapter.ts):
+ * interceptors run as before, and a request it cannot send exactly as axios
+ * would goes to axios' adapter after all.
  */
 export class AxiosHttpClient implements HttpClient {
   private readonly agents: { http: http.Agent; https: https.Agent };
@@ -29,6 +38,12 @@ export class AxiosHttpClient implements HttpClient {
    * the URL again on every request. An interceptor may still set one.
    */
   private readonly noProxy: boolean;
+  private readonly target: NodeTarget;
+  /** The instance's configured adapter the last time we looked, and ours for it (undefined: axios' own). */
+  private adapterOf: { configured: unknown; adapter: AxiosAdapter | undefined } = {
+    configured: UNSET,
+    adapter: undefined,
+  };
 
   constructor(
     private readonly http: HttpService,
@@ -41,6 +56,23 @@ export class AxiosHttpClient implements HttpClient {
     this.noProxy =
       http.axiosRef.defaults.proxy === undefined &&
       !Object.keys(env).some((name) => PROXY_VARIABLE.test(name) && env[name]);
+    this.target = nodeTarget(new URL(baseUrl));
+  }
+
+  /** Ours in place of axios' http adapter; checked per call since an instance's defaults may change. */
+  private adapter(): AxiosAdapter | undefined {
+    const configured = this.http.axiosRef.defaults.adapter;
+    if (configured !== this.adapterOf.configured) {
+      const resolved = configured === undefined ? undefined : axios.getAdapter(configured);
+      this.adapterOf = {
+        configured,
+        adapter:
+          resolved !== undefined && resolved === axios.getAdapter('http')
+            ? directAdapter(this.baseUrl, this.target, resolved)
+            : undefined,
+      };
+    }
+    return this.adapterOf.adapter;
   }
 
   send(request: OutgoingRequest, abort: RequestAbort): Promise<RawResponse> {
@@ -71,6 +103,8 @@ export class AxiosHttpClient implements HttpClient {
     if (request.query !== undefined) config.params = request.query;
     if (request.body !== undefined) config.data = request.body;
     if (this.noProxy) config.proxy = false;
+    const adapter = this.adapter();
+    if (adapter !== undefined) config.adapter = adapter;
     return this.http.axiosRef.request<string>(config).then(toRaw);
   }
 
