@@ -1,8 +1,9 @@
 /**
- * `node -r ./scripts/swc-register.js bench/profile-groups.ts <file.cpuprofile>`
+ * `node -r ./scripts/swc-register.js bench/profile-groups.ts [--http] <file.cpuprofile>`
  * The self time of a V8 CPU profile by where it goes in a gated call (the
  * groups of BENCHMARKS.md's "where the time goes" tables), as shares of the
- * busy time: idle and module loading (startup) are left out.
+ * busy time: idle and module loading (startup) are left out. `--http`: the
+ * groups of an HTTP-mode client (a profile of bench/http-client-profile.ts).
  */
 import { readFileSync } from 'node:fs';
 
@@ -50,9 +51,31 @@ const GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
   ],
 ];
 
+/** The client side of an HTTP-mode call: by library, then our own layers. */
+const HTTP_GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
+  ...GROUPS.slice(0, 3),
+  ['axios', /node_modules\/axios\//],
+  ['follow-redirects, proxy-from-env', /node_modules\/(follow-redirects|proxy-from-env)\//],
+  ['rxjs', /node_modules\/rxjs\//],
+  ['Nest', /node_modules\/@nestjs\//],
+  [
+    "async hooks (the sessions' AsyncLocalStorage)",
+    /promiseInitHook|promiseBeforeHook|promiseAfterHook|_propagate|async_hooks/,
+  ],
+  [
+    'node:http, sockets, streams, events, timers',
+    /node:(_http|http|net|stream|events|timers|buffer|internal\/(streams|stream_base|http|net|timers|url|util|buffer|event_target|errors))|writev|writeUtf8String/,
+  ],
+  ['URL and query parsing', /node:(url|internal\/url|querystring)/],
+  ['ours: HTTP transport (lib/transport/http)', /lib\/transport\/http\//],
+  ['ours: the rest of lib/', /lib\//],
+];
+
 function main(): void {
-  const file = process.argv[2];
-  if (file === undefined) throw new Error('usage: profile-groups <file.cpuprofile>');
+  const http = process.argv[2] === '--http';
+  const file = process.argv[http ? 3 : 2];
+  const groups = http ? HTTP_GROUPS : GROUPS;
+  if (file === undefined) throw new Error('usage: profile-groups [--http] <file.cpuprofile>');
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const totals = new Map<string, number>();
@@ -60,7 +83,7 @@ function main(): void {
     const frame = byId.get(id)!.callFrame;
     const where = frame.url.replace(/^.*\/(node_modules|lib|bench)\//, '$1/');
     const key = `${frame.functionName || '(anonymous)'} ${where}`;
-    const group = GROUPS.find(([, pattern]) => pattern.test(key))?.[0] ?? 'other';
+    const group = groups.find(([, pattern]) => pattern.test(key))?.[0] ?? 'other';
     totals.set(group, (totals.get(group) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
   const busy = [...totals].filter(([group]) => !LEFT_OUT.has(group));

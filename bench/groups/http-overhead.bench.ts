@@ -26,7 +26,7 @@ const GROUP = 'http';
 const SESSION = 'sess_0123456789abcdef';
 const AGENT = 'bench-agent';
 
-function startServer(): Promise<{ ready: ServerReady; stop(): Promise<void> }> {
+export function startServer(): Promise<{ ready: ServerReady; stop(): Promise<void> }> {
   const child = fork(path.join(__dirname, '..', 'http-gateway.server.ts'), [], {
     execArgv: ['-r', path.join(__dirname, '..', '..', 'scripts', 'swc-register.js')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

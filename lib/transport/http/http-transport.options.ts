@@ -16,7 +16,9 @@ export interface HttpTransportOptions {
   httpService?: HttpService;
   /**
    * `axios` (default): requests go through the HttpService's axios (its
-   * interceptors, proxy and adapter settings apply). `node`: node:http/https
+   * interceptors, proxy and adapter settings apply; in place of axios' own http
+   * adapter, a direct one sends what it can send as axios would, see
+   * axios-direct.adapter.ts). `node`: node:http/https
    * directly, for the lowest overhead per call; no HttpService, interceptors or proxy.
    */
   httpClient?: HttpClientKind;
