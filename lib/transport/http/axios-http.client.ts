@@ -63,13 +63,11 @@ export class AxiosHttpClient implements HttpClient {
   private adapter(): AxiosAdapter | undefined {
     const configured = this.http.axiosRef.defaults.adapter;
     if (configured !== this.adapterOf.configured) {
-      const resolved = configured === undefined ? undefined : axios.getAdapter(configured);
+      const resolved = httpAdapterOf(configured);
       this.adapterOf = {
         configured,
         adapter:
-          resolved !== undefined && resolved === axios.getAdapter('http')
-            ? directAdapter(this.baseUrl, this.target, resolved)
-            : undefined,
+          resolved === undefined ? undefined : directAdapter(this.baseUrl, this.target, resolved),
       };
     }
     return this.adapterOf.adapter;
@@ -111,6 +109,21 @@ export class AxiosHttpClient implements HttpClient {
   close(): void {
     this.agents.http.destroy();
     this.agents.https.destroy();
+  }
+}
+
+/**
+ * axios' http adapter when `configured` names it (as the default list does in
+ * Node), else undefined. An adapter axios cannot resolve is left to axios,
+ * which reports it on the request.
+ */
+function httpAdapterOf(configured: unknown): AxiosAdapter | undefined {
+  if (configured === undefined || typeof axios.getAdapter !== 'function') return undefined;
+  try {
+    const resolved = axios.getAdapter(configured as Parameters<typeof axios.getAdapter>[0]);
+    return resolved === axios.getAdapter('http') ? resolved : undefined;
+  } catch {
+    return undefined;
   }
 }
 

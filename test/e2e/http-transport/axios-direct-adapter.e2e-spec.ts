@@ -319,6 +319,20 @@ describe('AxiosHttpClient: the direct adapter', () => {
       expect(sentDirectly()).toBe(false);
     });
 
+    it('an adapter axios cannot use here fails the request as axios reports it, not the send', async () => {
+      const instance = axios.create({ adapter: 'xhr' });
+      const made = client(instance);
+      let pending: Promise<unknown> | undefined;
+      expect(() => {
+        pending = made.send(get('/v1/health'), new RequestAbort());
+      }).not.toThrow();
+      const error = await failure(pending!);
+
+      expect(error).toBeInstanceOf(AxiosError);
+      expect(error.code).toBe('ERR_NOT_SUPPORT');
+      expect(server.seen).toEqual([]);
+    });
+
     it('an adapter set on the instance after the client was made is honoured', async () => {
       const instance = axios.create();
       const made = client(instance);
