@@ -20,6 +20,11 @@ interface Profile {
 
 const LEFT_OUT = new Set(['idle', 'startup']);
 
+const ASYNC_HOOKS: readonly [string, RegExp] = [
+  "async hooks (the sessions' AsyncLocalStorage)",
+  /promiseInitHook|promiseBeforeHook|promiseAfterHook|_propagate|async_hooks/,
+];
+
 /** First match wins; a function matched by none counts as 'other'. */
 const GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
   [
@@ -38,10 +43,7 @@ const GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
     /parseCanonical|prepareEvent|chainEvent|copyPrepared|canonical-stamp|chainBatch/,
   ],
   ['rxjs (Observable, Subscriber, lastValueFrom)', /node_modules\/rxjs/],
-  [
-    "async hooks (the sessions' AsyncLocalStorage)",
-    /promiseInitHook|promiseBeforeHook|promiseAfterHook|_propagate|async_hooks/,
-  ],
+  ASYNC_HOOKS,
   ['UUIDs', /randomUUID|randomFillSync|getBufferedUUID|serializeUUID/],
   ['audit log queue, flush, memory store', /audit-log|memory-store|audit-append/],
   ['engine (evaluate, recorder, tracking)', /lib\/engine\//],
@@ -58,10 +60,7 @@ const HTTP_GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
   ['follow-redirects, proxy-from-env', /node_modules\/(follow-redirects|proxy-from-env)\//],
   ['rxjs', /node_modules\/rxjs\//],
   ['Nest', /node_modules\/@nestjs\//],
-  [
-    "async hooks (the sessions' AsyncLocalStorage)",
-    /promiseInitHook|promiseBeforeHook|promiseAfterHook|_propagate|async_hooks/,
-  ],
+  ASYNC_HOOKS,
   [
     'node:http, sockets, streams, events, timers',
     /node:(_http|http|net|stream|events|timers|buffer|internal\/(streams|stream_base|http|net|timers|url|util|buffer|event_target|errors))|writev|writeUtf8String/,

@@ -73,16 +73,11 @@ export function directAdapter(
   const prefix = baseUrl + '/';
   return (config) => {
     const url = config.url;
-    if (
-      typeof url !== 'string' ||
-      !url.startsWith(prefix) ||
-      !PLAIN_PATH.test(url.slice(baseUrl.length)) ||
-      config.headers.has('accept-encoding') ||
-      !sendsDirectly(config)
-    ) {
+    const path = typeof url === 'string' && url.startsWith(prefix) ? url.slice(baseUrl.length) : '';
+    if (!PLAIN_PATH.test(path) || config.headers.has('accept-encoding') || !sendsDirectly(config)) {
       return fallback(config);
     }
-    return send(config, target, url.slice(baseUrl.length));
+    return send(config, target, path);
   };
 }
 
@@ -131,46 +126,38 @@ function send(
     maxBodyBytes: config.maxContentLength ?? -1,
     signal: config.signal as AbortLike | undefined,
   }).then(
-    (answer) =>
-      new Promise<AxiosResponse<string>>((resolve, reject) => {
-        const text = answer.text.charCodeAt(0) === 0xfeff ? answer.text.slice(1) : answer.text;
-        const response: AxiosResponse<string> = {
-          data: text,
-          status: answer.status,
-          statusText: answer.statusMessage,
-          headers: new AxiosHeaders(answer.headers as Record<string, string>),
-          config,
-          request: answer.request,
-        };
-        settle(response, resolve, reject);
-      }),
+    (answer) => {
+      const text = answer.text.charCodeAt(0) === 0xfeff ? answer.text.slice(1) : answer.text;
+      const response: AxiosResponse<string> = {
+        data: text,
+        status: answer.status,
+        statusText: answer.statusMessage,
+        headers: new AxiosHeaders(answer.headers as Record<string, string>),
+        config,
+        request: answer.request,
+      };
+      const refused = refusal(response);
+      if (refused !== null) throw refused;
+      return response;
+    },
     (error: unknown) => {
       throw axiosErrorOf(error, config);
     },
   );
 }
 
-/** axios' `settle`: validateStatus decides, a refused status fails as ERR_BAD_REQUEST (4xx) or ERR_BAD_RESPONSE. */
-function settle(
-  response: AxiosResponse<string>,
-  resolve: (response: AxiosResponse<string>) => void,
-  reject: (error: AxiosError) => void,
-): void {
+/** axios' `settle`: validateStatus decides; a refused status is ERR_BAD_REQUEST (4xx) or ERR_BAD_RESPONSE, else null. */
+function refusal(response: AxiosResponse<string>): AxiosError | null {
   const validate = response.config.validateStatus;
-  if (response.status === 0 || !validate || validate(response.status)) {
-    resolve(response);
-    return;
-  }
-  reject(
-    new AxiosError(
-      `Request failed with status code ${response.status}`,
-      response.status >= 400 && response.status < 500
-        ? AxiosError.ERR_BAD_REQUEST
-        : AxiosError.ERR_BAD_RESPONSE,
-      response.config,
-      response.request,
-      response,
-    ),
+  if (response.status === 0 || !validate || validate(response.status)) return null;
+  return new AxiosError(
+    `Request failed with status code ${response.status}`,
+    response.status >= 400 && response.status < 500
+      ? AxiosError.ERR_BAD_REQUEST
+      : AxiosError.ERR_BAD_RESPONSE,
+    response.config,
+    response.request,
+    response,
   );
 }
 
