@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   AuditLog,
   ProvenanceEngine,
@@ -12,7 +15,7 @@ import { bootProvenance } from '../bench.app';
 import type { Budget } from '../bench.budget';
 import { atMost, figure, type Figure, type GroupReport } from '../bench.figures';
 import { settleHeap, sleep } from '../bench.stats';
-import { ESCALATED_PAYMENT, samplePolicy } from '../sample.workload';
+import { ALLOWED_PAYMENT, ESCALATED_PAYMENT, samplePolicy } from '../sample.workload';
 
 /**
  * Retained heap per object: heapUsed after a full GC with N objects alive,
@@ -178,11 +181,46 @@ async function moduleObjects(): Promise<{
   }
 }
 
+/**
+ * A result a session keeps: N ALLOWed calls through a session handle, their
+ * results kept by it (as `session.results`). A file store (not durable) keeps
+ * no event in memory, so what is left is the session's.
+ */
+async function sessionResults(): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'provenance-bench-memory-'));
+  const app = await bootProvenance({
+    agentId: 'bench-agent',
+    policy: samplePolicy().document,
+    audit: { store: 'file', path: path.join(dir, 'audit.jsonl'), durable: false },
+  });
+  try {
+    const { gateway } = app;
+    await gateway.execute(ALLOWED_PAYMENT.action, ALLOWED_PAYMENT.parameters);
+    let session = gateway.session();
+    const bytes = await perObject(async () => {
+      for (let i = 0; i < N; i++) {
+        const parameters = { ...ALLOWED_PAYMENT.parameters, memo: `invoice ${100000 + i}` };
+        await session.execute(ALLOWED_PAYMENT.action, parameters);
+      }
+      return () => {
+        session.close();
+        session = gateway.session();
+      };
+    });
+    if (session.results.length !== 0) throw new Error('the measured session was not released');
+    return bytes;
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(_budget: Budget): Promise<GroupReport> {
   const started = Date.now();
   const holds = await heldInHolds();
   const embedded = await embeddedGateway();
   const viaModule = await moduleObjects();
+  const sessionResult = await sessionResults();
   const figures: Figure[] = [
     figure(
       GROUP,
@@ -242,6 +280,13 @@ export async function run(_budget: Budget): Promise<GroupReport> {
     figure(GROUP, 'session.handle', 'open session, gateway.session()', viaModule.session, 'B', {
       target: atMost(1024, 'B'),
     }),
+    figure(
+      GROUP,
+      'session.result',
+      'result a session keeps (an ALLOWed call, session.results)',
+      sessionResult,
+      'B',
+    ),
     figure(
       GROUP,
       'session.runInSession',

@@ -10,13 +10,18 @@ import { Passthrough } from '../protocol/passthrough';
  * adapter's tool whose body calls a `@Guarded` method with the same action
  * and arguments is decided once, not twice.
  *
- * Only an ALLOW that the decision path itself produced can be carried (it is
- * remembered here by the decision path, keyed by the result object, so an
- * ExecutionResult made by hand carries nothing). It is reused at most once,
- * by the same gateway, for the same action, session, agent, tenant policy
- * and normalised parameters (payload hash), and only while the body that
- * got it runs: once the body returned (or threw), a call made later (a timer
- * it started, a promise it left behind) is decided normally.
+ * Only an ALLOW that the decision path itself produced, for a call that asked
+ * to carry it (GateCall.carryDecision: the adapters' calls), can be carried:
+ * it is remembered here by the decision path, keyed by the result object, so
+ * an ExecutionResult made by hand carries nothing, and neither does the
+ * result of execute() or of a @Guarded method (a session keeps every result
+ * it records: none of them keeps its request alive for this). It is reused
+ * at most once, by the same gateway, for the same action, session, agent,
+ * tenant policy and normalised parameters (payload hash), and only while the
+ * one body that took it runs (the result lets go of it when that body
+ * starts): once the body returned (or threw), a call made later (a timer it
+ * started, a promise it left behind), or another body run with the same
+ * result, is decided normally.
  */
 interface DecidedEntry {
   /** The gateway's decision context that decided it: another gateway never reuses it. */
@@ -39,7 +44,7 @@ interface DecidedScope {
  * trace for every ALLOW (as CanonicalStamp does for canonical texts).
  */
 class DecidedMark extends Passthrough {
-  #entry: DecidedEntry;
+  #entry: DecidedEntry | undefined;
 
   private constructor(result: ExecutionResult, entry: DecidedEntry) {
     super(result);
@@ -51,8 +56,16 @@ class DecidedMark extends Passthrough {
     else new DecidedMark(result, entry);
   }
 
-  static entryOf(result: ExecutionResult): DecidedEntry | undefined {
-    return #entry in result ? (result as unknown as DecidedMark).#entry : undefined;
+  /**
+   * The entry, taken off the result: one body runs under it, and the result
+   * (which a session may keep for long) no longer holds the request.
+   */
+  static take(result: ExecutionResult): DecidedEntry | undefined {
+    if (!(#entry in result)) return undefined;
+    const mark = result as unknown as DecidedMark;
+    const entry = mark.#entry;
+    mark.#entry = undefined;
+    return entry;
   }
 }
 
@@ -70,10 +83,11 @@ export function rememberDecidedCall(
 
 /**
  * Runs `body` with the ALLOW it got in scope. A result the decision path did
- * not remember runs the body with no scope (its guarded calls are decided).
+ * not remember, or whose ALLOW a body already took, runs the body with no
+ * scope (its guarded calls are decided).
  */
 export function runAsDecidedCall<T>(result: ExecutionResult, body: () => T): T {
-  const entry = DecidedMark.entryOf(result);
+  const entry = DecidedMark.take(result);
   if (entry === undefined) return storage.exit(body);
   const scope: DecidedScope = { result, entry, open: true };
   const close = () => {

@@ -40,6 +40,7 @@ export abstract class CallObserver implements Observer<GatewayEvent> {
   private deferredHold = false;
   private readonly request: GatewayRequest;
   private readonly session: ProvenanceSession | undefined;
+  private readonly carryDecision: boolean;
 
   constructor(
     private readonly context: DecisionContext,
@@ -49,6 +50,7 @@ export abstract class CallObserver implements Observer<GatewayEvent> {
   ) {
     this.request = prepared.request;
     this.session = prepared.session;
+    this.carryDecision = prepared.carryDecision;
   }
 
   protected abstract result(result: ExecutionResult): void;
@@ -76,7 +78,7 @@ export abstract class CallObserver implements Observer<GatewayEvent> {
       return;
     }
     session?.record(result);
-    rememberDecidedCall(this.context, request, result);
+    if (this.carryDecision) rememberDecidedCall(this.context, request, result);
     this.result(result);
   }
 

@@ -21,6 +21,14 @@ export interface GateCall {
   /** Record into this session and use its id (a session handle's own calls). */
   session?: ProvenanceSession;
   /**
+   * The ALLOW may be carried into the body of the tool it lets run
+   * (`runAllowedTool`, lib/call/decided-call.ts): a guarded method that body
+   * calls with the same action and arguments reuses it once. Every adapter
+   * asks for it; a call that does not (execute(), @Guarded) keeps nothing of
+   * its request on its result.
+   */
+  carryDecision?: boolean;
+  /**
    * @internal Set by the decision path: the request as it was sent, so that
    * the gate can check the body's arguments against what was decided.
    */
@@ -42,6 +50,8 @@ export interface CallDefaults {
 export interface PreparedCall {
   request: GatewayRequest;
   session: ProvenanceSession | undefined;
+  /** GateCall.carryDecision. */
+  carryDecision: boolean;
 }
 
 /**
@@ -91,5 +101,5 @@ export function prepareCall(call: GateCall, defaults: CallDefaults): PreparedCal
     tenantPolicyId: defaults.tenantPolicyId,
     idempotencyKey: options.idempotencyKey ?? null,
   };
-  return { request, session };
+  return { request, session, carryDecision: call.carryDecision === true };
 }

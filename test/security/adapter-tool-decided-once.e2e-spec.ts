@@ -15,6 +15,7 @@ import {
   type PolicyDocument,
 } from '../../lib';
 import { provenanceTools, toolDecisionOf } from '../../lib/adapters/ai';
+import { decideToolCall, runAllowedTool } from '../../lib/adapters/tool-gate';
 import { ScriptedModel } from '../e2e/adapters/ai/scripted-model';
 
 /**
@@ -330,5 +331,46 @@ describe('security: an adapter tool whose body calls a @Guarded method is decide
       ['escalation.pending', 'payments.initiate', 'ESCALATE', 2500],
       ['escalation.rejected', 'payments.initiate', 'BLOCK', 2500],
     ]);
+  });
+
+  it("an ALLOW from execute() (not an adapter's call) carries nothing into a tool body: decided again", async () => {
+    const input = { amount: 40, currency: 'GBP', recipient: 'rec_bob' };
+    const plain = await gateway.runInSession('sess_once', () =>
+      gateway.execute('payments.initiate', { ...input }),
+    );
+    expect(plain.allowed).toBe(true);
+    const inner = await gateway.runInSession('sess_once', () =>
+      runAllowedTool(plain, () => gateway.execute('payments.initiate', { ...input })),
+    );
+
+    expect(inner.allowed).toBe(true);
+    expect(inner.eventId).not.toBe(plain.eventId);
+    expect((await decisions()).map((e) => e.id)).toEqual([plain.eventId, inner.eventId]);
+  });
+
+  it("an adapter's ALLOW is taken by the first body run under it: a second body run with it is decided again", async () => {
+    const input = { amount: 30, currency: 'GBP', recipient: 'rec_bob' };
+    const verdict = await gateway.runInSession('sess_once', () =>
+      decideToolCall(
+        gateway,
+        { toolName: 'payments_initiate', input },
+        {
+          actions: { payments_initiate: 'payments.initiate' },
+        },
+      ),
+    );
+    if (!verdict.allowed) throw new Error('the policy ALLOWs a payment of 30');
+    const body = () => gateway.execute('payments.initiate', { ...input });
+    const first = await gateway.runInSession('sess_once', () =>
+      runAllowedTool(verdict.result, body),
+    );
+    const second = await gateway.runInSession('sess_once', () =>
+      runAllowedTool(verdict.result, body),
+    );
+
+    expect(first.eventId).toBe(verdict.result.eventId);
+    expect(second.allowed).toBe(true);
+    expect(second.eventId).not.toBe(verdict.result.eventId);
+    expect((await decisions()).map((e) => e.id)).toEqual([verdict.result.eventId, second.eventId]);
   });
 });

@@ -124,7 +124,14 @@ export function askDeferred(
   let answer: Promise<ExecutionResult>;
   try {
     const parameters = toolParameters({ toolName, input }, options);
-    answer = gateway.executeDeferred(action, parameters, { sessionId: options.sessionId });
+    // executeDeferred, with an ALLOW carried into the tool's body (runAllowedTool).
+    answer = gateway.decideCall({
+      action,
+      parameters,
+      options: { sessionId: options.sessionId },
+      deferred: true,
+      carryDecision: true,
+    });
   } catch (error) {
     answer = Promise.reject(error);
   }

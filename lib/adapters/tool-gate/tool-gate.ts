@@ -61,9 +61,15 @@ export function decideToolCall(
   } catch (error) {
     return Promise.reject(error);
   }
-  const execution = gateway.execute$(action, parameters, {
-    sessionId: options.sessionId,
-    idempotencyKey: call.toolCallId === undefined ? undefined : `tool-call:${call.toolCallId}`,
+  // execute$, with the ALLOW carried into the tool's body (runAllowedTool).
+  const execution = gateway.decide$({
+    action,
+    parameters,
+    options: {
+      sessionId: options.sessionId,
+      idempotencyKey: call.toolCallId === undefined ? undefined : `tool-call:${call.toolCallId}`,
+    },
+    carryDecision: true,
   });
   return new Promise<ToolVerdict>((resolve, reject) => {
     const { signal } = call;
