@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { flattenCanonicalText } from '../protocol/canonical-stamp';
 import { normalizedPayloadHash } from '../protocol/canonical-json';
-import { flatString } from '../protocol/flat-string';
+import { newUuid } from '../protocol/uuid';
 import type { EscalationTicket, GatewayRequest, GatewayResponse } from '../protocol/gateway.types';
 import type { AuditEvent } from './audit/audit-event';
 import type { EngineRecorder, PolicyIdentity } from './engine-recorder';
@@ -42,7 +41,7 @@ export async function escalateCall(
   if (grant !== null) return recorder.grantUsed(request, parameters, grant, policy);
 
   await path.escalations.assertRoom(request.action);
-  const escalationId = flatString(randomUUID());
+  const escalationId = newUuid();
   const pending = await recorder.pending(request, parameters, reason, escalationId, policy);
   const { call, onHeld } = heldCallOf(
     path.tenantId,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { canonicalTextFor, sha256Hex } from '../../protocol/canonical-json';
 import {
   forgetCanonicalText,
@@ -6,6 +5,7 @@ import {
   parseCanonical,
 } from '../../protocol/canonical-stamp';
 import { ParameterMessages } from '../../protocol/provenance.messages';
+import { newUuid } from '../../protocol/uuid';
 import { isoTimestamp } from './audit-timestamp';
 import {
   canonicalEventParts,
@@ -47,7 +47,7 @@ export function prepareEvent(
   const canonicalParameters = parametersText(input);
   const parameters = parseCanonical(canonicalParameters) as Record<string, unknown> | null;
   const event: UnchainedAuditEvent = {
-    id: randomUUID(),
+    id: newUuid(),
     timestamp: typeof now === 'number' ? isoTimestamp(now) : now.toISOString(),
     tenantId: input.tenantId,
     sessionId: input.sessionId,

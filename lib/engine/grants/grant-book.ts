@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newUuid } from '../../protocol/uuid';
 import type { GrantInput, GrantRecord } from '../../protocol/grant.types';
 import { GrantNotFoundError, ProvenanceError } from '../../protocol/provenance.errors';
 import { GrantMessages } from '../engine.messages';
@@ -155,7 +155,7 @@ export function standingGrant(
   now: number = Date.now(),
 ): GrantRecord {
   return {
-    id: randomUUID(),
+    id: newUuid(),
     kind: 'standing',
     tenantId,
     action: checked.action,
@@ -187,7 +187,7 @@ export function singleUseGrant(
   now: number = Date.now(),
 ): GrantRecord {
   return {
-    id: randomUUID(),
+    id: newUuid(),
     kind: 'single-use',
     tenantId,
     action: call.action,
