@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { bootProvenance } from '../bench.app';
 import type { Budget } from '../bench.budget';
 import { atLeast, atMost, figure, type Figure, type GroupReport } from '../bench.figures';
-import { closedLoop } from '../bench.load';
+import { closedLoop, type LoadResult } from '../bench.load';
 import { median, percentile } from '../bench.stats';
 import type { ServerReady } from '../http-gateway.server';
 import { ALLOWED_PAYMENT } from '../sample.workload';
@@ -125,6 +125,43 @@ const LABELS: Record<Variant, string> = {
   raw: 'raw keep-alive POST',
 };
 
+/**
+ * Short runs per variant in a round, in turned order (see run). Five: over
+ * the three rounds of a full run the order turns fifteen times, so each of
+ * the five variants (and of the three against the SDK) is first, second, …
+ * equally often.
+ */
+const SLICES = 5;
+
+/** The variants in order, turned left by `by`. */
+function turned<T>(items: readonly T[], by: number): T[] {
+  const start = by % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
+/** A variant's short runs of one round, taken together. */
+class Pooled {
+  private ops = 0;
+  private seconds = 0;
+  private cpuUs = 0;
+  readonly latencies: number[] = [];
+
+  add(result: LoadResult): void {
+    this.ops += result.ops;
+    this.seconds += result.seconds;
+    this.cpuUs += result.cpuUsPerCall * result.ops;
+    for (const latency of result.latencies) this.latencies.push(latency);
+  }
+
+  opsPerSecond(): number {
+    return this.ops / this.seconds;
+  }
+
+  cpuUsPerCall(): number {
+    return this.cpuUs / this.ops;
+  }
+}
+
 /** The issue's comparison with the reference SDK is at concurrency 32. */
 const SDK_CONCURRENCY = 32;
 const AGAINST_SDK = ['module', 'node', 'sdk'] as const;
@@ -170,20 +207,35 @@ export async function run(budget: Budget): Promise<GroupReport> {
       [lat[name], tput[name], p50s[name], cpu[name]] = [[], [], [], []];
       c32[name] = { ops: [], cpu: [] };
     }
-    // Rounds interleave the variants, so drift of the machine hits all alike.
+    // Rounds interleave the variants, so drift of the machine hits all alike:
+    // each round is SLICES short runs per variant, the order turned by one
+    // every slice (no variant always first, or always after the same one).
+    const sliceMs = budget.roundMs / 2 / SLICES;
     for (let round = 0; round < budget.rounds; round++) {
+      const single = new Map(variants.map((name) => [name, new Pooled()]));
+      const many = new Map(variants.map((name) => [name, new Pooled()]));
+      const againstSdk = new Map(AGAINST_SDK.map((name) => [name, new Pooled()]));
+      for (let slice = 0; slice < SLICES; slice++) {
+        for (const name of turned(variants, round * SLICES + slice)) {
+          single.get(name)!.add(await closedLoop(1, sliceMs, calls[name], { latencies: true }));
+          many.get(name)!.add(await closedLoop(64, sliceMs, calls[name]));
+        }
+      }
+      for (let slice = 0; slice < SLICES; slice++) {
+        for (const name of turned(AGAINST_SDK, round * SLICES + slice)) {
+          againstSdk.get(name)!.add(await closedLoop(SDK_CONCURRENCY, sliceMs, calls[name]));
+        }
+      }
       for (const name of variants) {
-        const one = await closedLoop(1, budget.roundMs / 2, calls[name], { latencies: true });
+        const one = single.get(name)!;
         lat[name].push(...one.latencies);
         p50s[name].push(percentile(one.latencies, 50));
-        cpu[name].push(one.cpuUsPerCall);
-        const many = await closedLoop(64, budget.roundMs / 2, calls[name]);
-        tput[name].push(many.opsPerSecond);
+        cpu[name].push(one.cpuUsPerCall());
+        tput[name].push(many.get(name)!.opsPerSecond());
       }
       for (const name of AGAINST_SDK) {
-        const run = await closedLoop(SDK_CONCURRENCY, budget.roundMs / 2, calls[name]);
-        c32[name].ops.push(run.opsPerSecond);
-        c32[name].cpu.push(run.cpuUsPerCall);
+        c32[name].ops.push(againstSdk.get(name)!.opsPerSecond());
+        c32[name].cpu.push(againstSdk.get(name)!.cpuUsPerCall());
       }
     }
     figures.push(...againstSdk(c32));
