@@ -17,6 +17,22 @@ export default tseslint.config(
     },
   },
   {
+    // One mechanism for the ids the library makes (lib/protocol/uuid.ts).
+    files: ['lib/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:crypto', 'crypto'].map((name) => ({
+            name,
+            importNames: ['randomUUID'],
+            message: 'Make ids with newUuid (lib/protocol/uuid.ts).',
+          })),
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'bench/**', 'sample/**', 'lib/cli/**', '**/*.spec.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-require-imports': 'off' },
   },

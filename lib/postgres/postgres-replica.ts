@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { ProvenanceConfigError } from '../protocol/provenance.errors';
+import { newUuid } from '../protocol/uuid';
 import type { PostgresContext } from './postgres-context';
 import { PostgresMessages } from './postgres.messages';
 
@@ -63,7 +63,7 @@ export class PostgresReplica {
     private readonly context: PostgresContext,
     options: PostgresReplicaOptions = {},
   ) {
-    this.id = options.id ?? randomUUID();
+    this.id = options.id ?? newUuid();
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
     checkMs('heartbeatMs', this.heartbeatMs);

@@ -1,7 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 
 /*
- * The ids this library makes (audit events, escalations, grants): random
+ * The ids this library makes (audit events, escalations, grants, a
+ * standalone server's tenant, a PostgreSQL replica): random
  * version 4 UUIDs, lowercase, from the same CSPRNG as crypto.randomUUID, which
  * also draws them from a cache of random bytes. Written into one buffer and
  * read out as one flat string: randomUUID builds its text from twenty

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { ServerMessages } from '../protocol/provenance.messages';
+import { newUuid } from '../protocol/uuid';
 import type { PolicyDocument } from '../engine/policy/policy.types';
 import { notifyTargetsFromEnv, type NotifyTarget } from '../notify/notify-options';
 import { DATABASE_SCHEMA_ENV, DATABASE_URL_ENV } from '../postgres/postgres-options';
@@ -86,8 +86,7 @@ export function readStandaloneSettings(
     throw new Error(PostgresOptionMessages.signingKeyRefused(true));
   }
   const tenantId =
-    env.PROVENANCE_TENANT_ID?.trim() ||
-    (postgres !== null ? DEFAULT_POSTGRES_TENANT : randomUUID());
+    env.PROVENANCE_TENANT_ID?.trim() || (postgres !== null ? DEFAULT_POSTGRES_TENANT : newUuid());
   const reviewer = reviewerFromEnv(env);
   const reviewAnyKey = flag(env, 'PROVENANCE_INSECURE_ANY_KEY_DECIDES');
 
