@@ -36,7 +36,7 @@ const GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
   ['sha256 (payload hash and event hash)', /^hash node|normalizeAlgorithm|sha256Hex/],
   [
     'canonical text (event text, quote, the parameter walker)',
-    /canonicalEventText|quote |json-walk|python-json|canonical-json|recordText|chainedKeysFor/,
+    /canonicalEventText|canonicalEventParts|policyText|quote |json-walk|python-json|canonical-json|recordText|chainedKeysFor/,
   ],
   [
     'event copy (parseCanonical, prepareEvent, chaining)',
@@ -44,7 +44,7 @@ const GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
   ],
   ['rxjs (Observable, Subscriber, lastValueFrom)', /node_modules\/rxjs/],
   ASYNC_HOOKS,
-  ['UUIDs', /randomUUID|randomFillSync|getBufferedUUID|serializeUUID/],
+  ['UUIDs', /randomUUID|randomFillSync|getBufferedUUID|serializeUUID|newUuid|protocol\/uuid/],
   ['audit log queue, flush, memory store', /audit-log|memory-store|audit-append/],
   ['engine (evaluate, recorder, tracking)', /lib\/engine\//],
   [
