@@ -21,7 +21,7 @@ const CONNECTIONS = 64;
 const PROFILE_DIR = path.join(__dirname, '..', 'results', 'profiles');
 
 interface AutocannonResult {
-  requests: { average: number; total: number };
+  requests: { total: number };
   /** Seconds the run took (autocannon rounds it to 10 ms). */
   duration: number;
   latency: { p50: number; p99: number };
