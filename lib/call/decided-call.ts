@@ -41,7 +41,7 @@ interface DecidedScope {
  * this class can add or read it (a result made by hand, or copied, has none),
  * and it is invisible to Object.keys, JSON and structuredClone. A private
  * field rather than a WeakMap: no ephemeron for the garbage collector to
- * trace for every ALLOW (as CanonicalStamp does for canonical texts).
+ * trace for every adapter's ALLOW (as CanonicalStamp does for canonical texts).
  */
 class DecidedMark extends Passthrough {
   #entry: DecidedEntry | undefined;
